@@ -1,0 +1,190 @@
+"""The `phonon` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from graph.errors import PhononError
+
+
+def _read_program(source: str) -> tuple[str, str]:
+    if source == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(source)
+    if not path.is_file():
+        raise PhononError(f"no such program file: {source}", hint="give a .phonon file, or - to read standard input")
+    return path.read_text(encoding="utf-8"), source
+
+
+def _compile(source: str):
+    from graph.compiler import compile_program
+
+    text, name = _read_program(source)
+    return compile_program(text, name)
+
+
+class _Progress:
+    """A progress bar on standard error, shown only when a render takes longer than a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.perf_counter()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.started < 1.0 or not sys.stderr.isatty():
+                return
+            from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+            from rich.console import Console
+
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                "[progress.percentage]{task.percentage:>3.0f}%",
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from engine.render import RenderSettings, duration_frames, output_format, render_to_file
+
+    graph = _compile(args.file)
+    settings = RenderSettings(
+        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, fade_in=args.fade_in, fade_out=args.fade_out
+    )
+    settings.check()
+    output_format(Path(args.output), args.subtype)  # fail before rendering
+    seconds = None if args.cycles is not None else (args.duration or 8.0)
+    frames = duration_frames(graph, args.sr, seconds, args.cycles)
+    progress = _Progress(f"rendering {Path(args.output).name}")
+    started = time.perf_counter()
+    try:
+        report = render_to_file(
+            graph, args.output, frames, settings, subtype=args.subtype, channels=1 if args.mono else 2,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - started
+    for line in graph.notes:
+        print(f"note: {line}", file=sys.stderr)
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    if not args.quiet:
+        seconds_out = frames / args.sr
+        print(
+            f"wrote {args.output}: {seconds_out:.2f} s, {args.sr} Hz, {'mono' if args.mono else 'stereo'}, "
+            f"peak {report.peak:.3f}, {seconds_out / max(elapsed, 1e-9):.1f}x real time",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from engine.report import graph_dot, graph_text
+
+    graph = _compile(args.file)
+    print(graph_dot(graph) if args.dot else graph_text(graph, sr=args.sr, block=args.block))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from engine.bench import bench_files
+
+    programs = [(_read_program(f)[0], f) for f in args.files]
+    return bench_files(programs, seconds=args.duration, sr=args.sr, block=args.block, repeat=args.repeat, as_json=args.json)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    import json
+
+    from graph.patterns import events_record, events_text
+
+    patterns = [args.pattern] if args.pattern is not None else [ln.rstrip("\n") for ln in sys.stdin if ln.strip()]
+    failed = False
+    for p in patterns:
+        record = events_record(p, args.cycles)
+        failed |= "error" in record
+        if args.json:
+            print(json.dumps(record))
+        elif "error" in record:
+            print(f'"{p}": error: {record["error"]}', file=sys.stderr)
+        else:
+            print(events_text(p, args.cycles))
+    return 1 if failed and not args.json else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="phonon", description="Render Phonon live-coding programs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("render", help="render a program to a sound file")
+    r.add_argument("file", help="program file, or - for standard input")
+    r.add_argument("-o", "--output", required=True, help="output file: .wav, .flac, .ogg or .aiff")
+    length = r.add_mutually_exclusive_group()
+    length.add_argument("-d", "--duration", type=float, help="seconds to render (default 8)")
+    length.add_argument("-c", "--cycles", type=float, help="cycles to render, at the program's tempo")
+    r.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
+    r.add_argument("--block", type=int, default=512, help="block size in samples (default 512)")
+    r.add_argument("--gain", type=float, default=1.0, help="output gain (default 1.0)")
+    r.add_argument("--ceiling", type=float, default=1.0, help="peak ceiling, hard clip (default 1.0)")
+    r.add_argument("--fade-in", type=float, default=0.0, help="fade-in seconds (default 0)")
+    r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
+    r.add_argument("--subtype", default="PCM_16", help="PCM_16 (default), PCM_24, PCM_32 or FLOAT")
+    r.add_argument("--mono", action="store_true", help="write one channel instead of two")
+    r.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    r.set_defaults(run=cmd_render)
+
+    g = sub.add_parser("graph", help="show the compiled signal graph")
+    g.add_argument("file", help="program file, or - for standard input")
+    g.add_argument("--dot", action="store_true", help="Graphviz output")
+    g.add_argument("--sr", type=int, default=44100)
+    g.add_argument("--block", type=int, default=512)
+    g.set_defaults(run=cmd_graph)
+
+    b = sub.add_parser("bench", help="measure rendering speed")
+    b.add_argument("files", nargs="+", help="program files")
+    b.add_argument("-d", "--duration", type=float, default=10.0, help="seconds of audio per run (default 10)")
+    b.add_argument("--sr", type=int, default=44100)
+    b.add_argument("--block", type=int, default=512)
+    b.add_argument("--repeat", type=int, default=3, help="runs per program; the median is reported")
+    b.add_argument("--json", action="store_true", help="one JSON line per program")
+    b.set_defaults(run=cmd_bench)
+
+    e = sub.add_parser("events", help="list a mini-notation pattern's events")
+    e.add_argument("pattern", nargs="?", help="the pattern; read one per line from stdin if omitted")
+    e.add_argument("-c", "--cycles", type=int, default=1)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(run=cmd_events)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except PhononError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

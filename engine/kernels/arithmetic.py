@@ -1,0 +1,50 @@
+"""Arithmetic on signals. `mix` is the compiler's folded linear form: out = bias + sum(gain_j * x_j), so
+`(a + b - c) * 0.5 + 1` is one node. State row for mix: [sr, bias, gain_0, gain_1, ...]."""
+
+from __future__ import annotations
+
+import numba as nb
+
+from engine.kernels import kernel
+
+
+@kernel("mix")
+@nb.njit(cache=True)
+def mix(arena, wiring, state, start, stop):
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        bias = state[i, 1]
+        for n in range(start, stop):
+            out[n] = bias
+        for j in range(1, wiring.shape[1]):
+            row = wiring[i, j]
+            if row < 0:
+                break
+            x = arena[row]
+            g = state[i, 1 + j]
+            for n in range(start, stop):
+                out[n] += g * x[n]
+
+
+@kernel("mul")
+@nb.njit(cache=True)
+def mul(arena, wiring, state, start, stop):
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        a = arena[wiring[i, 1]]
+        b = arena[wiring[i, 2]]
+        for n in range(start, stop):
+            out[n] = a[n] * b[n]
+
+
+@kernel("div")
+@nb.njit(cache=True)
+def div(arena, wiring, state, start, stop):
+    # Division by (nearly) zero gives 0, as in the original Phonon, so a silent divisor never makes inf.
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        a = arena[wiring[i, 1]]
+        b = arena[wiring[i, 2]]
+        for n in range(start, stop):
+            d = b[n]
+            out[n] = a[n] / d if abs(d) > 1e-10 else 0.0

@@ -1,0 +1,234 @@
+"""Offline rendering: evaluate blocks, mix the master, and stream it to a sound file or an array.
+
+The file is written under a temporary name beside the target and renamed only when the render succeeded,
+so a failed or interrupted render never leaves a half-written output behind. Memory stays constant: blocks
+are gathered into a fixed chunk buffer that is written and reused."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import soundfile as sf
+
+from engine.executor import BlockEvaluator, Incident
+from engine.master import OUTMIX_CODES, master_rows, mix_master
+from engine.plan import Schedule, build_schedule
+from graph.compiler import compile_program
+from graph.errors import PhononError
+from graph.signal_graph import SignalGraph
+
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
+SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
+CHUNK_FRAMES = 16384
+
+
+@dataclass
+class RenderSettings:
+    sr: int = 44100
+    block: int = 512
+    gain: float = 1.0
+    ceiling: float = 1.0
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+
+    def check(self) -> None:
+        if self.sr < 1000 or self.sr > 384000:
+            raise PhononError(f"sample rate {self.sr} is out of range", hint="use e.g. --sr 44100 or --sr 48000")
+        if self.block < 1 or self.block > 65536:
+            raise PhononError(f"block size {self.block} is out of range", hint="use 1 .. 65536, e.g. --block 512")
+        if not 0.0 < self.ceiling <= 1.0:
+            raise PhononError("the ceiling must be in (0, 1]")
+        if self.fade_in < 0 or self.fade_out < 0:
+            raise PhononError("fades cannot be negative")
+
+
+@dataclass
+class RenderReport:
+    frames: int
+    sr: int
+    nonfinite: int = 0
+    clipped: int = 0
+    incidents: list[Incident] = field(default_factory=list)
+    peak: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = []
+        for inc in self.incidents:
+            out.append(
+                f"warning: {inc.where} produced NaN/inf at {inc.sample / self.sr:.3f} s; "
+                "its output was silenced and its state reset"
+            )
+        if self.nonfinite:
+            out.append(f"warning: {self.nonfinite} non-finite samples were replaced by silence")
+        if self.clipped:
+            out.append(f"warning: {self.clipped} samples were clipped at the ceiling (lower the level or --gain)")
+        return out
+
+
+def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: float | None) -> int:
+    """Length of a render in frames, from seconds or from cycles at the program's tempo (exact)."""
+    if (seconds is None) == (cycles is None):
+        raise PhononError("give exactly one of a duration in seconds or a number of cycles")
+    if seconds is not None:
+        if not seconds > 0:
+            raise PhononError("the duration must be positive")
+        return int(round(Fraction(str(seconds)) * sr))
+    if not cycles > 0:
+        raise PhononError("the number of cycles must be positive")
+    return int(round(Fraction(str(cycles)) * sr / graph.cps))
+
+
+class Renderer:
+    """Produces the stereo master chunk by chunk."""
+
+    def __init__(self, graph: SignalGraph, settings: RenderSettings) -> None:
+        settings.check()
+        self.graph = graph
+        self.settings = settings
+        self.schedule: Schedule = build_schedule(graph, settings.sr, settings.block)
+        self.arena = np.zeros(self.schedule.arena_shape(), dtype=np.float64)
+        self.evaluator = BlockEvaluator(self.schedule, self.arena)
+        self._out_rows = master_rows(self.schedule.output_rows)
+        self._mode = OUTMIX_CODES[graph.outmix]
+        self._counts = np.zeros(2, dtype=np.int64)
+        self.position = 0  # next absolute sample
+
+    def render_into(self, dest: np.ndarray, frames: int) -> None:
+        """Render the next `frames` samples into dest[:frames] (stereo float64)."""
+        block = self.settings.block
+        done = 0
+        while done < frames:
+            n = min(block, frames - done)
+            self.evaluator.process(self.position, n)
+            before = self._counts[0]
+            mix_master(
+                self.arena, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
+                dest, done, n, self._counts,
+            )
+            if self._counts[0] != before:
+                self.evaluator.contain_nonfinite(self.position, n)
+            self.position += n
+            done += n
+
+    def report(self, frames: int, peak: float) -> RenderReport:
+        return RenderReport(
+            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.evaluator.incidents, peak
+        )
+
+
+def _apply_fades(chunk: np.ndarray, first: int, total: int, fade_in: int, fade_out: int) -> None:
+    """Linear fades over the first fade_in and last fade_out frames of the whole render."""
+    n = chunk.shape[0]
+    if fade_in and first < fade_in:
+        k = min(n, fade_in - first)
+        chunk[:k] *= (np.arange(first, first + k) / fade_in)[:, None]
+    start_out = total - fade_out
+    if fade_out and first + n > start_out:
+        lo = max(0, start_out - first)
+        idx = np.arange(first + lo, first + n)
+        chunk[lo:] *= ((total - idx) / fade_out)[:, None]
+
+
+def _stream(
+    graph: SignalGraph,
+    frames: int,
+    settings: RenderSettings,
+    sink: Callable[[np.ndarray], None],
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderReport:
+    renderer = Renderer(graph, settings)
+    chunk = np.zeros((CHUNK_FRAMES, 2), dtype=np.float64)
+    fade_in, fade_out = int(settings.fade_in * settings.sr), int(settings.fade_out * settings.sr)
+    done, peak = 0, 0.0
+    while done < frames:
+        n = min(CHUNK_FRAMES, frames - done)
+        renderer.render_into(chunk, n)
+        view = chunk[:n]
+        if fade_in or fade_out:
+            _apply_fades(view, done, frames, min(fade_in, frames), min(fade_out, frames))
+        peak = max(peak, float(np.abs(view).max()))
+        sink(view)
+        done += n
+        if progress is not None:
+            progress(done, frames)
+    return renderer.report(frames, peak)
+
+
+def render_array(
+    program: str | SignalGraph,
+    *,
+    seconds: float | None = None,
+    cycles: float | None = None,
+    sr: int = 44100,
+    block: int = 512,
+    gain: float = 1.0,
+    ceiling: float = 1.0,
+) -> np.ndarray:
+    """Render a program (text or compiled graph) to a float64 array of shape (frames, 2)."""
+    graph = compile_program(program) if isinstance(program, str) else program
+    settings = RenderSettings(sr=sr, block=block, gain=gain, ceiling=ceiling)
+    frames = duration_frames(graph, sr, seconds, cycles)
+    out = np.zeros((frames, 2), dtype=np.float64)
+    position = [0]
+
+    def sink(view: np.ndarray) -> None:
+        out[position[0] : position[0] + len(view)] = view
+        position[0] += len(view)
+
+    _stream(graph, frames, settings, sink)
+    return out
+
+
+def output_format(path: Path, subtype: str) -> tuple[str, str]:
+    """soundfile format and subtype for an output path, or a PhononError saying what is supported."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise PhononError(
+            f"cannot tell the file format of '{path.name}'", hint="use a name ending in " + ", ".join(FORMATS)
+        )
+    subtype = subtype.upper()
+    if fmt == "OGG":
+        return fmt, "VORBIS"
+    if subtype not in SUBTYPES:
+        raise PhononError(f"unknown sample format {subtype}", hint="use one of " + ", ".join(SUBTYPES))
+    if not sf.check_format(fmt, subtype):
+        supported = [s for s in SUBTYPES if sf.check_format(fmt, s)]
+        raise PhononError(f"{fmt} files cannot hold {subtype} samples", hint="use one of " + ", ".join(supported))
+    return fmt, subtype
+
+
+def render_to_file(
+    graph: SignalGraph,
+    path: str | os.PathLike,
+    frames: int,
+    settings: RenderSettings,
+    *,
+    subtype: str = "PCM_16",
+    channels: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderReport:
+    """Render to a sound file. The file appears (atomically) only if the whole render succeeds."""
+    target = Path(path)
+    fmt, subtype = output_format(target, subtype)
+    if not target.parent.exists():
+        raise PhononError(f"the folder '{target.parent}' does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    try:
+        with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
+            if channels == 2:
+                report = _stream(graph, frames, settings, f.write, progress)
+            else:
+                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return report

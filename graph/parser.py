@@ -1,0 +1,159 @@
+"""Parse program text into the syntax tree of `graph.ast`, using the lark grammar `phonon.lark`."""
+
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+from pathlib import Path
+
+import lark
+from lark import Token, Transformer, v_args
+
+from graph import ast
+from graph.errors import PhononError
+
+_GRAMMAR = Path(__file__).with_name("phonon.lark")
+
+# What the user sees for each terminal the parser expected.
+_FRIENDLY = {
+    "NUMBER": "a number",
+    "STRING": 'a pattern "..."',
+    "BUS": "a bus ~name",
+    "NAME": "a function name",
+    "KEYWORD": "a keyword argument :name",
+    "ADD_OP": "+ or -",
+    "MUL_OP": "* or /",
+    "LPAR": "(",
+    "RPAR": ")",
+    "LSQB": "[",
+    "RSQB": "]",
+    "COMMA": ",",
+    "COLON": ":",
+    "DOLLAR": "$",
+    "HASH": "#",
+    "MINUS": "-",
+    "_NL": "end of line",
+    "$END": "end of program",
+}
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    return lark.Lark(
+        _GRAMMAR.read_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+def _pos(item: Token | lark.tree.Meta) -> ast.Pos:
+    return ast.Pos(item.line, item.column)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def start(self, meta, statements):
+        return tuple(statements)
+
+    def statement(self, meta, children):
+        target, expr = children
+        return ast.Statement(str(target), expr, _pos(target))
+
+    def number(self, meta, children):
+        (tok,) = children
+        return ast.Number(Fraction(str(tok)), _pos(tok))
+
+    def string(self, meta, children):
+        (tok,) = children
+        return ast.String(str(tok)[1:-1], _pos(tok))
+
+    def bus(self, meta, children):
+        (tok,) = children
+        return ast.BusRef(str(tok)[1:], _pos(tok))
+
+    def name(self, meta, children):
+        (tok,) = children
+        return ast.Name(str(tok), _pos(tok))
+
+    def keyword(self, meta, children):
+        tok, value = children
+        return ast.Keyword(str(tok)[1:], value, _pos(tok))
+
+    def call(self, meta, children):
+        name, *args = children
+        positional = tuple(a for a in args if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in args if isinstance(a, ast.Keyword))
+        return ast.Call(str(name), positional, keywords, _pos(name))
+
+    def binops(self, meta, children):
+        result = children[0]
+        for op, right in zip(children[1::2], children[2::2]):
+            result = ast.BinOp(str(op), result, right, _pos(op))
+        return result
+
+    def neg(self, meta, children):
+        (operand,) = children
+        if isinstance(operand, ast.Number):
+            return ast.Number(-operand.value, _pos(meta))
+        return ast.Neg(operand, _pos(meta))
+
+    def chain(self, meta, children):
+        result = children[0]
+        for right in children[1:]:
+            result = ast.Chain(result, right, _pos(meta))
+        return result
+
+    def apply(self, meta, children):
+        func, arg = children
+        return ast.Apply(func, arg, _pos(meta))
+
+    def list(self, meta, children):
+        return ast.List(tuple(children), _pos(meta))
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "end of program"
+    if token.type == "_NL":
+        return "end of line"
+    return f"'{token}'"
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_FRIENDLY.get(n, n.strip('"').lower()) for n in names})
+    return ", ".join(words[:8])
+
+
+def _hint_for(token: Token, expected: set[str]) -> str:
+    if token.type == "COMMA":
+        return "calls take space-separated arguments: write `lpf 800 0.7`, not `lpf(800, 0.7)`"
+    if token.type == "_NL" or token.type == "$END":
+        return "the statement ends here; continue it on an indented line or finish the expression"
+    if expected <= {"COLON", "DOLLAR"}:
+        return "a statement is `~bus: expr`, `out: expr`, `o1: expr` or `tempo: 0.5`"
+    if token.type in ("NUMBER", "STRING", "BUS", "LPAR", "LSQB") and "ADD_OP" in expected:
+        return "only a function name takes arguments; is an operator missing?"
+    if token.type == "NUMBER" and str(token).startswith("-"):
+        return f"for a subtraction write `- {str(token)[1:]}` with a space"
+    return ""
+
+
+def parse(text: str, filename: str = "<program>") -> ast.Program:
+    """Parse a whole program; raise PhononError at the first syntax error (nothing is half-parsed)."""
+    try:
+        tree = _parser().parse(text + ("\n" if not text.endswith("\n") else ""))
+    except lark.UnexpectedToken as e:
+        message = f"unexpected {_describe(e.token)}; expected {_expected(set(e.expected))}"
+        raise PhononError(message, e.line, e.column, _hint_for(e.token, set(e.expected))).located(
+            text, filename
+        ) from None
+    except lark.UnexpectedCharacters as e:
+        char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
+        hint = "strings use double quotes" if char == "'" else "comments start with --" if char == "#" else ""
+        raise PhononError(f"unexpected character {char!r}", e.line, e.column, hint).located(text, filename) from None
+    except lark.UnexpectedEOF as e:
+        raise PhononError("unexpected end of program", None, None).located(text, filename) from None
+    statements = _ToAst().transform(tree)
+    return ast.Program(statements, text, filename)

@@ -1,0 +1,57 @@
+"""The compiled signal graph: typed nodes whose inputs are constants or other nodes' outputs.
+
+A pattern used as a signal is a node of kind `pattern` (a stepped control signal the engine fills once per
+block), so every input is either a constant (a float) or a node (an int id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from graph.ast import Pos
+from graph.kinds import KINDS
+
+Input = int | float  # int: a node id; float: a constant
+
+
+@dataclass
+class Node:
+    id: int
+    kind: str
+    inputs: tuple[Input, ...]
+    consts: tuple[float, ...] = ()
+    label: str = ""  # what the program called: "lpf", "+", "pattern"
+    pos: Pos | None = None
+    buses: list[str] = field(default_factory=list)  # buses whose value is this node
+    pattern: Any = None  # the Pattern of a `pattern` node
+    text: str = ""  # the pattern's source text
+
+    def where(self) -> str:
+        at = f"line {self.pos.line} col {self.pos.col}" if self.pos else "?"
+        name = self.label + (f' "{self.text}"' if self.text else "")
+        bus = f" in ~{self.buses[0]}" if self.buses else ""
+        return f"{name} ({at}){bus}"
+
+    @property
+    def cost_ns(self) -> float:
+        """Estimated cost per sample."""
+        return KINDS[self.kind].cost_ns * (max(1, len(self.inputs)) if KINDS[self.kind].variadic else 1)
+
+
+OUTMIX_MODES = ("none", "gain", "sqrt", "tanh", "hard")
+
+
+@dataclass
+class SignalGraph:
+    nodes: list[Node]
+    outputs: dict[int, Input]  # output channel (0 = out, N = oN/dN/outN) -> what it plays
+    cps: Fraction = Fraction(1, 2)
+    outmix: str = "none"
+    buses: dict[str, Input] = field(default_factory=dict)  # buses used as signals
+    source: str = ""
+    filename: str = "<program>"
+    notes: list[str] = field(default_factory=list)  # compile-time remarks (auto-routing, ...)
+
+    def node(self, node_id: int) -> Node:
+        return self.nodes[node_id]
