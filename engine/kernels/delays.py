@@ -32,6 +32,21 @@ from graph.kinds import CHORUS_MAX_SECONDS, DELAY_MAX_SECONDS
 _TWO_PI = 2.0 * math.pi
 
 
+@nb.njit(cache=True, inline="always")
+def _lfo_sin(phase: float) -> float:
+    """sin(2 pi phase) for phase in [0, 1), by an odd Taylor polynomial to x**11 on the folded quarter wave:
+    error below 6e-8 (6e-10 ms of chorus delay), about 4x cheaper than math.sin."""
+    x = 0.5 - phase  # sin(2 pi phase) == sin(2 pi x), x in (-0.5, 0.5]
+    if x > 0.25:
+        x = 0.5 - x
+    elif x < -0.25:
+        x = -0.5 - x
+    x *= _TWO_PI  # |x| <= pi / 2
+    x2 = x * x
+    return x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (
+        1.0 / 362880.0 + x2 * (-1.0 / 39916800.0))))))
+
+
 @kernel("delay")
 @nb.njit(cache=True)
 def delay(arena, wiring, state, start, stop):
@@ -101,7 +116,7 @@ def chorus(arena, wiring, state, start, stop):
             v = x[n]
             buf[w] = v if abs(v) > 1e-30 else 0.0  # written first: the taps are >= 5 ms old
             dep = min(max(depth[n], 0.0), 1.0)
-            d = base + math.sin(_TWO_PI * phase) * dep * swing
+            d = base + _lfo_sin(phase) * dep * swing
             if not d >= 1.0:  # also catches NaN
                 d = 1.0
             elif d > max_d:
