@@ -5,12 +5,13 @@ block once running."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from engine.controls import SteppedControl
 from engine.master import nonfinite_rows
-from engine.plan import Schedule
+from engine.plan import LoopStage, Schedule
 
 
 @dataclass
@@ -34,25 +35,35 @@ class BlockEvaluator:
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
         s.fill_constants(self.arena)
         self._controls: list[tuple[np.ndarray, SteppedControl]] = []
-        self._calls = []
-        for batch in s.batches:
-            if batch.kernel is None:
-                for i, n in enumerate(batch.nodes):
+        # Segments of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None.
+        self._segments: list[tuple[list, tuple | None]] = []
+        calls: list[tuple[Callable, np.ndarray, np.ndarray]] = []
+        for stage in s.stages:
+            if isinstance(stage, LoopStage):
+                self._segments.append((calls, (stage.runner, stage.args, stage.loop.step)))
+                calls = []
+            elif stage.kernel is None:
+                for i, n in enumerate(stage.nodes):
                     control = SteppedControl(s.graph.nodes[n].pattern, s.graph.cps, s.sr)
-                    self._controls.append((self.arena[batch.wiring[i, 0]], control))
+                    self._controls.append((self.arena[stage.wiring[i, 0]], control))
             else:
-                self._calls.append((batch.kernel, batch.wiring, batch.state))
+                calls.append((stage.kernel, stage.wiring, stage.state))
+        self._segments.append((calls, None))
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
-        self._reported: set[int] = set()
+        self._reported: set[object] = set()  # units (a node, or a loop) already reported
 
     def process(self, first_sample: int, n: int) -> None:
         """Compute absolute samples [first_sample, first_sample + n) into arena columns [0, n)."""
         for row, control in self._controls:
             control.fill(row, first_sample, n)
         arena = self.arena
-        for fn, wiring, state in self._calls:
-            fn(arena, wiring, state, 0, n)
+        for calls, loop in self._segments:
+            for fn, wiring, state in calls:
+                fn(arena, wiring, state, 0, n)
+            if loop is not None:
+                runner, args, step = loop
+                runner(arena, 0, n, step, *args)
 
     def contain_nonfinite(self, first_sample: int, n: int) -> list[Incident]:
         """Silence every node whose block went non-finite and reset its state, so one bad block cannot poison
@@ -60,22 +71,26 @@ class BlockEvaluator:
         if nonfinite_rows(self.arena, self._order_rows, n, self._found) == 0:
             return []
         s = self.schedule
-        bad = {s.order[i] for i in np.flatnonzero(self._found)}
+        found = {s.order[i] for i in np.flatnonzero(self._found)}
+        bad = set(found)
+        for loop in s.feedback.loops:  # a loop is reset as a whole: its delays already stored the bad values
+            if bad.intersection(loop.nodes):
+                bad.update(loop.nodes)
         new = []
         for node_id in s.order:
             if node_id not in bad:
                 continue
-            node = s.graph.nodes[node_id]
-            inputs_bad = any(isinstance(x, int) and x in bad for x in node.inputs)
-            if not inputs_bad and node_id not in self._reported:
-                self._reported.add(node_id)
-                row = self.arena[s.node_row[node_id], :n]
-                at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
-                new.append(Incident(node_id, node.where(), at))
+            unit = s.unit_of(node_id)
+            inputs = (s.feedback.resolve(x) for x in s.graph.nodes[node_id].inputs)
+            from_outside_bad = any(isinstance(x, int) and x in bad and s.unit_of(x) != unit for x in inputs)
             row = self.arena[s.node_row[node_id], :n]
+            if node_id in found and not from_outside_bad and unit not in self._reported:
+                self._reported.add(unit)
+                at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
+                where = s.graph.nodes[node_id].where() + s.loop_description(node_id)
+                new.append(Incident(node_id, where, at))
             row[~np.isfinite(row)] = 0.0
-            b, i = s.node_batch[node_id]
-            batch = s.batches[b]
+            batch, i = s.node_batch[node_id]
             batch.state[i, batch.first_mutable :] = 0.0
         self.incidents.extend(new)
         return new

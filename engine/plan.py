@@ -1,8 +1,10 @@
-"""Turn a SignalGraph into a schedule of batched kernel calls over an arena of block buffers.
+"""Turn a SignalGraph into a schedule of kernel calls over an arena of block buffers.
 
-Each live node owns one arena row, each distinct constant one row (filled once), and nodes of the same kind
-on the same level are one batch: one kernel call per block for all of them (a level never depends on
-itself), so Python's cost per block grows with the number of (kind, level) pairs, not with the nodes."""
+Each evaluated node owns one arena row and each distinct constant one row (filled once). Nodes outside
+feedback loops are batched: all nodes of one kind on one level run in a single kernel call per block (a
+level never depends on itself), so Python's cost per block grows with the number of (kind, level) pairs,
+not with the number of nodes. Each feedback loop is one stage run by a generated numba function that steps
+through the block in steps no longer than the loop's delay (see graph.feedback and engine.fused)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,18 @@ from typing import Callable
 
 import numpy as np
 
-from engine.kernels import load_all
-from graph.analysis import evaluation_order, levels, reachable
+from engine.fused import loop_runner
+from engine.kernels import SPLIT_KERNELS, load_all
+from graph.analysis import reachable, strongly_connected
+from graph.feedback import FeedbackPlan, Loop, plan_feedback
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
 
 
 @dataclass
 class Batch:
+    """Nodes of one kind evaluated by one kernel call."""
+
     kind: str
     kernel: Callable | None  # None for host-filled kinds (patterns)
     nodes: list[int]
@@ -30,6 +36,20 @@ class Batch:
 
 
 @dataclass
+class LoopStage:
+    """A feedback loop: its nodes (one Batch each), run in order by one generated function per block."""
+
+    loop: Loop
+    members: list[Batch]
+    runner: Callable
+    args: tuple[np.ndarray, ...]  # wiring, state for each call, in call order
+    level: int
+
+
+Stage = Batch | LoopStage
+
+
+@dataclass
 class Schedule:
     graph: SignalGraph
     sr: int
@@ -37,10 +57,30 @@ class Schedule:
     rows: int
     node_row: dict[int, int]
     const_rows: dict[float, int]
-    batches: list[Batch]
+    stages: list[Stage]
     output_rows: dict[int, int]  # channel -> arena row
-    order: list[int]  # live nodes in evaluation order
-    node_batch: dict[int, tuple[int, int]] = field(default_factory=dict)  # node -> (batch index, index in batch)
+    order: list[int]  # evaluated nodes, in evaluation order
+    feedback: FeedbackPlan
+    node_batch: dict[int, tuple[Batch, int]] = field(default_factory=dict)  # node -> (its batch, index)
+
+    @property
+    def batches(self) -> list[Batch]:
+        """Every batch, loop members included, in evaluation order."""
+        return [b for s in self.stages for b in (s.members if isinstance(s, LoopStage) else [s])]
+
+    def unit_of(self, node_id: int) -> object:
+        """The node itself, or ("loop", i) for a node of feedback loop i."""
+        for i, loop in enumerate(self.feedback.loops):
+            if node_id in loop.nodes:
+                return ("loop", i)
+        return node_id
+
+    def loop_description(self, node_id: int) -> str:
+        """" in the feedback loop ~a, ~b" for a node inside a loop, else ""."""
+        unit = self.unit_of(node_id)
+        if isinstance(unit, tuple):
+            return " in the feedback loop " + ", ".join("~" + b for b in self.feedback.loops[unit[1]].buses)
+        return ""
 
     def arena_shape(self) -> tuple[int, int]:
         return (self.rows, self.block)
@@ -51,16 +91,53 @@ class Schedule:
             arena[row, :] = value
 
 
+def _make_batch(graph: SignalGraph, kind_name: str, members: list[int], level: int, row_of: Callable, sr: int) -> Batch:
+    kind = KINDS[kind_name]
+    width_in = max(len(graph.nodes[n].inputs) for n in members)
+    wiring = np.full((len(members), 1 + width_in), -1, dtype=np.int64)
+    n_consts = max(len(graph.nodes[n].consts) for n in members)
+    state = np.zeros((len(members), 1 + n_consts + kind.state_size(sr)), dtype=np.float64)
+    for i, n in enumerate(members):
+        node = graph.nodes[n]
+        wiring[i, 0] = row_of(n)
+        for j, x in enumerate(node.inputs):
+            wiring[i, 1 + j] = row_of(x)
+        state[i, 0] = sr
+        state[i, 1 : 1 + len(node.consts)] = node.consts
+    return Batch(kind_name, None, members, wiring, state, level, 1 + n_consts)
+
+
 def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
     kernels = load_all()
     live = reachable(graph)
-    order = evaluation_order(graph, live)
-    level = levels(graph, live)
+    fplan = plan_feedback(graph, live, sr)
+    evaluated = [n for n in sorted(live) if n not in fplan.aliases]
+    loop_of = {n: i for i, loop in enumerate(fplan.loops) for n in loop.nodes}
 
+    def inputs_of(n: int) -> list[int]:
+        return [r for x in graph.nodes[n].inputs if isinstance(r := fplan.resolve(x), int)]
+
+    # Levels over units (a node, or a whole loop): one more than the highest unit an input comes from.
+    unit_level: dict[object, int] = {}
+
+    def unit(n: int) -> object:
+        return ("loop", loop_of[n]) if n in loop_of else n
+
+    members = defaultdict(list)
+    for n in evaluated:
+        members[unit(n)].append(n)
+    for component in strongly_connected(set(evaluated), inputs_of):  # inputs first; a loop is one component
+        u = unit(component[0])
+        deps = {unit(i) for n in members[u] for i in inputs_of(n)} - {u}
+        unit_level[u] = 1 + max((unit_level[d] for d in deps), default=-1)
+
+    ordered_units = sorted(unit_level, key=lambda u: (unit_level[u], str(u)))
+    order = [n for u in ordered_units for n in (fplan.loops[u[1]].nodes if isinstance(u, tuple) else [u])]
     node_row = {n: i for i, n in enumerate(order)}
     const_rows: dict[float, int] = {}
 
     def row_of(x: Input) -> int:
+        x = fplan.resolve(x)
         if isinstance(x, int):
             return node_row[x]
         if x not in const_rows:
@@ -70,28 +147,36 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
     output_rows = {ch: row_of(x) for ch, x in graph.outputs.items()}
 
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for n in order:
-        groups[(level[n], graph.nodes[n].kind)].append(n)
+    for u in ordered_units:
+        if not isinstance(u, tuple):
+            groups[(unit_level[u], graph.nodes[u].kind)].append(u)
 
-    batches: list[Batch] = []
-    node_batch: dict[int, tuple[int, int]] = {}
-    for (lvl, kind_name), members in sorted(groups.items()):
-        kind = KINDS[kind_name]
-        width_in = max(len(graph.nodes[n].inputs) for n in members)
-        wiring = np.full((len(members), 1 + width_in), -1, dtype=np.int64)
-        n_consts = max(len(graph.nodes[n].consts) for n in members)
-        mutable = kind.state_size(sr)
-        state = np.zeros((len(members), 1 + n_consts + mutable), dtype=np.float64)
-        for i, n in enumerate(members):
-            node = graph.nodes[n]
-            wiring[i, 0] = node_row[n]
-            for j, x in enumerate(node.inputs):
-                wiring[i, 1 + j] = row_of(x)
-            state[i, 0] = sr
-            state[i, 1 : 1 + len(node.consts)] = node.consts
-            node_batch[n] = (len(batches), i)
-        fn = None if kind.host_filled else kernels[kind_name]
-        batches.append(Batch(kind_name, fn, members, wiring, state, lvl, 1 + n_consts))
+    stages: list[tuple[tuple, Stage]] = []
+    node_batch: dict[int, tuple[Batch, int]] = {}
+    for (lvl, kind_name), nodes in sorted(groups.items()):
+        batch = _make_batch(graph, kind_name, nodes, lvl, row_of, sr)
+        batch.kernel = None if KINDS[kind_name].host_filled else kernels[kind_name]
+        node_batch.update({n: (batch, i) for i, n in enumerate(nodes)})
+        stages.append(((lvl, 0, kind_name), batch))
+    for i, loop in enumerate(fplan.loops):
+        lvl = unit_level[("loop", i)]
+        loop_batches = []
+        for n in loop.nodes:
+            b = _make_batch(graph, graph.nodes[n].kind, [n], lvl, row_of, sr)
+            node_batch[n] = (b, 0)
+            loop_batches.append(b)
+        calls, args = [], []
+        split = set(loop.split)
+        phases = [("read", b) for b in loop_batches if b.nodes[0] in split]
+        phases += [("full", b) for b in loop_batches if b.nodes[0] not in split]
+        phases += [("write", b) for b in loop_batches if b.nodes[0] in split]
+        for phase, b in phases:
+            fn = kernels[b.kind] if phase == "full" else SPLIT_KERNELS[b.kind][phase]
+            b.kernel = kernels[b.kind]
+            calls.append(fn)
+            args += [b.wiring, b.state]
+        stage = LoopStage(loop, loop_batches, loop_runner(calls), tuple(args), lvl)
+        stages.append(((lvl, 1, str(loop.nodes[0])), stage))
 
     return Schedule(
         graph=graph,
@@ -100,8 +185,9 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
         rows=len(node_row) + len(const_rows),
         node_row=node_row,
         const_rows=const_rows,
-        batches=batches,
+        stages=[s for _, s in sorted(stages, key=lambda t: t[0])],
         output_rows=output_rows,
         order=order,
+        feedback=fplan,
         node_batch=node_batch,
     )

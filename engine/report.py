@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.plan import build_schedule
+from engine.plan import LoopStage, build_schedule
 from graph.analysis import reachable
 from graph.signal_graph import Input, SignalGraph
 
@@ -52,16 +52,54 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512) -> str:
         bus = f" ~{node.buses[0]}" if node.buses else ""
         lines.append(f"  {node.id:>4}  {node.kind:<10} {node.label:<10} {inputs[:40]:<40} {cost:>7.2f}  {where}{bus}{dead}")
     lines.append("")
-    lines.append("evaluation order (one kernel call per batch per block):")
-    for i, batch in enumerate(schedule.batches):
-        members = " ".join(f"#{n}" for n in batch.nodes)
-        lines.append(f"  {i:>3}. level {batch.level:<3} {batch.kind:<10} x{len(batch.nodes):<4} {members[:60]}")
+    lines += _loops_text(graph, schedule, sr, block)
+    lines.append("evaluation order (one kernel call per batch per block; a loop is one generated call):")
+    for i, stage in enumerate(schedule.stages):
+        if isinstance(stage, LoopStage):
+            members = " ".join(f"#{b.nodes[0]}" for b in stage.members)
+            lines.append(f"  {i:>3}. level {stage.level:<3} {'loop':<10} x{len(stage.members):<4} {members[:60]}")
+        else:
+            members = " ".join(f"#{n}" for n in stage.nodes)
+            lines.append(f"  {i:>3}. level {stage.level:<3} {stage.kind:<10} x{len(stage.nodes):<4} {members[:60]}")
     lines.append("")
     lines.append(
         f"{len(live)} live nodes in {len(schedule.batches)} batches, arena {schedule.rows} rows x {block}; "
         f"estimated {total:.1f} us of {block / sr * 1e6:.0f} us per block"
     )
     return "\n".join(lines)
+
+
+PER_STEP_CALL_NS = 4.0  # measured overhead of one kernel call inside a loop step
+
+
+def _loops_text(graph: SignalGraph, schedule, sr: int, block: int) -> list[str]:
+    loops = schedule.feedback.loops
+    if not loops:
+        return []
+    lines = ["feedback loops:"]
+    for loop in loops:
+        buses = ", ".join("~" + b for b in loop.buses) or "(no bus)"
+        step = min(loop.step, block)
+        lines.append(
+            f"  {buses}: {len(loop.nodes)} nodes, shortest loop delay {loop.loop_delay} samples "
+            f"({loop.loop_delay / sr * 1000:.3f} ms), evaluated in steps of {step} samples"
+        )
+        for n in loop.implicit:
+            node = graph.nodes[n]
+            lines.append(
+                f"    implicit one-sample delay on {node.label} at line {node.pos.line} col {node.pos.col} "
+                f"(closes {node.text})"
+            )
+        if step == 1:
+            per_sample = sum(graph.nodes[n].cost_ns + PER_STEP_CALL_NS for n in loop.nodes) + PER_STEP_CALL_NS * len(
+                loop.split
+            )
+            lines.append(
+                f"    runs sample by sample: about {per_sample:.0f} ns per sample, "
+                f"{per_sample * block / 1000:.1f} us per block"
+            )
+    lines.append("")
+    return lines
 
 
 def graph_dot(graph: SignalGraph) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from graph.signal_graph import SignalGraph
 
 
@@ -21,9 +23,9 @@ def reachable(graph: SignalGraph) -> set[int]:
     return seen
 
 
-def strongly_connected(graph: SignalGraph, nodes: set[int]) -> list[list[int]]:
-    """Tarjan's algorithm (iterative), components in reverse topological order of the condensed graph.
-    Edges run from a node to its inputs."""
+def strongly_connected(nodes: set[int], inputs_of: Callable[[int], list[int]]) -> list[list[int]]:
+    """Tarjan's algorithm (iterative) over `nodes`, edges from a node to `inputs_of(node)` (others ignored).
+    Components come inputs first (a topological order of the condensed graph)."""
     index: dict[int, int] = {}
     low: dict[int, int] = {}
     on_stack: set[int] = set()
@@ -33,7 +35,7 @@ def strongly_connected(graph: SignalGraph, nodes: set[int]) -> list[list[int]]:
     for root in sorted(nodes):
         if root in index:
             continue
-        work = [(root, iter(node_inputs(graph, root)))]
+        work = [(root, iter(inputs_of(root)))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -49,7 +51,7 @@ def strongly_connected(graph: SignalGraph, nodes: set[int]) -> list[list[int]]:
                     counter += 1
                     stack.append(w)
                     on_stack.add(w)
-                    work.append((w, iter(node_inputs(graph, w))))
+                    work.append((w, iter(inputs_of(w))))
                     advanced = True
                     break
                 if w in on_stack:
@@ -75,7 +77,7 @@ def levels(graph: SignalGraph, nodes: set[int]) -> dict[int, int]:
     """Longest distance from a source: nodes on the same level never depend on each other, so the engine
     may run all nodes of one kind on one level in a single kernel call. Requires an acyclic graph."""
     level: dict[int, int] = {}
-    for component in strongly_connected(graph, nodes):  # inputs come before their users
+    for component in strongly_connected(nodes, lambda n: node_inputs(graph, n)):  # inputs first
         (n,) = component
         level[n] = 1 + max((level[i] for i in node_inputs(graph, n) if i in nodes), default=-1)
     return level

@@ -79,6 +79,8 @@ class _Compiler:
         self.bus_values: dict[str, Value] = {}
         self.pattern_nodes: dict[int, int] = {}  # id(pattern) -> node id
         self.mix_nodes: dict[Lin, int] = {}
+        self.back_refs: dict[ast.Pos, list[str]] = {}  # position of a loop-closing reference -> the loop
+        self.feedback_nodes: list[tuple[int, ast.BusRef]] = []
         self.cps = DEFAULT_CPS
         self.outmix = "none"
 
@@ -121,6 +123,7 @@ class _Compiler:
         # Buses compile in dependency order, so each reference finds its bus compiled (no deep recursion).
         for name in self._bus_order():
             self._bus(name, self.bus_defs[name].pos)
+        self._connect_feedback()
         graph_outputs: dict[int, Input] = {}
         notes: list[str] = []
         for channel, (st, _) in sorted(outputs.items()):
@@ -183,7 +186,9 @@ class _Compiler:
     # ---- buses -----------------------------------------------------------------------------------------
 
     def _bus_order(self) -> list[str]:
-        """Every bus, each after the buses it references (iterative DFS). A loop is an error naming it."""
+        """Every bus, each after the buses it references (iterative DFS, buses and references in source
+        order). A reference to a bus still on the DFS path closes a feedback loop: it is recorded as a back
+        reference and compiles to a `feedback` node, so the order below it stays acyclic."""
         refs = {name: _bus_refs(st.expr) for name, st in self.bus_defs.items()}
         order: list[str] = []
         state: dict[str, int] = {}  # 1 = on the DFS path, 2 = done
@@ -204,18 +209,23 @@ class _Compiler:
                 if ref.name not in self.bus_defs:
                     self._bus(ref.name, ref.pos)  # raises "undefined bus"
                 if state.get(ref.name) == 1:
-                    loop = path[path.index(ref.name) :] + [ref.name]
-                    raise PhononError(
-                        "feedback loop: " + " -> ".join("~" + b for b in loop),
-                        ref.pos.line,
-                        ref.pos.col,
-                        "feedback between buses is not supported yet; break the loop",
-                    )
-                if ref.name not in state:
+                    self.back_refs[ref.pos] = path[path.index(ref.name) :] + [ref.name]
+                elif ref.name not in state:
                     state[ref.name] = 1
                     path.append(ref.name)
                     stack.append(iter(refs[ref.name]))
         return order
+
+    def _feedback_node(self, ref: ast.BusRef) -> Value:
+        """A back reference: a `feedback` node whose input is connected once every bus is compiled."""
+        node_id = self._add_node("feedback", (), (), f"~{ref.name}", ref.pos)
+        self.nodes[node_id].text = " -> ".join("~" + b for b in self.back_refs[ref.pos])
+        self.feedback_nodes.append((node_id, ref))
+        return Lin.of(node_id)
+
+    def _connect_feedback(self) -> None:
+        for node_id, ref in self.feedback_nodes:
+            self.nodes[node_id].inputs = (self._signal(self.bus_values[ref.name], ref),)
 
     def _bus(self, name: str, pos: ast.Pos) -> Value:
         if name in self.bus_values:
@@ -242,6 +252,8 @@ class _Compiler:
             case ast.String():
                 return Pat(self._pattern(e), e.text, e.pos)
             case ast.BusRef(name=name, pos=pos):
+                if pos in self.back_refs:
+                    return self._feedback_node(e)
                 return self._bus(name, pos)
             case ast.Name():
                 return self._call(ast.Call(e.name, (), (), e.pos), None)

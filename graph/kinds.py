@@ -86,6 +86,7 @@ KINDS: dict[str, Kind] = {
         Kind("square", ("freq",), state_size=lambda sr: 1, cost_ns=3.5),
         Kind("tri", ("freq",), state_size=lambda sr: 1, cost_ns=2.5),
         Kind("pulse", ("freq", "width"), state_size=lambda sr: 1, cost_ns=4.0),
+        Kind("impulse", ("freq",), state_size=lambda sr: 2, cost_ns=1.5),
         Kind("noise", (), consts=("seed",), state_size=lambda sr: 1, cost_ns=1.7),
         Kind("pink", (), consts=("seed",), state_size=lambda sr: 8, cost_ns=4.9),
         Kind("brown", (), consts=("seed",), state_size=lambda sr: 2, cost_ns=3.5),
@@ -124,6 +125,9 @@ KINDS: dict[str, Kind] = {
         Kind("mix", (), consts=("bias",), variadic=True, cost_ns=0.6),
         Kind("mul", ("a", "b"), cost_ns=0.6),
         Kind("div", ("a", "b"), cost_ns=1.0),
+        # a bus reference that closes a feedback loop: the engine either reads the bus directly (the loop
+        # has a delay to step by) or makes it a one-sample delay (a loop with no delay of its own)
+        Kind("feedback", ("input",), state_size=lambda sr: 1, cost_ns=1.0),
         # a pattern read as a stepped control signal: filled by the host once per block
         Kind("pattern", (), host_filled=True, cost_ns=0.3),
     )
@@ -162,6 +166,12 @@ _FUNCTION_LIST: tuple[Function, ...] = (
     _osc("tri", "tri", "triangle"),
     _osc("triangle", "tri", "triangle"),
     Function("pulse", "pulse", (_FREQ, Param("width", 0.5, 0.01, 0.99)), doc="band-limited pulse (PWM)"),
+    Function(
+        "impulse",
+        "impulse",
+        (Param("freq", 0.0, 0.0, None, "Hz; 0 gives one impulse at the start"),),
+        doc="single-sample impulses of 1.0, the first on the first sample",
+    ),
     Function("noise", "noise", (), doc="white noise"),
     Function("white_noise", "noise", (), doc="white noise"),
     Function("pink", "pink", (), doc="pink noise (-3 dB/octave)"),

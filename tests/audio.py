@@ -226,10 +226,23 @@ def zero_crossing_freq(x: np.ndarray, sr: int = SR) -> np.ndarray:
 
 
 def phase_ramp(freq: float | np.ndarray, n: int, sr: int = SR) -> np.ndarray:
-    """Phase in cycles [0, 1) before each sample: phase[0] = 0, phase[k+1] = phase[k] + freq[k] / sr."""
-    f = np.broadcast_to(np.asarray(freq, dtype=np.float64), (n,))
-    ph = np.concatenate([[0.0], np.cumsum(f[:-1] / sr)])
-    return ph - np.floor(ph)
+    """Oscillator phase in cycles, [0, 1), before each sample, accumulated exactly as a phase accumulator
+    does it: phase[0] = 0, phase[k+1] = wrap(phase[k] + freq[k] / sr). A Python loop, so the rounding is the
+    same as a sample-by-sample kernel's (a cumsum would drift by ~1e-8 over a second)."""
+    f = np.broadcast_to(np.asarray(freq, dtype=np.float64), (n,)).tolist()
+    out = [0.0] * n
+    phase = 0.0
+    inv_sr = 1.0 / sr
+    for k in range(n):
+        out[k] = phase
+        phase += f[k] * inv_sr
+        if phase >= 1.0:
+            phase -= 1.0
+            if phase >= 1.0:
+                phase -= math.floor(phase)
+        elif phase < 0.0:
+            phase -= math.floor(phase)
+    return np.array(out)
 
 
 def naive_saw(freq: float, n: int, sr: int = SR) -> np.ndarray:

@@ -31,9 +31,8 @@ def test_same_kind_same_level_is_one_kernel_call():
 def test_python_calls_each_batch_once_per_block():
     renderer = Renderer(compile_program(ALL_BASIC), RenderSettings(block=256))
     calls = []
-    renderer.evaluator._calls = [
-        ((lambda f: (lambda *a: (calls.append(f), f(*a))))(fn), w, s) for fn, w, s in renderer.evaluator._calls
-    ]
+    ((segment, loop),) = renderer.evaluator._segments
+    segment[:] = [((lambda f: (lambda *a: (calls.append(f), f(*a))))(fn), w, s) for fn, w, s in segment]
     dest = np.zeros((256 * 10, 2))
     renderer.render_into(dest, 256 * 10)
     assert len(calls) == 10 * len(renderer.schedule.batches)

@@ -233,12 +233,14 @@ def test_delay_time_clamped_to_buffer():
     assert np.array_equal(out, impulse(50, 1))
 
 
-def test_delay_feedback_clamped_stable():
-    n = SR
-    out = render(delay, "delay", [impulse(n), 0.01, 5.0, 1.0], n=n)  # feedback clamps to 0.99
-    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0
-    echoes = out[441 :: 441]
-    assert echoes[1] == pytest.approx(0.99 * echoes[0])
+def test_delay_feedback_above_one_grows_and_is_clamped_at_two():
+    n = SR // 10
+    out = render(delay, "delay", [impulse(n), 0.01, 1.5, 1.0], n=n)
+    echoes = out[441::441]
+    assert echoes[1] == pytest.approx(1.5 * echoes[0]) and echoes[2] == pytest.approx(1.5 * echoes[1])
+    out = render(delay, "delay", [impulse(n), 0.01, 5.0, 1.0], n=n)  # feedback clamps to 2
+    echoes = out[441::441]
+    assert np.isfinite(out).all() and echoes[1] == pytest.approx(2.0 * echoes[0])
 
 
 # ------------------------------------------------------------------------------------------------ chorus

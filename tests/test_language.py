@@ -226,11 +226,13 @@ def test_keyword_errors():
     assert "given twice" in error_of("out: saw 55 # reverb 0.5 0.5 0.2 :mix 0.2\n").message
 
 
-def test_feedback_loop_is_an_error_naming_the_buses():
-    e = error_of("~a: ~b + 1\n~b: ~c * 2\n~c: ~a\nout: ~a\n")
-    assert e.message == "feedback loop: ~a -> ~b -> ~c -> ~a"
-    assert (e.line, e.col) == (3, 5)
-    assert error_of("~fb: ~fb * 0.5\nout: ~fb\n").message == "feedback loop: ~fb -> ~fb"
+def test_loop_closing_references_become_feedback_nodes():
+    g = compile_program("~a: ~b + 1\n~b: ~c * 2\n~c: ~a\nout: ~a\n")
+    (fb,) = [n for n in g.nodes if n.kind == "feedback"]
+    assert (fb.pos.line, fb.pos.col) == (3, 5) and fb.text == "~a -> ~b -> ~c -> ~a"
+    assert fb.inputs == (g.buses["a"],)
+    (fb,) = [n for n in compile_program("~fb: ~fb * 0.5 + sine 1\nout: ~fb\n").nodes if n.kind == "feedback"]
+    assert fb.text == "~fb -> ~fb"
 
 
 def test_statement_errors():

@@ -19,6 +19,9 @@ from __future__ import annotations
 from typing import Callable
 
 KERNELS: dict[str, Callable] = {}
+# Kinds that can close a feedback loop without latency run in two phases within a loop step: "read" (the
+# output, from stored state only) before the loop's other nodes, "write" (consume the input) after them.
+SPLIT_KERNELS: dict[str, dict[str, Callable]] = {}
 
 
 def kernel(kind: str) -> Callable[[Callable], Callable]:
@@ -33,8 +36,28 @@ def kernel(kind: str) -> Callable[[Callable], Callable]:
     return register
 
 
+def split_kernel(kind: str, phase: str) -> Callable[[Callable], Callable]:
+    """Register the "read" or "write" phase of a kind that can close a feedback loop."""
+
+    def register(fn: Callable) -> Callable:
+        SPLIT_KERNELS.setdefault(kind, {})[phase] = fn
+        return fn
+
+    return register
+
+
 def load_all() -> dict[str, Callable]:
     """Import every kernel module (registration happens at import) and return the registry."""
-    from engine.kernels import arithmetic, delays, dynamics, envelopes, filters, noise, oscillators, reverb  # noqa: F401
+    from engine.kernels import (  # noqa: F401
+        arithmetic,
+        delays,
+        dynamics,
+        envelopes,
+        feedback,
+        filters,
+        noise,
+        oscillators,
+        reverb,
+    )
 
     return KERNELS

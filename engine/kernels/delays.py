@@ -5,7 +5,7 @@ delay. State row: [sr, buf[L], w] with L = int(DELAY_MAX_SECONDS * sr) (see grap
   an integer delay reads exactly one stored sample (no interpolation smear) even when time * sr rounds to
   4409.999999999999. Otherwise the tap is linearly interpolated between floor(d) and floor(d) + 1.
       delayed = tap(d)                         (read before this sample is written)
-      buf[w]  = x + feedback * delayed         (linear: no tanh, unlike the reference; fb clamped 0..0.99)
+      buf[w]  = x + feedback * delayed         (linear: no tanh, unlike the reference; fb clamped -2..2)
       out     = x * (1 - mix) + delayed * mix  (dry/wet crossfade, mix clamped 0..1)
   So an impulse through `delay 0.1 0 1` comes out once, at exactly 0.1 * sr samples, with amplitude exactly 1,
   and with feedback fb every further echo is fb times the previous one. The buffer holds the full 2 s that
@@ -26,10 +26,11 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel
+from engine.kernels import kernel, split_kernel
 from graph.kinds import CHORUS_MAX_SECONDS, DELAY_MAX_SECONDS
 
 _TWO_PI = 2.0 * math.pi
+FEEDBACK_LIMIT = 2.0  # feedback above 1 is allowed (it grows); the engine contains what becomes inf
 
 
 @nb.njit(cache=True, inline="always")
@@ -47,6 +48,41 @@ def _lfo_sin(phase: float) -> float:
         1.0 / 362880.0 + x2 * (-1.0 / 39916800.0))))))
 
 
+@nb.njit(cache=True, inline="always")
+def _tap(buf, w, size, seconds, sr):
+    """The value `seconds` ago (read before sample w is written), linearly interpolated."""
+    d = seconds * sr
+    if not d >= 1.0:  # also catches NaN, so the index below is always in range
+        d = 1.0
+    elif d > size:
+        d = float(size)
+    r = math.floor(d + 0.5)
+    if abs(d - r) < 1e-9:
+        d = r
+    di = int(d)
+    frac = d - di
+    j = w - di
+    if j < 0:
+        j += size
+    delayed = buf[j]
+    if frac > 0.0:
+        j -= 1
+        if j < 0:
+            j += size
+        delayed += frac * (buf[j] - delayed)
+    return delayed
+
+
+@nb.njit(cache=True, inline="always")
+def _store(buf, w, size, x, feedback, delayed):
+    """Write x + feedback * delayed at w; return the next write position."""
+    fb = min(max(feedback, -FEEDBACK_LIMIT), FEEDBACK_LIMIT)
+    v = x + fb * delayed
+    buf[w] = v if abs(v) > 1e-30 else 0.0
+    w += 1
+    return 0 if w == size else w
+
+
 @kernel("delay")
 @nb.njit(cache=True)
 def delay(arena, wiring, state, start, stop):
@@ -60,36 +96,50 @@ def delay(arena, wiring, state, start, stop):
         sr = st[0]
         size = int(DELAY_MAX_SECONDS * sr)
         buf = st[1 : 1 + size]
-        max_d = float(size)
         w = int(st[1 + size])
         for n in range(start, stop):
-            d = time[n] * sr
-            if not d >= 1.0:  # also catches NaN, so the index below is always in range
-                d = 1.0
-            elif d > max_d:
-                d = max_d
-            r = math.floor(d + 0.5)
-            if abs(d - r) < 1e-9:
-                d = r
-            di = int(d)
-            frac = d - di
-            j = w - di
-            if j < 0:
-                j += size
-            delayed = buf[j]
-            if frac > 0.0:
-                j -= 1
-                if j < 0:
-                    j += size
-                delayed += frac * (buf[j] - delayed)
-            fb = min(max(feedback[n], 0.0), 0.99)
+            delayed = _tap(buf, w, size, time[n], sr)
+            w = _store(buf, w, size, x[n], feedback[n], delayed)
             m = min(max(mix[n], 0.0), 1.0)
-            v = x[n] + fb * delayed
-            buf[w] = v if abs(v) > 1e-30 else 0.0
-            w += 1
-            if w == size:
-                w = 0
             out[n] = x[n] * (1.0 - m) + delayed * m
+        st[1 + size] = w
+
+
+# A delay that closes a feedback loop (mix 1, so out == delayed) runs in two phases per loop step: the taps
+# first, from samples stored in earlier steps (the step is never longer than the delay), then the stores,
+# once the rest of the loop has computed this step's input. Run back to back they equal `delay`.
+
+
+@split_kernel("delay", "read")
+@nb.njit(cache=True)
+def delay_read(arena, wiring, state, start, stop):
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        time = arena[wiring[i, 2]]
+        st = state[i]
+        sr = st[0]
+        size = int(DELAY_MAX_SECONDS * sr)
+        buf = st[1 : 1 + size]
+        w = int(st[1 + size])
+        for n in range(start, stop):
+            out[n] = _tap(buf, w, size, time[n], sr)
+            w = 0 if w + 1 == size else w + 1
+
+
+@split_kernel("delay", "write")
+@nb.njit(cache=True)
+def delay_write(arena, wiring, state, start, stop):
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        x = arena[wiring[i, 1]]
+        feedback = arena[wiring[i, 3]]
+        st = state[i]
+        sr = st[0]
+        size = int(DELAY_MAX_SECONDS * sr)
+        buf = st[1 : 1 + size]
+        w = int(st[1 + size])
+        for n in range(start, stop):
+            w = _store(buf, w, size, x[n], feedback[n], out[n])
         st[1 + size] = w
 
 

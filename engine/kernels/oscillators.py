@@ -118,3 +118,27 @@ def tri(arena, wiring, state, start, stop):
             out[n] = 4.0 * phase - 1.0 if phase < 0.5 else 3.0 - 4.0 * phase
             phase = _advance(phase, freq[n] * inv_sr)
         state[i, 1] = phase
+
+
+@kernel("impulse")
+@nb.njit(cache=True)
+def impulse(arena, wiring, state, start, stop):
+    # State row: [sr, phase, started]. An impulse on the first sample, then one each time the phase wraps.
+    for i in range(wiring.shape[0]):
+        out = arena[wiring[i, 0]]
+        freq = arena[wiring[i, 1]]
+        inv_sr = 1.0 / state[i, 0]
+        phase = state[i, 1]
+        started = state[i, 2]
+        for n in range(start, stop):
+            if started == 0.0:
+                out[n] = 1.0
+                started = 1.0
+            elif phase >= 1.0:
+                out[n] = 1.0
+                phase -= math.floor(phase)
+            else:
+                out[n] = 0.0
+            phase += max(freq[n], 0.0) * inv_sr
+        state[i, 1] = phase
+        state[i, 2] = started

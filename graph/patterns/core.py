@@ -385,16 +385,16 @@ class Pattern:
 
     def fast(self, factor: "Number | Pattern | str") -> "Pattern":
         """Speed up by `factor` (patternable: a pattern of factors is inner-joined, as Tidal's tParam)."""
-        return patternify(Pattern._fast)(factor, self)
+        return patternify(lambda f, p: p._fast(f))(factor, self)
 
     def slow(self, factor: "Number | Pattern | str") -> "Pattern":
-        return patternify(Pattern._slow)(factor, self)
+        return patternify(lambda f, p: p._slow(f))(factor, self)
 
     def early(self, offset: "Number | Pattern | str") -> "Pattern":
-        return patternify(Pattern._early)(offset, self)
+        return patternify(lambda t, p: p._early(t))(offset, self)
 
     def late(self, offset: "Number | Pattern | str") -> "Pattern":
-        return patternify(Pattern._late)(offset, self)
+        return patternify(lambda t, p: p._late(t))(offset, self)
 
     def _fast_gap(self, factor: Number) -> "Pattern":
         """Speed up but only within the cycle, leaving a gap (ported from Strudel's fastGap)."""
@@ -475,13 +475,13 @@ class Pattern:
         return self.fmap(lambda v: pure(v)._fast(factor)).squeeze_join()
 
     def ply(self, factor: "Number | Pattern | str") -> "Pattern":
-        return patternify(Pattern._ply)(factor, self)
+        return patternify(lambda n, p: p._ply(n))(factor, self)
 
     def _segment(self, n: Number) -> "Pattern":
         return self.struct(pure(True)._fast(n))
 
     def segment(self, n: "Number | Pattern | str") -> "Pattern":
-        return patternify(Pattern._segment)(n, self)
+        return patternify(lambda n, p: p._segment(n))(n, self)
 
     def _iter(self, n: int, back: bool = False) -> "Pattern":
         n = to_time(n)
@@ -509,7 +509,7 @@ class Pattern:
         return self.struct(euclid_bools(pulses, steps, rotation))
 
     def euclid(self, pulses: Any, steps: Any, rotation: Any = 0) -> "Pattern":
-        return patternify(Pattern._euclid)(pulses, steps, rotation, self)
+        return patternify(lambda k, n, r, p: p._euclid(k, n, r))(pulses, steps, rotation, self)
 
     def when(self, bools: "Pattern | str", f: Callable[["Pattern"], "Pattern"]) -> "Pattern":
         """Apply f where `bools` is truthy (a patterned if, inner-joined as in Strudel)."""

@@ -1,0 +1,84 @@
+"""Event listings for `phonon events`: the JSON record DESIGN.md specifies, and a readable text form.
+
+Values print as Strudel's `hap.value` would in JSON: numbers stay numbers (integral floats print as
+integers, as JavaScript has one number type), strings stay strings: sample names, `bd:3` and note names
+(`"c4"`) alike. Chord notes (`c4'maj`) print as MIDI numbers (60, 64, 67). Control maps print as objects.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any
+
+from .core import Hap, Pattern
+from .mini import MiniNotationError, parse_mini
+
+__all__ = ["events_record", "events_text", "format_time", "json_value", "onset_events"]
+
+
+def format_time(t: Fraction) -> str:
+    """"0", "1/4", "3", "-1/2": integers without "/1"."""
+    t = Fraction(t)
+    return str(t.numerator) if t.denominator == 1 else f"{t.numerator}/{t.denominator}"
+
+
+def json_value(v: Any) -> Any:
+    """A value as plain JSON data."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if isinstance(v, Fraction):
+        return json_value(float(v))
+    if isinstance(v, dict):
+        return {str(k): json_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_value(x) for x in v]
+    return str(v)
+
+
+def onset_events(pattern: Pattern, cycles: int | Fraction) -> list[Hap]:
+    """Haps with onsets in [0, cycles), stably sorted by onset."""
+    return pattern.onsets(0, cycles)
+
+
+def events_record(pattern_text: str, cycles: int) -> dict:
+    """`{"pattern": P, "events": [{"begin": "1/4", "end": "1/2", "value": "bd"}, ...]}` for the events whose
+    whole starts in [0, cycles), or `{"pattern": P, "error": MESSAGE}` when the text does not parse."""
+    try:
+        pattern = parse_mini(pattern_text)
+    except MiniNotationError as e:
+        return {"pattern": pattern_text, "error": str(e)}
+    return {
+        "pattern": pattern_text,
+        "events": [
+            {"begin": format_time(h.whole.begin), "end": format_time(h.whole.end), "value": json_value(h.value)}
+            for h in onset_events(pattern, cycles)
+        ],
+    }
+
+
+def events_json(pattern_text: str, cycles: int) -> str:
+    """One JSON line, as `phonon events --json` prints it."""
+    return json.dumps(events_record(pattern_text, cycles), separators=(", ", ": "))
+
+
+def events_text(pattern_text: str, cycles: int) -> str:
+    """A readable listing: one line per event, `begin  end  value`, grouped by cycle."""
+    record = events_record(pattern_text, cycles)
+    if "error" in record:
+        return f"{pattern_text}\n  error: {record['error']}\n"
+    lines = [f"{pattern_text}  ({cycles} cycle{'s' if cycles != 1 else ''}, {len(record['events'])} events)"]
+    width = max((len(e["begin"]) for e in record["events"]), default=1)
+    cycle = None
+    for e in record["events"]:
+        c = int(Fraction(e["begin"]) // 1)
+        if c != cycle:
+            lines.append(f"  cycle {c}")
+            cycle = c
+        value = e["value"] if isinstance(e["value"], str) else json.dumps(e["value"])
+        lines.append(f"    {e['begin']:>{width}} -> {e['end']:<{width}}  {value}")
+    return "\n".join(lines) + "\n"
