@@ -33,6 +33,30 @@ def bus8x_program() -> str:
     return "\n".join(lines) + "\n"
 
 
+def bus8x_feedback_program() -> str:
+    """bus8x where each output's delay feeds back into its own input (a pure delay: steps of 0.25 s)."""
+    lines = [f"-- bus8x with each output's delay fed back into its input (benchmarks/workloads.py)"]
+    for o in range(BUS8X_OUTPUTS):
+        first = o * BUS8X_VOICES
+        lines += [f"~v{i}: {voice(i)}" for i in range(first, first + BUS8X_VOICES)]
+        total = " + ".join(f"~v{i}" for i in range(first, first + BUS8X_VOICES))
+        lines.append(f"~mix{o}: ({total}) * 0.005 + ~echo{o} * 0.5")
+        lines.append(f"~echo{o}: ~mix{o} # delay 0.25 0.5 1")
+        lines.append(f"o{o + 1}: ~mix{o}")
+    return "\n".join(lines) + "\n"
+
+
+def three_node_programs(copies: int = 20) -> tuple[str, str]:
+    """`copies` three-node chains (mix -> lpf -> dist), with and without a one-sample feedback loop."""
+    looped, acyclic = ["-- one-sample loops"], ["-- the same nodes without the loops"]
+    for i in range(copies):
+        looped.append(f"~x{i}: (saw {55 + i} + ~x{i} * 0.5) # lpf {800 + 10 * i} # dist 2")
+        acyclic.append(f"~x{i}: (saw {55 + i} + tri {55 + i} * 0.5) # lpf {800 + 10 * i} # dist 2")
+    for lines in (looped, acyclic):
+        lines.append("out: (" + " + ".join(f"~x{i}" for i in range(copies)) + ") * 0.01")
+    return "\n".join(looped) + "\n", "\n".join(acyclic) + "\n"
+
+
 def dispatch_program(n: int = 1000) -> str:
     """n trivial nodes in a chain that nothing can fold or batch: one kernel call per node per block."""
     lines = ["-- dispatch overhead: a chain of nodes that cannot be folded or batched", "~n0: sine 1"]
@@ -45,6 +69,7 @@ def dispatch_program(n: int = 1000) -> str:
 def all_workloads() -> dict[str, str]:
     programs = {name: voices_program(n) for name, n in VOICE_COUNTS.items()}
     programs["bus8x"] = bus8x_program()
+    programs["bus8x_feedback"] = bus8x_feedback_program()
     return programs
 
 

@@ -299,10 +299,28 @@ _TERMINALS = {
 _OPERATORS = {"STAR", "SLASH", "LPAR", "COLON", "RANGE", "WEIGHT", "REPLICATE", "DEGRADE", "ELONGATE"}
 
 
-def _expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
+_CLOSERS = {"RSQB": "[", "MORETHAN": "<", "RBRACE": "{", "RPAR": "("}
+
+
+def _open_bracket(text: str) -> str | None:
+    """The innermost bracket still open in `text` (brackets never occur inside words)."""
+    stack: list[str] = []
+    pairs = {"]": "[", ">": "<", "}": "{", ")": "("}
+    for ch in text:
+        if ch in "[<{(":
+            stack.append(ch)
+        elif ch in pairs and stack and stack[-1] == pairs[ch]:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _expected(names: set[str] | frozenset[str], before: str) -> tuple[str, ...]:
     names = set(names)
     if names & _OPERATORS and names - _OPERATORS:
         names -= _OPERATORS
+    # LALR states are shared between bracket kinds; only the closer of the bracket that is open makes sense.
+    opened = _open_bracket(before)
+    names = {n for n in names if (n not in _CLOSERS or _CLOSERS[n] == opened) and (n != "$END" or opened is None)}
     order = list(_TERMINALS)
     return tuple(_TERMINALS[n] for n in sorted(names, key=lambda n: order.index(n) if n in order else 99)
                  if n in _TERMINALS)
@@ -310,12 +328,14 @@ def _expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
 
 def _convert_error(e: UnexpectedInput, text: str) -> MiniNotationError:
     if isinstance(e, UnexpectedCharacters):
-        return MiniNotationError(f"unexpected character {text[e.pos_in_stream]!r}", e.column,
-                                 _expected(e.allowed or set()))
+        pos = e.pos_in_stream
+        return MiniNotationError(f"unexpected character {text[pos]!r}", e.column,
+                                 _expected(e.allowed or set(), text[:pos]))
     if isinstance(e, UnexpectedToken):
         if e.token.type == "$END":
-            return MiniNotationError("unexpected end of pattern", len(text) + 1, _expected(e.expected))
-        return MiniNotationError(f"unexpected {str(e.token)!r}", e.token.column, _expected(e.expected))
+            return MiniNotationError("unexpected end of pattern", len(text) + 1, _expected(e.expected, text))
+        pos = e.token.start_pos
+        return MiniNotationError(f"unexpected {str(e.token)!r}", e.token.column, _expected(e.expected, text[:pos]))
     if isinstance(e, UnexpectedEOF):
-        return MiniNotationError("unexpected end of pattern", len(text) + 1, _expected(e.expected))
+        return MiniNotationError("unexpected end of pattern", len(text) + 1, _expected(e.expected, text))
     return MiniNotationError(str(e), getattr(e, "column", 1) or 1)
