@@ -12,37 +12,44 @@ import numpy as np
 OUTMIX_CODES = {"none": 0, "gain": 1, "sqrt": 2, "tanh": 3, "hard": 4}
 
 
+@nb.njit(cache=True, inline="always")
+def _finish(x, mode, gain, ceiling, counts):
+    if mode == 3:
+        x = math.tanh(x)
+    elif mode == 4:
+        x = min(max(x, -1.0), 1.0)
+    x *= gain
+    if not math.isfinite(x):
+        counts[0] += 1
+        return 0.0
+    if x > ceiling:
+        counts[1] += 1
+        return ceiling
+    if x < -ceiling:
+        counts[1] += 1
+        return -ceiling
+    return x
+
+
 @nb.njit(cache=True)
 def mix_master(arena, out_rows, mode, gain, ceiling, dest, dest_offset, n, counts):
-    """Mix arena rows `out_rows` (samples [0, n)) into dest[dest_offset:dest_offset+n, 0:2].
-    counts[0] += non-finite samples replaced by 0; counts[1] += samples clipped at the ceiling."""
-    channels = out_rows.shape[0]
+    """Mix the outputs (out_rows [outputs, 2]: arena rows of each output's left and right; samples [0, n))
+    into dest[dest_offset:dest_offset+n, 0:2]. counts[0] += non-finite samples replaced by 0;
+    counts[1] += samples clipped at the ceiling."""
+    outputs = out_rows.shape[0]
     scale = 1.0
-    if mode == 1 and channels > 0:
-        scale = 1.0 / channels
-    elif mode == 2 and channels > 0:
-        scale = 1.0 / math.sqrt(channels)
+    if mode == 1 and outputs > 0:
+        scale = 1.0 / outputs
+    elif mode == 2 and outputs > 0:
+        scale = 1.0 / math.sqrt(outputs)
     for s in range(n):
-        x = 0.0
-        for c in range(channels):
-            x += arena[out_rows[c], s]
-        x *= scale
-        if mode == 3:
-            x = math.tanh(x)
-        elif mode == 4:
-            x = min(max(x, -1.0), 1.0)
-        x *= gain
-        if not math.isfinite(x):
-            counts[0] += 1
-            x = 0.0
-        elif x > ceiling:
-            counts[1] += 1
-            x = ceiling
-        elif x < -ceiling:
-            counts[1] += 1
-            x = -ceiling
-        dest[dest_offset + s, 0] = x
-        dest[dest_offset + s, 1] = x
+        left = 0.0
+        right = 0.0
+        for c in range(outputs):
+            left += arena[out_rows[c, 0], s]
+            right += arena[out_rows[c, 1], s]
+        dest[dest_offset + s, 0] = _finish(left * scale, mode, gain, ceiling, counts)
+        dest[dest_offset + s, 1] = _finish(right * scale, mode, gain, ceiling, counts)
 
 
 @nb.njit(cache=True)
@@ -60,5 +67,5 @@ def nonfinite_rows(arena, rows, n, found):
     return total
 
 
-def master_rows(output_rows: dict[int, int]) -> np.ndarray:
-    return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64)
+def master_rows(output_rows: dict[int, tuple[int, int]]) -> np.ndarray:
+    return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64).reshape(-1, 2)

@@ -58,7 +58,7 @@ class Schedule:
     node_row: dict[int, int]
     const_rows: dict[float, int]
     stages: list[Stage]
-    output_rows: dict[int, int]  # channel -> arena row
+    output_rows: dict[int, tuple[int, int]]  # output channel -> arena rows of its left and right
     order: list[int]  # evaluated nodes, in evaluation order
     feedback: FeedbackPlan
     node_batch: dict[int, tuple[Batch, int]] = field(default_factory=dict)  # node -> (its batch, index)
@@ -144,7 +144,7 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
             const_rows[x] = len(node_row) + len(const_rows)
         return const_rows[x]
 
-    output_rows = {ch: row_of(x) for ch, x in graph.outputs.items()}
+    output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
 
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for u in ordered_units:

@@ -25,8 +25,9 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512) -> str:
     lines += [f"note: {n}" for n in graph.notes]
     lines.append("")
     lines.append("outputs:")
-    for ch, x in sorted(graph.outputs.items()):
-        lines.append(f"  {_channel(ch):<6} <- {_input(graph, x)}")
+    for ch, (left, right) in sorted(graph.outputs.items()):
+        sides = _input(graph, left) if left == right else f"{_input(graph, left)} | {_input(graph, right)}"
+        lines.append(f"  {_channel(ch):<6} <- {sides}")
     lines.append("")
     lines.append("buses:")
     for name, x in sorted(graph.buses.items()):
@@ -117,9 +118,10 @@ def graph_dot(graph: SignalGraph) -> str:
             else:
                 out.append(f'  c{node.id}_{port} [label="{x:g}", shape=plaintext];')
                 out.append(f"  c{node.id}_{port} -> n{node.id} [label={port}];")
-    for ch, x in sorted(graph.outputs.items()):
+    for ch, pair in sorted(graph.outputs.items()):
         out.append(f'  {_channel(ch)} [shape=doublecircle];')
-        src = f"n{x}" if isinstance(x, int) else f'"{x:g}"'
-        out.append(f"  {src} -> {_channel(ch)};")
+        for x in dict.fromkeys(pair):
+            src = f"n{x}" if isinstance(x, int) else f'"{x:g}"'
+            out.append(f"  {src} -> {_channel(ch)};")
     out.append("}")
     return "\n".join(out)

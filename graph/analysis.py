@@ -14,7 +14,7 @@ def node_inputs(graph: SignalGraph, node_id: int) -> list[int]:
 def reachable(graph: SignalGraph) -> set[int]:
     """Nodes the outputs depend on; everything else is dead and never evaluated."""
     seen: set[int] = set()
-    stack = [i for i in graph.outputs.values() if isinstance(i, int)]
+    stack = [i for pair in graph.outputs.values() for i in pair if isinstance(i, int)]
     while stack:
         n = stack.pop()
         if n not in seen:

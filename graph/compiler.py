@@ -56,7 +56,20 @@ class Lin:
         return Lin(tuple((n, g) for n, g in gains.items() if g != 0.0), self.bias + other.bias)
 
 
-Value = Const | Pat | Lin
+@dataclass(frozen=True)
+class Stereo:
+    """Two channels (each a Const or a Lin). Calls on a stereo signal run once per channel, arithmetic works
+    per channel with mono values on both sides, and a stereo output keeps its sides in the master."""
+
+    left: Const | Lin
+    right: Const | Lin
+
+
+Value = Const | Pat | Lin | Stereo
+
+
+def _channels(v: Value) -> tuple[Value, Value]:
+    return (v.left, v.right) if isinstance(v, Stereo) else (v, v)
 
 _OUTPUT = re.compile(r"^(?:out|o|d|out)(\d*)$")
 _TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "bpm": Fraction(1, 60)}
@@ -124,10 +137,10 @@ class _Compiler:
         for name in self._bus_order():
             self._bus(name, self.bus_defs[name].pos)
         self._connect_feedback()
-        graph_outputs: dict[int, Input] = {}
+        graph_outputs: dict[int, tuple[Input, Input]] = {}
         notes: list[str] = []
         for channel, (st, _) in sorted(outputs.items()):
-            graph_outputs[channel] = self._signal(self._expr(st.expr), st.expr)
+            graph_outputs[channel] = self._output(self._expr(st.expr), st.expr)
         if not outputs:
             if not self.bus_defs:
                 raise PhononError(
@@ -138,10 +151,11 @@ class _Compiler:
 
         buses = {}
         for name, value in self.bus_values.items():
-            if isinstance(value, Lin) and len(value.terms) == 1 and value.terms[0][1] == 1.0 and not value.bias:
-                node_id = value.terms[0][0]
-                buses[name] = node_id
-                self.nodes[node_id].buses.append(name)
+            for channel in dict.fromkeys(_channels(value)):
+                if isinstance(channel, Lin) and len(channel.terms) == 1 and channel.terms[0][1] == 1.0 and not channel.bias:
+                    node_id = channel.terms[0][0]
+                    buses.setdefault(name, node_id)
+                    self.nodes[node_id].buses.append(name)
         return SignalGraph(
             nodes=self.nodes,
             outputs=graph_outputs,
@@ -173,15 +187,16 @@ class _Compiler:
         names = list(self.bus_defs)
         for special in ("master", "out"):
             if special in names:
-                return {0: self._signal(self.bus_values[special], self.bus_defs[special].expr)}, f"playing ~{special}"
+                return {0: self._output(self.bus_values[special], self.bus_defs[special].expr)}, f"playing ~{special}"
         numbered = [n for n in names if re.fullmatch(r"(?:d|out)\d+", n)]
         chosen, gain = (numbered, 1.0) if numbered else (names, AUTO_ROUTE_GAIN)
-        total = Lin(())
+        total: Value = Const(0.0)
         for n in chosen:
-            total = total.plus(self._linear(self.bus_values[n], self.bus_defs[n].expr))
+            total = self._binop("+", total, self.bus_values[n], self.bus_defs[n].expr)
         summary = ", ".join("~" + n for n in chosen) or "nothing"
         note = f"no output statement: playing {summary}" + (" at gain 0.25" if gain != 1.0 else "")
-        return {0: self._materialize(total.scaled(gain), self.program.statements[0].pos)}, note
+        where = self.bus_defs[chosen[0]].expr
+        return {0: self._output(self._binop("*", total, Const(gain), where), where)}, note
 
     # ---- buses -----------------------------------------------------------------------------------------
 
@@ -238,8 +253,9 @@ class _Compiler:
             raise PhononError(f"undefined bus ~{name}", pos.line, pos.col, hint)
         st = self.bus_defs[name]
         value = self._expr(st.expr)
-        if isinstance(value, Lin):  # a bus is one shared node, however often it is used
-            value = Lin.of(self._node_of(value, st.expr.pos))
+        if isinstance(value, (Lin, Stereo)):  # a bus is one shared node (per channel), however often it is used
+            left, right = (Lin.of(self._node_of(c, st.expr.pos)) if isinstance(c, Lin) else c for c in _channels(value))
+            value = Stereo(left, right) if isinstance(value, Stereo) else left
         self.bus_values[name] = value
         return value
 
@@ -321,10 +337,17 @@ class _Compiler:
             envelope = self._call(call, None)
             return self._binop("*", injected, envelope, call)
         args = self._bind(function.name, function.params, call, injected)
+        if any(isinstance(v, Stereo) for v in args.values()):  # one node per channel
+            left = self._function_node(function, {k: _channels(v)[0] for k, v in args.items()}, call)
+            right = self._function_node(function, {k: _channels(v)[1] for k, v in args.items()}, call)
+            return Stereo(left, right)
+        return self._function_node(function, args, call)
+
+    def _function_node(self, function: Function, args: dict[str, Value], call: ast.Call) -> Lin:
         kind = KINDS[function.kind]
         inputs = tuple(self._signal(args[p], call) for p in kind.inputs)
         consts = tuple(self._const_for(function, c) for c in kind.consts)
-        return Lin.of(self._add_node(function.kind, inputs, consts, name, call.pos))
+        return Lin.of(self._add_node(function.kind, inputs, consts, call.name, call.pos))
 
     def _const_for(self, function: Function, const: str) -> float:
         if const in function.fixed:
@@ -388,6 +411,9 @@ class _Compiler:
     # ---- arithmetic ------------------------------------------------------------------------------------
 
     def _binop(self, op: str, a: Value, b: Value, where: Any) -> Value:
+        if isinstance(a, Stereo) or isinstance(b, Stereo):
+            (al, ar), (bl, br) = _channels(a), _channels(b)
+            return Stereo(self._binop(op, al, bl, where), self._binop(op, ar, br, where))
         base = op.strip("|")
         if isinstance(a, Const) and isinstance(b, Const):
             return Const(_apply(base, a.value, b.value))
@@ -411,11 +437,11 @@ class _Compiler:
         raise AssertionError(op)
 
     def _pattern_op(self, op: str, a: Value, b: Value, where: Any) -> Value:
-        from graph.patterns import Pattern
+        from graph.patterns import pure
 
         structure = "left" if op.startswith("|") else "right" if op.endswith("|") else "both"
-        pa = a.pattern if isinstance(a, Pat) else Pattern.pure(a.value)
-        pb = b.pattern if isinstance(b, Pat) else Pattern.pure(b.value)
+        pa = a.pattern if isinstance(a, Pat) else pure(a.value)
+        pb = b.pattern if isinstance(b, Pat) else pure(b.value)
         text_a = a.text if isinstance(a, Pat) else f"{a.value:g}"
         text_b = b.text if isinstance(b, Pat) else f"{b.value:g}"
         pattern = pa.op(op.strip("|"), pb, structure)
@@ -430,8 +456,16 @@ class _Compiler:
 
     # ---- nodes -----------------------------------------------------------------------------------------
 
+    def _output(self, v: Value, where: Any) -> tuple[Input, Input]:
+        """An output's left and right inputs (the same for a mono signal: it sits in the centre)."""
+        left, right = _channels(v)
+        return self._signal(left, where), self._signal(right, where)
+
     def _signal(self, v: Value, where: Any) -> Input:
-        """The value as a node input: a constant stays a float, anything else becomes a node."""
+        """The value as a mono node input: a constant stays a float, anything else becomes a node. A stereo
+        value where one channel is needed (a parameter, a feedback reference) is its mid, (L + R) / 2."""
+        if isinstance(v, Stereo):
+            v = self._binop("*", self._binop("+", v.left, v.right, where), Const(0.5), where)
         if isinstance(v, Const):
             return v.value
         return self._materialize(self._linear(v, where), where.pos)

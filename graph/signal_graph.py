@@ -45,7 +45,7 @@ OUTMIX_MODES = ("none", "gain", "sqrt", "tanh", "hard")
 @dataclass
 class SignalGraph:
     nodes: list[Node]
-    outputs: dict[int, Input]  # output channel (0 = out, N = oN/dN/outN) -> what it plays
+    outputs: dict[int, tuple[Input, Input]]  # output (0 = out, N = oN/dN/outN) -> (left, right) it plays
     cps: Fraction = Fraction(1, 2)
     outmix: str = "none"
     buses: dict[str, Input] = field(default_factory=dict)  # buses used as signals

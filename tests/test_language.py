@@ -113,7 +113,7 @@ def test_constants_fold_and_linear_forms_become_one_node():
     (mix,) = [n for n in g.nodes if n.kind == "mix"]
     assert mix.consts == (1.0, 0.5, 0.5, -0.5)
     g = compile_program("out: 2 * 3 + 4\n")
-    assert g.outputs[0] == 10.0
+    assert g.outputs[0] == (10.0, 10.0)
 
 
 def test_gain_amp_mix_stack_fold_into_arithmetic():
@@ -163,7 +163,7 @@ def test_auto_routing_without_outputs():
     (mix,) = [n for n in g.nodes if n.kind == "mix"]
     assert mix.consts == (0.0, 0.25) and g.notes
     g = compile_program("~x: saw 1\n~master: sine 440\n")
-    assert g.outputs[0] == g.buses["master"]
+    assert g.outputs[0] == (g.buses["master"],) * 2
     g = compile_program("~d1: sine 1\n~d2: sine 2\n~other: saw 3\n")
     (mix,) = [n for n in g.nodes if n.kind == "mix"]
     assert mix.consts == (0.0, 1.0, 1.0)

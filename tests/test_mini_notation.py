@@ -254,7 +254,9 @@ def test_ranges():
     ("bd(3,y)", 6, "euclid arguments must be numbers"),
     ("c4'foo", 1, "unknown chord 'foo'"),
     ("bd'maj", 1, "not a note name"),
-    ("a .. b", 6, "a range needs numbers"),
+    ("1 .. b", 6, "a range needs numbers"),
+    ("a .. 3", 1, "a range needs numbers, got 'a'"),
+    ("1:2 .. 3", 5, "not a ':' value"),
     ("bd!0", 3, "replicate count"),
     ("<a | b>", 4, "unexpected '|'"),
 ])

@@ -16,10 +16,6 @@ def ev(pat: Pattern, begin=0, end=1):
     return [(str(h.whole.begin), str(h.whole.end), h.value) for h in pat.onsets(begin, end)]
 
 
-def whole_haps(pat: Pattern, begin, end):
-    return [(h.whole, h.part, h.value) for h in pat.query_arc(begin, end)]
-
-
 # ---------------------------------------------------------------------------------------------- spans
 
 
@@ -366,3 +362,21 @@ def test_control_value_rejects_sample_names():
         control_onsets(parse_mini("100 bd"), 0)
     with pytest.raises(ValueError):
         control_value({"s": "bd"})
+
+
+# ---------------------------------------------------------------------------------------------- notes
+
+
+def test_note_names_follow_strudel():
+    from graph.patterns.notes import chord_notes, is_note_name, midi_to_hz, note_to_midi
+
+    assert [note_to_midi(n) for n in ("c4", "a4", "eb3", "f#4", "cs2", "Bb-1", "e", "ebb3")] == [
+        60, 69, 51, 66, 37, 10, 52, 50]  # no octave: octave 3
+    assert midi_to_hz(69) == 440.0 and midi_to_hz(81) == 880.0
+    assert [is_note_name(s) for s in ("c", "c4", "f#", "bd", "hh", "cp", "c-", "~")] == [
+        True, True, True, False, False, False, False, False]
+    assert chord_notes("c4'maj") == [60, 64, 67] and chord_notes("a3'min7") == [57, 60, 64, 67]
+    with pytest.raises(ValueError, match="unknown chord"):
+        chord_notes("c4'nope")
+    with pytest.raises(ValueError):
+        note_to_midi("bd")

@@ -9,8 +9,15 @@ Randomness: `?` and `|` use Tidal's `timeToRand` of the event (or cycle) time, s
 seed, where seeds count `?`, `|` groups and `.` groups in the order Strudel's parser meets them; the same
 text therefore always gives the same events, and the same events as Strudel.
 
-The one deliberate difference from Strudel: Euclid rotation `a(3,8,2)` rotates left, as in Tidal (onsets
-1/8, 4/8, 6/8); Strudel 1.2 rotates right.
+Deliberate differences from Strudel 1.2 (everything else matches it event for event, see
+tests/test_events_conformance.py):
+- Euclid rotation `a(3,8,2)` rotates left, as Tidal (onsets 1/8, 4/8, 6/8), modulo the step count; Strudel
+  rotates right and does not wrap.
+- `bd:3` is the string "bd:3" (Strudel: the list ["bd", 3]).
+- Extensions where Strudel reports a syntax error or yields a useless word: `.` feet mix with `,` and `|`
+  (`a . b c, d`), `0..3` without spaces is a range (Strudel: the word "0..3"), chords `c4'maj`.
+- Mistakes Strudel lets through are errors here: non-numeric `*`, `/`, `%`, euclid or range arguments,
+  non-positive weights and replicate counts.
 """
 
 from __future__ import annotations
@@ -181,6 +188,8 @@ class _Builder:
 
     def element(self, tree: Tree) -> tuple[Pattern, Fraction]:
         slice_tree, *ops = _trees(tree)
+        if any(op.data == "range" for op in ops):
+            self.check_numbers(slice_tree, "a range needs numbers")
         pat = self.slice(slice_tree)
         # Operator arguments are parsed (and take their seeds) before the element's own `?`s get theirs.
         args = [self.op_args(op) for op in ops]
@@ -206,6 +215,8 @@ class _Builder:
                 n = _op_number(op.children[0])
                 plan.append(("degrade", (0.5 if n is None else n, self.next_seed())))
             else:
+                if kind == "range" and any(k == "tail" for k, _ in plan):
+                    raise MiniNotationError("a range needs numbers, not a ':' value", op.children[0].column)
                 plan.append((kind, arg))
         for kind, arg in plan:
             pat = _apply(kind, arg, pat)
@@ -239,11 +250,10 @@ class _Builder:
             return stack(*[p._slow(w) for p, w in alts])
         # polymeter: each sequence is sped up so that `steps` of its steps fill a cycle
         rest = tree.children[1:]
-        if rest:
-            self.check_numbers(rest[1], "'%' needs a number")
-            steps = self.slice(rest[1]).fmap(to_time)
-        else:
-            steps = pure(alts[0][1]).fmap(lambda x: x)
+        if not rest:  # steps per cycle default to the first sequence's
+            return stack(*[p._fast(alts[0][1] / w) for p, w in alts])
+        self.check_numbers(rest[1], "'%' needs a number")
+        steps = self.slice(rest[1]).fmap(to_time)
         return stack(*[p.fast(steps.fmap(lambda x, w=w: x / w)) for p, w in alts])
 
     def word(self, token: Token) -> Pattern:

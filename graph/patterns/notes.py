@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-_NOTE_RE = re.compile(r"^([a-gA-G])([#bsf]*)(-?[0-9]*)$")
+_NOTE_RE = re.compile(r"^([a-gA-G])([#bsf]*)(-?[0-9]+)?$")
 _CHROMA = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACC = {"#": 1, "s": 1, "b": -1, "f": -1}
 
@@ -88,9 +88,7 @@ def note_to_midi(name: str, default_octave: int = DEFAULT_OCTAVE) -> int:
     if m is None:
         raise ValueError(f"not a note name: {name!r}")
     letter, accs, octave = m.groups()
-    octv = int(octave) if octave not in ("", "-") else default_octave
-    if octave == "-":
-        raise ValueError(f"not a note name: {name!r}")
+    octv = default_octave if octave is None else int(octave)
     return (octv + 1) * 12 + _CHROMA[letter.lower()] + sum(_ACC[c] for c in accs)
 
 

@@ -189,8 +189,8 @@ def _off(t: Any, f: PatternFn, pat: Pattern) -> Pattern:
     return stack(pat, f(pat._late(t)))
 
 
-def _jux_by(amount: Any, f: PatternFn, pat: Pattern) -> Pattern:
-    a = amount
+def _jux_by(a: Any, f: PatternFn, pat: Pattern) -> Pattern:
+    # Pan is set, not offset (Tidal's juxBy overrides it too), in Phonon's -1..1 range.
     left = pat.fmap(lambda v: {**control_map(v), "pan": -a})
     right = pat.fmap(lambda v: {**control_map(v), "pan": a})
     return stack(left, f(right))
@@ -201,7 +201,13 @@ def _stut(count: int, time: Any, decay: Any, pat: Pattern) -> Pattern:
 
     def layer(i: int) -> Pattern:
         g = d ** i
-        return pat._late(t * i).fmap(lambda v: (lambda m: {**m, "gain": m.get("gain", 1) * g})(control_map(v)))
+
+        def scale(v: Any) -> dict:
+            m = control_map(v)
+            m["gain"] = m.get("gain", 1) * g  # multiplies, so `# gain` set earlier survives
+            return m
+
+        return pat._late(t * i).fmap(scale)
 
     return stack(*[layer(i) for i in range(count)]) if count > 0 else silence
 
@@ -302,7 +308,7 @@ def _struct(bools: Pattern, pat: Pattern) -> Pattern:
 
 
 def _lift(f: Callable[..., Pattern]) -> Callable[..., Pattern]:
-    """Patterned numeric arguments (inner join); transform arguments pass through untouched."""
+    """Numeric arguments may be patterns (inner-joined, as Tidal's tParam)."""
     return patternify(f)
 
 
