@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     settings.check()
     output_format(Path(args.output), args.subtype)  # fail before rendering
-    seconds = None if args.cycles is not None else (args.duration or 8.0)
+    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
     frames = duration_frames(graph, args.sr, seconds, args.cycles)
     progress = _Progress(f"rendering {Path(args.output).name}")
     started = time.perf_counter()
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ceiling", type=float, default=1.0, help="peak ceiling, hard clip (default 1.0)")
     r.add_argument("--fade-in", type=float, default=0.0, help="fade-in seconds (default 0)")
     r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
-    r.add_argument("--subtype", default="PCM_16", help="PCM_16 (default), PCM_24, PCM_32 or FLOAT")
+    r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
     r.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     r.set_defaults(run=cmd_render)
@@ -174,12 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C, so every cleanup (partial files, workers) runs
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args)
     except PhononError as e:
         print(str(e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)

@@ -10,8 +10,10 @@ from typing import Callable
 import numpy as np
 
 from engine.controls import SteppedControl
-from engine.master import nonfinite_rows
-from engine.plan import LoopStage, Schedule
+from engine.master import nonfinite_rows, silence_nonfinite
+from engine.plan import Batch, LoopStage, Schedule
+
+_NO_STATE = np.zeros((1, 1))
 
 
 @dataclass
@@ -35,23 +37,31 @@ class BlockEvaluator:
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
         s.fill_constants(self.arena)
         self._controls: list[tuple[np.ndarray, SteppedControl]] = []
-        # Segments of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None.
-        self._segments: list[tuple[list, tuple | None]] = []
-        calls: list[tuple[Callable, np.ndarray, np.ndarray]] = []
         for stage in s.stages:
-            if isinstance(stage, LoopStage):
-                self._segments.append((calls, (stage.runner, stage.args, stage.loop.step)))
-                calls = []
-            elif stage.kernel is None:
+            if isinstance(stage, Batch) and stage.kernel is None:
                 for i, n in enumerate(stage.nodes):
                     control = SteppedControl(s.graph.nodes[n].pattern, s.graph.cps, s.sr)
                     self._controls.append((self.arena[stage.wiring[i, 0]], control))
-            else:
-                calls.append((stage.kernel, stage.wiring, stage.state))
-        self._segments.append((calls, None))
+        self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
+        self._build_segments()
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
         self._reported: set[object] = set()  # units (a node, or a loop) already reported
+
+    def _build_segments(self) -> None:
+        """Runs of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None."""
+        self._segments: list[tuple[list, tuple | None]] = []
+        calls: list[tuple[Callable, np.ndarray, np.ndarray]] = []
+        for index, stage in enumerate(self.schedule.stages):
+            if isinstance(stage, LoopStage):
+                self._segments.append((calls, (stage.runner, stage.args, stage.loop.step)))
+                calls = []
+            elif stage.kernel is not None:
+                calls.append((stage.kernel, stage.wiring, stage.state))
+            if index in self._guards:
+                rows = np.array(self._guards[index], dtype=np.int64).reshape(-1, 1)
+                calls.append((silence_nonfinite, rows, _NO_STATE))
+        self._segments.append((calls, None))
 
     def process(self, first_sample: int, n: int) -> None:
         """Compute absolute samples [first_sample, first_sample + n) into arena columns [0, n)."""
@@ -67,7 +77,9 @@ class BlockEvaluator:
 
     def contain_nonfinite(self, first_sample: int, n: int) -> list[Incident]:
         """Silence every node whose block went non-finite and reset its state, so one bad block cannot poison
-        filters and delays forever. Returns new incidents (the nodes where it started), each reported once."""
+        filters and delays forever; the node where it started is guarded from then on (its non-finite samples
+        are silenced before anything reads them), so the rest of the program keeps playing. Returns new
+        incidents, each node (or loop) reported once."""
         if nonfinite_rows(self.arena, self._order_rows, n, self._found) == 0:
             return []
         s = self.schedule
@@ -86,11 +98,15 @@ class BlockEvaluator:
             row = self.arena[s.node_row[node_id], :n]
             if node_id in found and not from_outside_bad and unit not in self._reported:
                 self._reported.add(unit)
+                if not isinstance(unit, tuple):  # from now on, silence it before anything downstream reads it
+                    self._guards.setdefault(s.stages.index(s.node_batch[node_id][0]), []).append(s.node_row[node_id])
                 at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
                 where = s.graph.nodes[node_id].where() + s.loop_description(node_id)
                 new.append(Incident(node_id, where, at))
             row[~np.isfinite(row)] = 0.0
             batch, i = s.node_batch[node_id]
             batch.state[i, batch.first_mutable :] = 0.0
+        if new:
+            self._build_segments()
         self.incidents.extend(new)
         return new

@@ -69,3 +69,13 @@ def nonfinite_rows(arena, rows, n, found):
 
 def master_rows(output_rows: dict[int, tuple[int, int]]) -> np.ndarray:
     return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64).reshape(-1, 2)
+
+
+@nb.njit(cache=True)
+def silence_nonfinite(arena, wiring, state, start, stop):
+    """A guard with the kernel signature: zero the non-finite samples of rows wiring[:, 0]."""
+    for i in range(wiring.shape[0]):
+        row = arena[wiring[i, 0]]
+        for n in range(start, stop):
+            if not math.isfinite(row[n]):
+                row[n] = 0.0

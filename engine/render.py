@@ -186,16 +186,19 @@ def render_array(
     return out
 
 
-def output_format(path: Path, subtype: str) -> tuple[str, str]:
-    """soundfile format and subtype for an output path, or a PhononError saying what is supported."""
+def output_format(path: Path, subtype: str | None) -> tuple[str, str]:
+    """soundfile format and subtype for an output path (subtype None: PCM_16, or Vorbis for .ogg), or a
+    PhononError saying what is supported."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise PhononError(
             f"cannot tell the file format of '{path.name}'", hint="use a name ending in " + ", ".join(FORMATS)
         )
-    subtype = subtype.upper()
     if fmt == "OGG":
+        if subtype is not None:
+            raise PhononError("Ogg files are always Vorbis-encoded", hint="leave out --subtype for .ogg")
         return fmt, "VORBIS"
+    subtype = (subtype or "PCM_16").upper()
     if subtype not in SUBTYPES:
         raise PhononError(f"unknown sample format {subtype}", hint="use one of " + ", ".join(SUBTYPES))
     if not sf.check_format(fmt, subtype):
@@ -210,17 +213,22 @@ def render_to_file(
     frames: int,
     settings: RenderSettings,
     *,
-    subtype: str = "PCM_16",
+    subtype: str | None = None,
     channels: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> RenderReport:
     """Render to a sound file. The file appears (atomically) only if the whole render succeeds."""
     target = Path(path)
     fmt, subtype = output_format(target, subtype)
-    if not target.parent.exists():
-        raise PhononError(f"the folder '{target.parent}' does not exist")
+    if not target.parent.is_dir():
+        raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
+    if target.is_dir():
+        raise PhononError(f"cannot write '{target}': it is a folder")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; the output should look like any new file
     try:
         with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
             if channels == 2:

@@ -71,7 +71,7 @@ Value = Const | Pat | Lin | Stereo
 def _channels(v: Value) -> tuple[Value, Value]:
     return (v.left, v.right) if isinstance(v, Stereo) else (v, v)
 
-_OUTPUT = re.compile(r"^(?:out|o|d|out)(\d*)$")
+_OUTPUT = re.compile(r"^(?:out(\d*)|[od]([1-9]\d*))$")
 _TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "bpm": Fraction(1, 60)}
 
 
@@ -114,7 +114,7 @@ class _Compiler:
             elif target == "outmix":
                 self.outmix = self._outmix(st)
             elif m := _OUTPUT.match(target):
-                channel = int(m.group(1) or 0)
+                channel = int(m.group(1) or m.group(2) or 0)
                 if channel in outputs:
                     first = outputs[channel][0].pos.line
                     raise PhononError(

@@ -22,10 +22,11 @@ class PhononError(Exception):
         return self
 
     def __str__(self) -> str:
-        where = self.filename
-        if self.line is not None:
-            where += f":{self.line}" + (f":{self.col}" if self.col is not None else "")
-        text = f"{where}: error: {self.message}"
+        if self.line is None:  # not about a place in the program: no location to show
+            text = f"error: {self.message}"
+        else:
+            where = f"{self.filename}:{self.line}" + (f":{self.col}" if self.col is not None else "")
+            text = f"{where}: error: {self.message}"
         if self.source is not None and self.line is not None:
             lines = self.source.splitlines()
             if 0 < self.line <= len(lines):

@@ -181,11 +181,6 @@ def test_nonfinite_node_is_reported_and_the_file_is_finite(tmp_path):
     assert np.isfinite(data).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render_to_file creates the output with tempfile.mkstemp (mode 0600) and os.replace keeps that "
-    "mode, so rendered files are unreadable to group/others whatever the umask (engine/render.py:222)",
-)
 def test_output_file_permissions_follow_the_umask(tmp_path):
     render_ok(tmp_path, TONE, "perm.wav", "--duration", "0.1")
     umask = os.umask(0)
@@ -320,12 +315,6 @@ def test_failed_render_keeps_an_existing_file(tmp_path):
     assert listing(tmp_path) == {"prog.phonon", "keep.wav"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an OSError from writing the output (here os.replace onto a directory, engine/render.py:230) is "
-    "not turned into an error message: engine/cli.py main() catches only PhononError, so the user gets a "
-    "traceback, and only after the whole render has run",
-)
 @pytest.mark.parametrize("target", ["a_folder.wav", "prog.phonon/x.wav"])
 def test_unwritable_output_is_a_clean_error(tmp_path, target):
     (tmp_path / "a_folder.wav").mkdir()
@@ -350,10 +339,6 @@ def test_fades(tmp_path):
     assert np.max(np.abs(data[:, 0] - plain[:, 0] * env)) < 1e-7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/cli.py:72 `args.duration or 8.0` treats --duration 0 as 'not given' and renders 8 s",
-)
 def test_zero_duration_is_an_error(tmp_path):
     prog = write(tmp_path, TONE)
     r = phonon("render", prog, "-o", tmp_path / "out.wav", "--duration", "0")
@@ -389,11 +374,6 @@ def test_interrupted_render_leaves_nothing(tmp_path):
     assert listing(tmp_path) == {"prog.phonon"}  # no output, no .partial
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SIGTERM (what `timeout`, `kill` and process managers send) is not handled: the process dies "
-    "without running render_to_file's cleanup and leaves its .<name>.*.partial file behind",
-)
 def test_terminated_render_leaves_nothing(tmp_path):
     proc, _ = _start_long_render(tmp_path)
     proc.send_signal(signal.SIGTERM)

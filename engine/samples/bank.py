@@ -116,6 +116,16 @@ class SampleBank:
         self.peak = self._peak[:n]
         self.channels = self._channels[:n]
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()  # the public arrays are views; rebuild them instead of pickling copies
+        for attr in ("data", "offsets", "lengths", "peak", "channels"):
+            state.pop(attr, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._publish()
+
     # -- inspection --------------------------------------------------------------------------------------
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

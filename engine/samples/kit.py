@@ -175,7 +175,7 @@ def _snare(p: dict, rng: np.random.Generator) -> np.ndarray:
     f = p["tone"] * (1.0 + 0.35 * np.exp(-_t(n) / 0.008))
     tone = (np.sin(_sweep_phase(f) + 0.3) + 0.6 * np.sin(_sweep_phase(f * 1.83) + 0.3)) * _decay(n, p["t60_tone"])
     noise = _noise(rng, n, p["lo"], p["hi"]) * _decay(n, p["t60_noise"], 0.8) * _ramp(n)
-    return p["tone_gain"] * tone + p["noise_gain"] * 0.35 * noise
+    return p["tone_gain"] * tone + p["noise_gain"] * 0.5 * noise
 
 
 def _hat(p: dict, rng: np.random.Generator) -> np.ndarray:
@@ -284,7 +284,7 @@ KIT: dict[str, tuple[Callable[[dict, np.random.Generator], np.ndarray], tuple[di
         _v(tone=165.0, t60_tone=0.22, lo=800.0, hi=6000.0, t60_noise=0.40, tone_gain=1.0, noise_gain=0.8),
         _v(tone=240.0, t60_tone=0.08, lo=3000.0, hi=14000.0, t60_noise=0.18, tone_gain=0.5, noise_gain=1.3),
         _v(tone=200.0, t60_tone=0.18, lo=1000.0, hi=10000.0, t60_noise=0.55, tone_gain=0.7, noise_gain=1.0),
-        _v(tone=175.0, t60_tone=0.12, lo=1500.0, hi=7000.0, t60_noise=0.26, tone_gain=1.1, noise_gain=0.6),
+        _v(tone=175.0, t60_tone=0.12, lo=1500.0, hi=7000.0, t60_noise=0.26, tone_gain=1.0, noise_gain=0.9),
     )),
     "hh": (_hat, (
         _v(t60=0.09, hp=7000.0, metal=0.5, scale=1.0, curve=1.0),

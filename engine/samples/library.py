@@ -269,8 +269,11 @@ class SampleLibrary:
             except SampleError:
                 if not from_kit:
                     raise
-                _kit.write_variant(name, i, self.cache_root)  # a damaged cache file: render again
-                data, file_sr = read_audio(path)
+                try:  # a damaged kit cache file: render it again
+                    _kit.write_variant(name, i, self.cache_root)
+                    data, file_sr = read_audio(path)
+                except OSError:
+                    data, file_sr = _kit.render(name, i)[:, None], _kit.KIT_SR
         if file_sr != self.sr:
             data = resample(data, file_sr, self.sr)
         data = np.ascontiguousarray(data, dtype=np.float32)
