@@ -15,8 +15,19 @@ from typing import Any
 
 from graph import ast
 from graph.errors import PhononError, did_you_mean
-from graph.kinds import ARITHMETIC_FUNCTIONS, FUNCTIONS, KINDS, Function, Param, all_names
+from graph.kinds import (
+    ARITHMETIC_FUNCTIONS,
+    FUNCTIONS,
+    KINDS,
+    SYNTH_ENVELOPE_DEFAULTS,
+    SYNTH_WAVES,
+    VOICE_PARAMS,
+    Function,
+    Param,
+    all_names,
+)
 from graph.parser import parse
+from graph.patterns import TRANSFORMS, TransformError
 from graph.signal_graph import OUTMIX_MODES, Input, Node, SignalGraph
 
 DEFAULT_CPS = Fraction(1, 2)
@@ -57,6 +68,17 @@ class Lin:
 
 
 @dataclass(frozen=True)
+class Voices:
+    """Events that trigger voices: a pattern of control maps, played by samples (`source` "s") or by synth
+    notes (`source` a waveform name). It becomes a stereo signal where it is used as one."""
+
+    pattern: Any
+    source: str
+    pos: ast.Pos
+    envelope: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # synth ADSR defaults
+
+
+@dataclass(frozen=True)
 class Stereo:
     """Two channels (each a Const or a Lin). Calls on a stereo signal run once per channel, arithmetic works
     per channel with mono values on both sides, and a stereo output keeps its sides in the master."""
@@ -65,7 +87,7 @@ class Stereo:
     right: Const | Lin
 
 
-Value = Const | Pat | Lin | Stereo
+Value = Const | Pat | Lin | Stereo | Voices
 
 
 def _channels(v: Value) -> tuple[Value, Value]:
@@ -94,6 +116,9 @@ class _Compiler:
         self.mix_nodes: dict[Lin, int] = {}
         self.back_refs: dict[ast.Pos, list[str]] = {}  # position of a loop-closing reference -> the loop
         self.feedback_nodes: list[tuple[int, ast.BusRef]] = []
+        self.voice_nodes: dict[int, tuple[Voices, Stereo]] = {}
+        self.leaf_transforms: list[Any] = []  # transforms applied to every pattern literal compiled now
+        self.leaves_transformed = 0
         self.cps = DEFAULT_CPS
         self.outmix = "none"
 
@@ -266,7 +291,11 @@ class _Compiler:
             case ast.Number(value=v):
                 return Const(float(v))
             case ast.String():
-                return Pat(self._pattern(e), e.text, e.pos)
+                pattern = self._pattern(e)
+                for fn in reversed(self.leaf_transforms):
+                    pattern = fn(pattern)
+                    self.leaves_transformed += 1
+                return Pat(pattern, e.text, e.pos)
             case ast.BusRef(name=name, pos=pos):
                 if pos in self.back_refs:
                     return self._feedback_node(e)
@@ -289,8 +318,8 @@ class _Compiler:
                 return self._binop("*", self._expr(operand), Const(-1.0), e)
             case ast.Chain(left=left, right=right):
                 return self._inject(right, self._expr(left), e)
-            case ast.Apply(func=func, arg=arg):
-                return self._inject(func, self._expr(arg), e)
+            case ast.Apply():
+                return self._application(e)
             case ast.List(items=items):
                 total: Value = Const(0.0)
                 for item in items:
@@ -323,20 +352,35 @@ class _Compiler:
 
     def _call(self, call: ast.Call, injected: Value | None) -> Value:
         name = call.name
+        if name in ("s", "sound"):
+            return self._samples(call, injected)
+        if name in VOICE_PARAMS and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
+            return self._voice_param(call, injected)
         if name in ARITHMETIC_FUNCTIONS:
             return self._arithmetic_call(call, injected)
+        if name in TRANSFORMS:
+            raise PhononError(
+                f"{name} transforms a pattern; apply it with $",
+                call.pos.line,
+                call.pos.col,
+                f'for example `s "bd sn" $ {name} ...` or `{name} ... $ s "bd sn"`',
+            )
         function = FUNCTIONS.get(name)
         if function is None:
             raise PhononError(
                 f"unknown function '{name}'",
                 call.pos.line,
                 call.pos.col,
-                did_you_mean(name, all_names()) or "see the function list in README.md",
+                did_you_mean(name, all_names() + list(TRANSFORMS)) or "see the function list in README.md",
             )
+        if name in SYNTH_WAVES and injected is None and call.args:
+            first = self._expr(call.args[0])
+            if isinstance(first, Pat) and _has_notes(first.pattern):
+                return self._synth(call, first)
         if injected is not None and function.chain == "multiply":
             envelope = self._call(call, None)
             return self._binop("*", injected, envelope, call)
-        args = self._bind(function.name, function.params, call, injected)
+        args = {k: self._sound(v) for k, v in self._bind(function.name, function.params, call, injected).items()}
         if any(isinstance(v, Stereo) for v in args.values()):  # one node per channel
             left = self._function_node(function, {k: _channels(v)[0] for k, v in args.items()}, call)
             right = self._function_node(function, {k: _channels(v)[1] for k, v in args.items()}, call)
@@ -408,9 +452,191 @@ class _Compiler:
             total = self._binop("+", total, self._expr(item), item)
         return total
 
+    # ---- voices ----------------------------------------------------------------------------------------
+
+    def _samples(self, call: ast.Call, injected: Value | None) -> Voices:
+        """`s "bd*2 [sn cp]"`: each event plays a sample; its name is the control "s"."""
+        if injected is not None or len(call.args) != 1 or call.keywords:
+            raise PhononError(
+                f"{call.name} takes one pattern of sample names", call.pos.line, call.pos.col, 'usage: s "bd sn:2"'
+            )
+        value = self._expr(call.args[0])
+        if not isinstance(value, Pat):
+            raise PhononError(
+                f"{call.name} takes a pattern of sample names", call.pos.line, call.pos.col, 'usage: s "bd sn:2"'
+            )
+        return Voices(value.pattern.fmap(_sample_controls), "s", call.pos)
+
+    def _synth(self, call: ast.Call, notes: Pat) -> Voices:
+        """`saw "c3 e3 g3" [attack decay sustain release]`: each event plays a note on a synth voice."""
+        envelope = []
+        for arg, default in zip(call.args[1:], SYNTH_ENVELOPE_DEFAULTS):
+            value = self._expr(arg)
+            if not isinstance(value, Const):
+                raise PhononError(
+                    "a synth's envelope takes numbers", arg.pos.line, arg.pos.col, 'usage: saw "c3 e3" 0.01 0.2 0.5 0.3'
+                )
+            envelope.append(value.value)
+        if len(call.args) > 5 or call.keywords:
+            raise PhononError(
+                f"{call.name} with notes takes at most an envelope: attack decay sustain release",
+                call.pos.line,
+                call.pos.col,
+                'usage: saw "c3 e3" 0.01 0.2 0.5 0.3',
+            )
+        envelope += SYNTH_ENVELOPE_DEFAULTS[len(envelope) :]
+        return Voices(notes.pattern.fmap(lambda v: {"note": v}), call.name, call.pos, tuple(envelope))
+
+    def _voice_param(self, call: ast.Call, injected: Value | None) -> Value:
+        """`voices # gain "1 0.5"`: set a control on each event, sampled at the event's onset."""
+        if not isinstance(injected, Voices):
+            raise PhononError(
+                f"{call.name} sets a parameter of sample or synth voices",
+                call.pos.line,
+                call.pos.col,
+                f'use it after voices: `s "bd*4" # {call.name} ...`',
+            )
+        if len(call.args) != 1 or call.keywords:
+            raise PhononError(f"{call.name} takes one value or pattern", call.pos.line, call.pos.col)
+        value = self._expr(call.args[0])
+        if isinstance(value, Const):
+            from graph.patterns import pure
+
+            values = pure(value.value)
+        elif isinstance(value, Pat):
+            values = value.pattern
+        else:
+            raise PhononError(
+                f"{call.name} takes a number or a pattern (it is read at each event's onset)",
+                call.pos.line,
+                call.pos.col,
+            )
+        name = call.name
+        setter = injected.pattern.fmap(lambda controls: lambda v: {**controls, name: _voice_value(name, v)})
+        return Voices(setter.app_left(values), injected.source, injected.pos, injected.envelope)
+
+    # ---- transforms ------------------------------------------------------------------------------------
+
+    def _is_transform(self, e: ast.Expr) -> bool:
+        if isinstance(e, (ast.Name, ast.Call)):
+            return e.name in TRANSFORMS and e.name not in FUNCTIONS
+        if isinstance(e, ast.Apply):
+            return self._is_transform(e.func) and self._is_transform(e.arg)
+        return False
+
+    def _application(self, e: ast.Apply) -> Value:
+        """`a $ b $ c`: a pipeline of transforms (`s "bd sn" $ fast 2 $ rev`, left to right), transforms in
+        prefix form (`fast 2 $ rev $ s "bd"`, right to left), or application (`lpf 800 $ saw 55` is
+        `saw 55 # lpf 800`)."""
+        items = []
+        while isinstance(e, ast.Apply):
+            items.append(e.func)
+            e = e.arg
+        items.append(e)
+        if not self._is_transform(items[0]) and all(self._is_transform(t) for t in items[1:]):
+            return self._transformed(items[0], items[1:])
+        if all(self._is_transform(t) for t in items[:-1]):
+            return self._transformed(items[-1], items[-2::-1])
+        value = self._expr(items[-1])
+        for f in reversed(items[:-1]):
+            value = self._transformed_value(f, value) if self._is_transform(f) else self._inject(f, value, f)
+        return value
+
+    def _transformed(self, subject: ast.Expr, transforms: list[ast.Expr]) -> Value:
+        """Apply transforms, first to last, to a pattern-bearing subject. A signal made from patterns
+        (`sine "220 440"`) gets them on every pattern literal inside it; a subject with no pattern at all is
+        an error, never a silent no-op."""
+        mark = len(self.nodes)
+        value = self._expr(subject)
+        if isinstance(value, (Pat, Voices, Const)):
+            for t in transforms:
+                value = self._transformed_value(t, value)
+            return value
+        self._rollback(mark)
+        fns = [self._transform_fn(t) for t in transforms]
+        self.leaf_transforms.extend(reversed(fns))  # the last pushed applies first
+        before = self.leaves_transformed
+        try:
+            value = self._expr(subject)
+        finally:
+            del self.leaf_transforms[len(self.leaf_transforms) - len(fns) :]
+        if self.leaves_transformed == before:
+            t = transforms[0]
+            raise PhononError(
+                f"{_source_name(t)} has no pattern to transform here",
+                t.pos.line,
+                t.pos.col,
+                'transforms apply to patterns: `s "bd sn" $ fast 2`, `saw "55 110" $ rev`',
+            )
+        return value
+
+    def _transformed_value(self, t: ast.Expr, value: Value) -> Value:
+        fn = self._transform_fn(t)
+        if isinstance(value, Pat):
+            return Pat(fn(value.pattern), value.text, value.pos)
+        if isinstance(value, Voices):
+            return Voices(fn(value.pattern), value.source, value.pos, value.envelope)
+        if isinstance(value, Const):
+            from graph.patterns import pure
+
+            return Pat(fn(pure(value.value)), f"{value.value:g}", t.pos)
+        raise PhononError(
+            f"{_source_name(t)} has no pattern to transform here",
+            t.pos.line,
+            t.pos.col,
+            'transforms apply to patterns: `s "bd sn" $ fast 2`, `saw "55 110" $ rev`',
+        )
+
+    def _transform_fn(self, t: ast.Expr) -> Any:
+        built = self._build_transform(t)
+
+        def fn(pattern: Any) -> Any:
+            try:
+                return _probed(built(pattern))
+            except (TypeError, ValueError, ZeroDivisionError) as error:
+                raise PhononError(f"{_source_name(t)}: {error}", t.pos.line, t.pos.col) from None
+
+        return fn
+
+    def _rollback(self, mark: int) -> None:
+        """Forget the nodes made since `mark` (a subject compiled once to learn what it is)."""
+        del self.nodes[mark:]
+        self.mix_nodes = {k: v for k, v in self.mix_nodes.items() if v < mark}
+        self.pattern_nodes = {k: v for k, v in self.pattern_nodes.items() if v < mark}
+        self.voice_nodes = {k: v for k, v in self.voice_nodes.items() if v[1].right.terms[0][0] < mark}
+        self.feedback_nodes = [(n, ref) for n, ref in self.feedback_nodes if n < mark]
+
+    def _build_transform(self, e: ast.Expr) -> Any:
+        if isinstance(e, ast.Apply):  # (fast 2 $ rev): rev first
+            outer, inner = self._build_transform(e.func), self._build_transform(e.arg)
+            return lambda pattern: outer(inner(pattern))
+        args = e.args if isinstance(e, ast.Call) else ()
+        if isinstance(e, ast.Call) and e.keywords:
+            kw = e.keywords[0]
+            raise PhononError(f"{e.name} takes no keyword arguments", kw.pos.line, kw.pos.col)
+        values = [self._transform_arg(a) for a in args]
+        try:
+            return TRANSFORMS[e.name].build(*values)
+        except (TransformError, ValueError) as error:
+            usage = " ".join([e.name, *(p.name for p in TRANSFORMS[e.name].params)])
+            raise PhononError(str(error), e.pos.line, e.pos.col, f"usage: {usage}") from None
+
+    def _transform_arg(self, a: ast.Expr) -> Any:
+        if self._is_transform(a):
+            return self._build_transform(a)
+        value = self._expr(a)
+        if isinstance(value, Const):
+            return int(value.value) if float(value.value).is_integer() else value.value
+        if isinstance(value, Pat):
+            return value.pattern
+        raise PhononError(
+            "a transform's argument is a number, a pattern or another transform", a.pos.line, a.pos.col
+        )
+
     # ---- arithmetic ------------------------------------------------------------------------------------
 
     def _binop(self, op: str, a: Value, b: Value, where: Any) -> Value:
+        a, b = self._sound(a), self._sound(b)
         if isinstance(a, Stereo) or isinstance(b, Stereo):
             (al, ar), (bl, br) = _channels(a), _channels(b)
             return Stereo(self._binop(op, al, bl, where), self._binop(op, ar, br, where))
@@ -447,6 +673,23 @@ class _Compiler:
         pattern = pa.op(op.strip("|"), pb, structure)
         return Pat(pattern, f"{text_a} {op} {text_b}", where.pos)
 
+    def _sound(self, v: Value) -> Value:
+        """Voices become their stereo signal (one node per Voices value, however often it is used)."""
+        if not isinstance(v, Voices):
+            return v
+        if id(v) not in self.voice_nodes:
+            self.voice_nodes[id(v)] = (v, self._voices_signal(v))
+        return self.voice_nodes[id(v)][1]
+
+    def _voices_signal(self, v: Voices) -> Stereo:
+        """Voices as a stereo signal: one voice node with two outputs."""
+        kind = "sampler" if v.source == "s" else "synth"
+        consts = () if kind == "sampler" else (float(SYNTH_WAVES[v.source]), *v.envelope)
+        node_id = self._add_node(kind, (), consts, "s" if kind == "sampler" else v.source, v.pos)
+        self.nodes[node_id].pattern = v.pattern
+        right = self._add_node("channel", (node_id,), (1.0,), "right", v.pos)
+        return Stereo(Lin.of(node_id), Lin.of(right))
+
     def _linear(self, v: Value, where: Any) -> Lin:
         if isinstance(v, Const):
             return Lin((), v.value)
@@ -458,12 +701,13 @@ class _Compiler:
 
     def _output(self, v: Value, where: Any) -> tuple[Input, Input]:
         """An output's left and right inputs (the same for a mono signal: it sits in the centre)."""
-        left, right = _channels(v)
+        left, right = _channels(self._sound(v))
         return self._signal(left, where), self._signal(right, where)
 
     def _signal(self, v: Value, where: Any) -> Input:
         """The value as a mono node input: a constant stays a float, anything else becomes a node. A stereo
         value where one channel is needed (a parameter, a feedback reference) is its mid, (L + R) / 2."""
+        v = self._sound(v)
         if isinstance(v, Stereo):
             v = self._binop("*", self._binop("+", v.left, v.right, where), Const(0.5), where)
         if isinstance(v, Const):
@@ -508,6 +752,49 @@ class _Compiler:
         node = Node(len(self.nodes), kind, inputs, consts, label, pos)
         self.nodes.append(node)
         return node.id
+
+
+PROBE_CYCLES = 8
+
+
+def _probed(pattern: Any) -> Any:
+    """Query the first cycles once, so a pattern that cannot be evaluated fails while compiling, with a
+    position, rather than in the middle of a render."""
+    pattern.query_arc(0, PROBE_CYCLES)
+    return pattern
+
+
+def _source_name(e: ast.Expr) -> str:
+    return getattr(e, "name", None) or getattr(getattr(e, "func", None), "name", "this transform")
+
+
+def _sample_controls(value: Any) -> dict:
+    """An `s` event's controls: the sample name under "s" (transforms may already have made a map)."""
+    if isinstance(value, dict):
+        controls = dict(value)
+        if "value" in controls:
+            controls["s"] = controls.pop("value")
+        return controls
+    return {"s": value}
+
+
+def _voice_value(name: str, v: Any) -> Any:
+    """A voice parameter's value; `note` takes note names as semitones from c4."""
+    from graph.patterns import is_note_name, note_to_midi
+
+    if name == "note" and isinstance(v, str) and is_note_name(v):
+        return float(note_to_midi(v) - 60)
+    if isinstance(v, dict):  # a transform made it a control map
+        v = v.get("value", v)
+    return v
+
+
+def _has_notes(pattern: Any) -> bool:
+    """Whether a pattern plays note names (so an oscillator given it becomes synth voices)."""
+    from graph.patterns import MidiNote, is_note_name
+
+    values = [h.value for h in pattern.query_arc(0, 8)]
+    return any(isinstance(v, MidiNote) or (isinstance(v, str) and is_note_name(v)) for v in values)
 
 
 def _bus_refs(expr: ast.Expr) -> list[ast.BusRef]:

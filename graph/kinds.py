@@ -42,6 +42,7 @@ class Kind:
     cost_ns: float = 1.0
     variadic: bool = False
     host_filled: bool = False
+    outputs: int = 1  # a node with 2 outputs (left, right) owns two consecutive arena rows
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,12 @@ KINDS: dict[str, Kind] = {
         # a bus reference that closes a feedback loop: the engine either reads the bus directly (the loop
         # has a delay to step by) or makes it a one-sample delay (a loop with no delay of its own)
         Kind("feedback", ("input",), state_size=lambda sr: 1, cost_ns=1.0),
+        # voices triggered by pattern events (samples, or synth notes), panned into two outputs; the host
+        # turns each block's events into triggers for the voice kernels (engine/voices.py)
+        Kind("sampler", (), host_filled=True, outputs=2, cost_ns=40.0),
+        Kind("synth", (), consts=("wave", "attack", "decay", "sustain", "release"), host_filled=True, outputs=2, cost_ns=40.0),
+        # the second output (right channel) of a two-output node: no work, it names the row
+        Kind("channel", ("input",), consts=("index",), cost_ns=0.0),
         # a pattern read as a stepped control signal: filled by the host once per block
         Kind("pattern", (), host_filled=True, cost_ns=0.3),
     )
@@ -241,6 +248,25 @@ ARITHMETIC_FUNCTIONS: dict[str, tuple[Param, ...]] = {
 }
 
 
+# Per-event parameters of voices (`s "bd*4" # gain "1 0.5"`), evaluated at each event's onset.
+VOICE_PARAMS: dict[str, str] = {
+    "gain": "linear amplitude, 0..10 (default 1)",
+    "pan": "-1 (left) .. 1 (right), equal power (default 0)",
+    "speed": "playback rate; negative plays backwards (default 1)",
+    "n": "sample index within the name's folder (added to bd:N)",
+    "note": "semitones (note names relative to c4); transposes samples and synth notes",
+    "begin": "start of the played slice, 0..1",
+    "end": "end of the played slice, 0..1",
+    "cut": "cut group: a new voice fades out the earlier voices of its group",
+    "attack": "seconds",
+    "release": "seconds",
+    "legato": "hold the voice for this many event durations",
+}
+# Oscillators that become polyphonic synth voices when their argument is a pattern of note names.
+SYNTH_WAVES: dict[str, int] = {"sine": 0, "saw": 1, "square": 2, "tri": 3, "triangle": 3}
+SYNTH_ENVELOPE_DEFAULTS = (0.001, 0.1, 0.0, 0.1)  # attack, decay, sustain, release: percussive
+
+
 def all_names() -> list[str]:
     """Every callable name, for "did you mean" suggestions."""
-    return sorted([*FUNCTIONS, *ARITHMETIC_FUNCTIONS])
+    return sorted([*FUNCTIONS, *ARITHMETIC_FUNCTIONS, *VOICE_PARAMS, "s", "sound"])

@@ -157,11 +157,13 @@ class Runtime:
     """See the module docstring. ``sinks``: tasks whose outputs the master reads (default: the tasks no other
     task depends on); they are the only ones ``wait_block`` accepts, and their ring slots are held until
     ``release_block``. ``spin_us``: spin before sleeping (default 30 us, 0 when there are more processes than
-    CPUs). ``check_interval``: how often the master checks worker liveness while waiting."""
+    CPUs). ``check_interval``: how often the master checks worker liveness while waiting. ``wake_timeout``: the
+    longest a process sleeps on its semaphore before re-checking (safety net; liveness checks ride on it).
+    ``stop_timeout``: how long ``stop()`` waits for workers to finish before killing them."""
 
     def __init__(self, tasks: Sequence[Task], n_workers: int, ring: int, *, master_runs: Iterable[int] | None = None,
                  sinks: Iterable[int | str] | None = None, spin_us: float | None = None,
-                 check_interval: float = 0.1, stop_timeout: float = 5.0):
+                 check_interval: float = 0.1, stop_timeout: float = 5.0, wake_timeout: float = 0.05):
         self.tasks: list[Task] = list(tasks)
         self.n_workers = int(n_workers)
         self.ring = int(ring)
@@ -265,7 +267,7 @@ class Runtime:
         self.spin_us = float(spin_us)
         self._ctx = default_context()
         self._h: Handoff | None = Handoff(T + 2, self.n_procs, ctx=self._ctx, initial=-1, extra=2,
-                                          spin_us=self.spin_us)
+                                          spin_us=self.spin_us, timeout=wake_timeout)
         self._load = self._h.load
         # stats: one row of _S_ROW int64 per process, then one int64 (busy ns) per task; each cell has one writer
         self._task_off = self.n_procs * _S_ROW
@@ -370,6 +372,8 @@ class Runtime:
     def _worker_main(self, p: int, conn) -> None:  # runs in the forked child
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if hasattr(signal, "pthread_sigmask"):  # start() forked with SIGINT blocked (no window for a traceback)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         if self._pdeathsig:
             _set_pdeathsig(signal.SIGKILL)
         if os.getppid() != self._master_pid:  # the master died before prctl took effect
@@ -388,7 +392,7 @@ class Runtime:
         except _Stop:
             code = 0
         except BaseException as exc:  # a task raised: report, then exit
-            name = getattr(exc, "_phonon_task", "?")
+            name = getattr(exc, "_phonon_task", "(worker runtime)")
             tb = traceback.format_exc()
             if len(tb) > _MAX_TB:
                 tb = tb[:2000] + "\n...\n" + tb[-(_MAX_TB - 2000):]
@@ -434,7 +438,10 @@ class Runtime:
                 try:
                     self._run_item(t, k)
                 except BaseException as exc:
-                    exc._phonon_task = tasks[t].name
+                    try:
+                        exc._phonon_task = tasks[t].name
+                    except Exception:
+                        pass
                     raise
             q[row + _S_BLOCKS] += 1
             k += 1
@@ -455,14 +462,15 @@ class Runtime:
         self._pdeathsig = threading.current_thread() is threading.main_thread()
         self._state = "running"
         try:
-            for p in range(1, self.n_procs):
-                r, w = self._ctx.Pipe(duplex=False)
-                self._conns[p] = r
-                proc = self._ctx.Process(target=self._worker_main, args=(p, w), daemon=True,
-                                         name=f"phonon-worker-{p}")
-                proc.start()
-                w.close()
-                self._procs[p] = proc
+            with _SigintDeferred():  # a Ctrl-C now is delivered to the master after the forks
+                for p in range(1, self.n_procs):
+                    r, w = self._ctx.Pipe(duplex=False)
+                    self._conns[p] = r
+                    proc = self._ctx.Process(target=self._worker_main, args=(p, w), daemon=True,
+                                             name=f"phonon-worker-{p}")
+                    proc.start()
+                    w.close()
+                    self._procs[p] = proc
         except BaseException:
             self._abort()
             raise
@@ -542,12 +550,17 @@ class Runtime:
                 return False
             self._master_run(*item)
 
-    def wait_block(self, k: int, sinks: Iterable[int | str] | None = None) -> None:
+    def wait_block(self, k: int, sinks: Iterable[int | str] | None = None) -> int:
         """Block until the sinks (default: all sinks) have completed block ``k``; the master runs its own tasks
-        meanwhile. Raises ``TaskFailed`` / ``WorkerDied`` (after tearing everything down)."""
+        meanwhile. Returns the ring slot ``k % ring`` to read. Raises ``TaskFailed`` / ``WorkerDied`` (after
+        tearing everything down), ``ValueError`` for a block already released or beyond the limit, and
+        ``RuntimeError`` when waiting could never end (``release_block(k - ring)`` missing)."""
         self._check_running()
         k = int(k)
         S = self._sink_list(sinks)
+        if S and k <= self._load(self._RELEASED):
+            raise ValueError(f"Runtime.wait_block({k}): block {k} was already released; its slot may hold a later "
+                             "block")
         if k > self._load(self._LAST):
             raise ValueError(f"Runtime.wait_block({k}): beyond the block limit ({self._load(self._LAST) + 1} blocks)")
         if S and self._load(self._RELEASED) < k - self.ring:
@@ -559,7 +572,7 @@ class Runtime:
         sinks_done = self._sinks_done
         while True:
             if sinks_done(S, k):
-                return
+                return k % self.ring
             item = self._master_next()
             if item is not None and ready(*item):
                 self._master_run(*item)
