@@ -66,7 +66,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     graph = _compile(args.file)
     settings = RenderSettings(
-        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, fade_in=args.fade_in, fade_out=args.fade_out
+        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, fade_in=args.fade_in,
+        fade_out=args.fade_out, samples=tuple(args.samples),
     )
     settings.check()
     output_format(Path(args.output), args.subtype)  # fail before rendering
@@ -148,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
     r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
+    r.add_argument(
+        "--samples", action="append", default=[], metavar="DIR",
+        help="a Dirt-Samples style folder (NAME/*.wav); searched before PHONON_SAMPLES, ./samples and the kit",
+    )
     r.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     r.set_defaults(run=cmd_render)
 

@@ -72,8 +72,9 @@ class SteppedControl:
         self._cycle = cycle
         self._cycle_end = end
 
-    def fill(self, row: np.ndarray, first: int, count: int) -> None:
-        """Write absolute samples [first, first + count) into row[0:count]."""
+    def fill(self, arena: np.ndarray, row_index: int, first: int, count: int) -> None:
+        """Write absolute samples [first, first + count) into arena[row_index, 0:count]."""
+        row = arena[row_index]
         offset = 0
         while count > 0:
             if not (self._cycle_start() <= first < self._cycle_end) or self._cycle < 0:

@@ -10,8 +10,11 @@ from typing import Callable
 import numpy as np
 
 from engine.controls import SteppedControl
+from engine.samples import SampleBank, SampleLibrary
+from engine.voices import SampleVoices, SynthVoices
 from engine.master import nonfinite_rows, silence_nonfinite
 from engine.plan import Batch, LoopStage, Schedule
+from graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
 
@@ -29,6 +32,7 @@ class Incident:
 class BlockEvaluator:
     schedule: Schedule
     arena: np.ndarray
+    samples: Callable[[], SampleBank] | None = None  # gives the sample bank, made on first use
     incidents: list[Incident] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -36,17 +40,34 @@ class BlockEvaluator:
         if self.arena.shape != s.arena_shape():
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
         s.fill_constants(self.arena)
-        self._controls: list[tuple[np.ndarray, SteppedControl]] = []
+        # Nodes the host fills once per block from pattern events: (filler, its first arena row).
+        self._hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []
         for stage in s.stages:
             if isinstance(stage, Batch) and stage.kernel is None:
                 for i, n in enumerate(stage.nodes):
-                    control = SteppedControl(s.graph.nodes[n].pattern, s.graph.cps, s.sr)
-                    self._controls.append((self.arena[stage.wiring[i, 0]], control))
+                    self._hosts.append((self._host_for(s.graph.nodes[n]), int(stage.wiring[i, 0])))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
         self._build_segments()
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
         self._reported: set[object] = set()  # units (a node, or a loop) already reported
+
+    def _host_for(self, node: Node) -> SteppedControl | SampleVoices | SynthVoices:
+        cps, sr = self.schedule.graph.cps, self.schedule.sr
+        if node.kind == "pattern":
+            return SteppedControl(node.pattern, cps, sr)
+        if node.kind == "synth":
+            return SynthVoices(node, cps, sr)
+        if self.samples is None:
+            self.samples = default_samples(sr)
+        if callable(self.samples):
+            self.samples = self.samples()
+        return SampleVoices(node, cps, sr, self.samples)
+
+    def voice_stats(self) -> tuple[int, int]:
+        """(voices stolen, most voices playing at once in one node) so far."""
+        pools = [h for h, _ in self._hosts if not isinstance(h, SteppedControl)]
+        return sum(int(h.stats[0]) for h in pools), max((int(h.stats[1]) for h in pools), default=0)
 
     def _build_segments(self) -> None:
         """Runs of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None."""
@@ -65,8 +86,8 @@ class BlockEvaluator:
 
     def process(self, first_sample: int, n: int) -> None:
         """Compute absolute samples [first_sample, first_sample + n) into arena columns [0, n)."""
-        for row, control in self._controls:
-            control.fill(row, first_sample, n)
+        for host, row in self._hosts:
+            host.fill(self.arena, row, first_sample, n)
         arena = self.arena
         for calls, loop in self._segments:
             for fn, wiring, state in calls:
@@ -110,3 +131,8 @@ class BlockEvaluator:
             self._build_segments()
         self.incidents.extend(new)
         return new
+
+
+def default_samples(sr: int, folders: list | None = None) -> SampleBank:
+    """The sample bank over the standard search path (and `folders` first)."""
+    return SampleBank(SampleLibrary(folders, sr=sr), sr=sr)

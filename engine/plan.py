@@ -111,11 +111,20 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
     kernels = load_all()
     live = reachable(graph)
     fplan = plan_feedback(graph, live, sr)
-    evaluated = [n for n in sorted(live) if n not in fplan.aliases]
+    # Feedback aliases and channel views (the right output of a two-output node) are rows, not work.
+    views = {n for n in live if n in fplan.aliases or graph.nodes[n].kind == "channel"}
+    evaluated = [n for n in sorted(live) if n not in views]
     loop_of = {n: i for i, loop in enumerate(fplan.loops) for n in loop.nodes}
 
+    def producer(x: Input) -> Input:
+        """The evaluated node (or constant) whose rows hold x."""
+        x = fplan.resolve(x)
+        while isinstance(x, int) and graph.nodes[x].kind == "channel":
+            x = fplan.resolve(graph.nodes[x].inputs[0])
+        return x
+
     def inputs_of(n: int) -> list[int]:
-        return [r for x in graph.nodes[n].inputs if isinstance(r := fplan.resolve(x), int)]
+        return [r for x in graph.nodes[n].inputs if isinstance(r := producer(x), int)]
 
     # Levels over units (a node, or a whole loop): one more than the highest unit an input comes from.
     unit_level: dict[object, int] = {}
@@ -133,15 +142,22 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
 
     ordered_units = sorted(unit_level, key=lambda u: (unit_level[u], str(u)))
     order = [n for u in ordered_units for n in (fplan.loops[u[1]].nodes if isinstance(u, tuple) else [u])]
-    node_row = {n: i for i, n in enumerate(order)}
+    node_row: dict[int, int] = {}
+    node_rows = 0
+    for n in order:  # a node with two outputs owns two consecutive rows
+        node_row[n] = node_rows
+        node_rows += KINDS[graph.nodes[n].kind].outputs
     const_rows: dict[float, int] = {}
 
     def row_of(x: Input) -> int:
         x = fplan.resolve(x)
         if isinstance(x, int):
+            node = graph.nodes[x]
+            if node.kind == "channel":
+                return row_of(node.inputs[0]) + int(node.consts[0])
             return node_row[x]
         if x not in const_rows:
-            const_rows[x] = len(node_row) + len(const_rows)
+            const_rows[x] = node_rows + len(const_rows)
         return const_rows[x]
 
     output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
@@ -182,7 +198,7 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
         graph=graph,
         sr=sr,
         block=block,
-        rows=len(node_row) + len(const_rows),
+        rows=node_rows + len(const_rows),
         node_row=node_row,
         const_rows=const_rows,
         stages=[s for _, s in sorted(stages, key=lambda t: t[0])],

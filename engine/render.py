@@ -17,9 +17,10 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from engine.executor import BlockEvaluator, Incident
+from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.plan import Schedule, build_schedule
+from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
 from graph.errors import PhononError
 from graph.signal_graph import SignalGraph
@@ -37,6 +38,7 @@ class RenderSettings:
     ceiling: float = 1.0
     fade_in: float = 0.0
     fade_out: float = 0.0
+    samples: tuple[str, ...] = ()  # sample folders searched before the standard ones
 
     def check(self) -> None:
         if self.sr < 1000 or self.sr > 384000:
@@ -57,6 +59,8 @@ class RenderReport:
     clipped: int = 0
     incidents: list[Incident] = field(default_factory=list)
     peak: float = 0.0
+    voices_stolen: int = 0
+    most_voices: int = 0
 
     def lines(self) -> list[str]:
         out = []
@@ -67,6 +71,11 @@ class RenderReport:
             )
         if self.nonfinite:
             out.append(f"warning: {self.nonfinite} non-finite samples were replaced by silence")
+        if self.voices_stolen:
+            out.append(
+                f"note: {self.voices_stolen} voices were stolen (oldest first) when a pool of "
+                f"{VOICE_POOL} was full"
+            )
         if self.clipped:
             out.append(f"warning: {self.clipped} samples were clipped at the ceiling (lower the level or --gain)")
         return out
@@ -94,7 +103,8 @@ class Renderer:
         self.settings = settings
         self.schedule: Schedule = build_schedule(graph, settings.sr, settings.block)
         self.arena = np.zeros(self.schedule.arena_shape(), dtype=np.float64)
-        self.evaluator = BlockEvaluator(self.schedule, self.arena)
+        folders = [Path(f) for f in settings.samples]
+        self.evaluator = BlockEvaluator(self.schedule, self.arena, lambda: default_samples(settings.sr, folders))
         self._out_rows = master_rows(self.schedule.output_rows)
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
@@ -118,8 +128,10 @@ class Renderer:
             done += n
 
     def report(self, frames: int, peak: float) -> RenderReport:
+        stolen, most = self.evaluator.voice_stats()
         return RenderReport(
-            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.evaluator.incidents, peak
+            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.evaluator.incidents, peak,
+            stolen, most,
         )
 
 

@@ -31,6 +31,7 @@ from graph.patterns import TRANSFORMS, TransformError
 from graph.signal_graph import OUTMIX_MODES, Input, Node, SignalGraph
 
 DEFAULT_CPS = Fraction(1, 2)
+MIX_CHUNK = 16  # inputs per partial sum when a wide sum is split (see _split_wide_mixes)
 AUTO_ROUTE_GAIN = 0.25
 
 
@@ -174,6 +175,7 @@ class _Compiler:
             graph_outputs, note = self._auto_route()
             notes.append(note)
 
+        self._split_wide_mixes()
         buses = {}
         for name, value in self.bus_values.items():
             for channel in dict.fromkeys(_channels(value)):
@@ -191,6 +193,23 @@ class _Compiler:
             filename=self.program.filename,
             notes=notes,
         )
+
+    def _split_wide_mixes(self) -> None:
+        """A sum of many signals becomes partial sums of MIX_CHUNK inputs each, then one sum of those, so the
+        parallel runtime can spread one heavy bus over several workers. The split depends only on the
+        program, never on the worker count, so every worker count adds the same numbers in the same order."""
+        for node in [n for n in self.nodes if n.kind == "mix"]:
+            while len(node.inputs) > MIX_CHUNK:  # a tree: partial sums of partial sums for huge sums
+                self._split_mix(node)
+
+    def _split_mix(self, node: Node) -> None:
+        bias, gains = node.consts[0], node.consts[1:]
+        chunks = []
+        for start in range(0, len(node.inputs), MIX_CHUNK):
+            part = node.inputs[start : start + MIX_CHUNK]
+            chunks.append(self._add_node("mix", part, (0.0, *gains[start : start + MIX_CHUNK]), "mix", node.pos))
+        node.inputs = tuple(chunks)
+        node.consts = (bias, *([1.0] * len(chunks)))
 
     def _tempo(self, st: ast.Statement) -> Fraction:
         if not isinstance(st.expr, ast.Number) or st.expr.value <= 0:
@@ -485,7 +504,7 @@ class _Compiler:
                 'usage: saw "c3 e3" 0.01 0.2 0.5 0.3',
             )
         envelope += SYNTH_ENVELOPE_DEFAULTS[len(envelope) :]
-        return Voices(notes.pattern.fmap(lambda v: {"note": v}), call.name, call.pos, tuple(envelope))
+        return Voices(notes.pattern.fmap(lambda v: {"pitch": v}), call.name, call.pos, tuple(envelope))
 
     def _voice_param(self, call: ast.Call, injected: Value | None) -> Value:
         """`voices # gain "1 0.5"`: set a control on each event, sampled at the event's onset."""

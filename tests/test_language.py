@@ -88,8 +88,18 @@ def test_positions_are_kept():
 def test_long_sums_do_not_recurse():
     text = "out: " + " + ".join(f"sine {i + 1}" for i in range(3000)) + "\n"
     g = compile_program(text)
-    (mix,) = [n for n in g.nodes if n.kind == "mix"]
-    assert len(mix.inputs) == 3000
+    sines = {n.id for n in g.nodes if n.kind == "sine"}
+    mixes = [n for n in g.nodes if n.kind == "mix"]
+    assert len(sines) == 3000 and all(len(m.inputs) <= 16 for m in mixes)
+    assert sorted(i for m in mixes for i in m.inputs if i in sines) == sorted(sines)  # each summed once
+
+
+def test_wide_sums_split_into_fixed_chunks():
+    g = compile_program("out: (" + " + ".join(f"sine {i + 1}" for i in range(40)) + ") * 0.5 + 1\n")
+    top = g.nodes[g.outputs[0][0]]
+    assert top.consts == (1.0, 1.0, 1.0, 1.0) and len(top.inputs) == 3
+    assert [len(g.nodes[c].inputs) for c in top.inputs] == [16, 16, 8]
+    assert all(g.nodes[c].consts[1:] == (0.5,) * len(g.nodes[c].inputs) for c in top.inputs)
 
 
 # ---- resolution and folding --------------------------------------------------------------------------------

@@ -186,7 +186,12 @@ def test_arena_shared_across_fork_and_nothing_in_dev_shm(no_leaks):
         assert arena.array[3, 5] == 1.25
         other.close()
     assert arena.closed and arena.path is None
-    fds = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")]
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass
     assert not [f for f in fds if arena.name in f]
     with open("/proc/self/maps") as f:
         assert arena.name not in f.read()
@@ -241,7 +246,7 @@ def test_runtime_no_lost_wakeups_under_oversubscription(nw, spin, no_leaks):
         tasks = make_tasks(arena, deps, nw, assign=lambda t: (t * 5 + 1) % nw)
         worst = 0.0
         with Runtime(tasks, nw, 2, spin_us=spin, wake_timeout=3.0) as rt:
-            for k in range(400):
+            for k in range(int(os.environ.get("PHONON_STRESS_BLOCKS", 400))):
                 t0 = time.monotonic()
                 rt.wait_block(k)
                 worst = max(worst, time.monotonic() - t0)

@@ -4,6 +4,17 @@
 - ``Handoff``: single-writer sequence counters with spin-then-semaphore waits and no lost wake-ups.
 - ``Runtime`` / ``Task``: run tasks with dependencies block after block in forked workers over rings of R slots;
   ``WorkerDied`` / ``TaskFailed`` report failures after everything is torn down.
+
+Typical use (the master builds everything, then forks)::
+
+    arena = SharedArena((n_buffers, ring, block), np.float32)      # before start(): workers inherit it
+    tasks = [Task("lfo", run_lfo, (), 1), Task("bass", run_bass, (0,), 0), ...]   # run(block, slot)
+    with arena, Runtime(tasks, n_workers=2, ring=ring).start(n_blocks) as rt:
+        for k in range(n_blocks):
+            slot = rt.wait_block(k)          # sinks done with block k (the master runs worker-0 tasks here)
+            mix_and_write(arena.array[:, slot])
+            rt.release_block(k)              # producers may now reuse the slot
+        print(rt.stats())                    # per process: blocks, busy_s, wait_s, sleeps
 """
 
 from .arena import SharedArena

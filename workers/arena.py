@@ -69,7 +69,7 @@ class SharedArena:
         else:  # pragma: no cover - non-Linux fallback
             self._mmap = mmap.mmap(-1, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
         self._closed = False
-        self.array: np.ndarray | None = np.frombuffer(self._mmap, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize).reshape(self.shape)
+        self.array: np.ndarray | None = self._view()
 
     # -- attaching from an unrelated process -------------------------------------------------------------------
     @property
@@ -98,8 +98,12 @@ class SharedArena:
             os.close(fd)
         self._fd = None
         self._closed = False
-        self.array = np.frombuffer(self._mmap, dtype=self.dtype, count=self.nbytes // self.dtype.itemsize).reshape(self.shape)
+        self.array = self._view()
         return self
+
+    def _view(self) -> np.ndarray:
+        count = self.nbytes // self.dtype.itemsize
+        return np.frombuffer(self._mmap, dtype=self.dtype, count=count).reshape(self.shape)
 
     # -- lifetime -------------------------------------------------------------------------------------------
     @property

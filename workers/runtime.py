@@ -379,7 +379,7 @@ class Runtime:
         if os.getppid() != self._master_pid:  # the master died before prctl took effect
             os._exit(0)
         self._proc_id = p
-        for other, c in enumerate(self._conns):  # the master's read ends
+        for c in self._conns:  # the master's read ends
             if c is not None:
                 try:
                     c.close()
@@ -797,7 +797,8 @@ class Runtime:
             row = p * _S_ROW
             proc = self._procs[p] if p else None
             alive = True if p == 0 else (proc is not None and proc.exitcode is None)
-            out.append(ProcessStats(process=p, slot=self._proc_slot[p], pid=q[row + _S_PID] or (proc.pid if proc else 0),
+            pid = q[row + _S_PID] or (proc.pid if proc else 0)
+            out.append(ProcessStats(process=p, slot=self._proc_slot[p], pid=pid,
                                     tasks=self._task_names(p), blocks=q[row + _S_BLOCKS],
                                     busy_s=q[row + _S_BUSY] / 1e9, wait_s=q[row + _S_WAIT] / 1e9,
                                     sleeps=q[row + _S_SLEEPS], alive=alive))

@@ -1,0 +1,604 @@
+"""Voice kernels: polyphonic sample playback (`s "bd sn"`) and polyphonic synth notes (`saw "c3 e3 g3"`).
+
+The host calls each kernel once per block per voice node with the triggers (events) whose onset column lies in
+[start, stop), sorted by offset. A kernel OVERWRITES out_l[start:stop] and out_r[start:stop] with the sum of
+all voices sounding in that range (it starts from zero). Everything a voice needs lives in its pool row, so
+nothing but the pool (and `stats`) carries state from one call to the next.
+
+Block-size independence (exact, bit for bit): voices are rendered voice-outer, sample-inner over the segments
+between consecutive trigger offsets, always in pool index order; every per-sample quantity is a function of
+the voice's age (samples since its onset) or of state stored in float64 in the pool, and a voice is freed on
+the sample where it ends, so slot allocation, stealing and summation order are the same however the host splits
+the timeline into calls (tests/test_voice_kernels.py renders the same triggers with blocks of 4000, 64, 100
+and 1 samples and compares with ==).
+
+Arrays
+------
+out_l, out_r   float64 [>= stop]  output columns (absolute; `start`/`stop` index them, trigger offsets too)
+pool           float64 [P, POOL_WIDTH] / [P, SYNTH_POOL_WIDTH]  from `new_pool(P)` / `new_synth_pool(P)`
+               (all zeros = all slots free; the default P is 512, as in the reference)
+triggers       float64 [capacity, TRIGGER_WIDTH] / [capacity, SYNTH_TRIGGER_WIDTH]; rows 0..n_triggers-1 used
+stats          float64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices right after a
+               voice starts), i.e. the most voices ever sounding at once. The host owns and resets it.
+data, offsets, lengths   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2] with mono duplicated
+               into both columns and one zero guard frame before and after every sample; int64 [n]; int64 [n]).
+
+Envelope timing convention (both kernels)
+-----------------------------------------
+Envelopes are continuous piecewise-linear curves of tau = age + 1 (in samples), i.e. each output sample takes
+the curve's value at its END. A ramp of L samples that rises from 0 therefore gives 1/L, 2/L, ..., L/L = 1 on
+ages 0..L-1: the onset sample is already audible (a hit is detectable at its exact column) and full level is
+reached on the L-th sample. A release of R samples from level x gives x(R-1)/R, ..., x/R, 0: the first
+released sample is at age `hold` (the gate length) and the level is 0 at age hold + R - 1, where the voice is
+freed. All durations are rounded to whole samples (floor(seconds * sr + 0.5)).
+
+Sample voices (`play_samples`)
+------------------------------
+- Slice: lo = floor(begin * length + 0.5), hi = floor(end * length + 0.5) frames (begin, end clamped to 0..1;
+  skipped unless lo < hi). Chops that share a boundary therefore tile the sample exactly.
+- Position (frames from the sample start) at age k: pos = p0 + rate * k, with p0 = lo for rate > 0 and
+  p0 = hi - 1 (the last frame of the slice) for rate < 0. Linear interpolation between floor(pos) and the
+  next frame (reading the guard frame or the frame just past the slice at the end, as the sample continues).
+  The voice plays while lo <= pos < hi: N = number of ages with pos in the slice (rate 2 on 10 frames: 5).
+  rate 0, NaN or inf: the trigger is skipped.
+- Level: gain (clamped 0..10), then equal-power pan normalised to unity in the centre:
+      theta = (pan + 1) * pi / 4,  gL = sqrt(2) cos(theta),  gR = sqrt(2) sin(theta)   (pan clamped -1..1)
+  out_l = left frame * gL, out_r = right frame * gR. A mono sample (both columns equal) at pan 0 gives
+  L = R = the sample; pan -1 gives L = sqrt(2) x, R = 0. A stereo sample keeps its channels.
+- Envelope: min(attack ramp, release ramp, cut fade), with
+      attack A = attack seconds (0 -> default 1 ms = 44 samples at 44.1 kHz; < 0 -> no attack ramp);
+      release R = release seconds (0 -> default 3 ms = 132 samples at 44.1 kHz; < 0 -> hard stop);
+      hold h (samples, rounded) >= 0: the release starts at age h (level 0 at age h + R - 1);
+      hold < 0: play to the natural end of the slice, releasing over its last R samples (the last frame is
+      at 1/R). A hold release never outlasts the slice: the natural-end release always applies too.
+- Cut groups: a voice with cut group N > 0 starting at column t fades every earlier active voice of group N
+  linearly over C = 10 ms (441 samples at 44.1 kHz): the earlier voice's level is multiplied by at most
+  (C-1)/C at column t, ..., 1/C, and it is freed (silent) from column t + C - 1. Other groups continue.
+- Stealing: when all P slots are busy, the oldest voice (largest age, i.e. started earliest; ties: lowest
+  index) is cut off and its slot reused; stats[0] counts it. A new voice takes the lowest free slot.
+- Triggers with an unknown sample id, an empty sample or slice, gain <= 0 or NaN fields are skipped. An offset
+  below the current render point (out of order, or < start) starts at the current point; one >= stop is
+  ignored (the host passes it in the call that contains it).
+
+Synth voices (`play_synth`)
+---------------------------
+wave: SINE 0, SAW 1 (PolyBLEP), SQUARE 2 (PolyBLEP), TRI 3. The phase starts at 0 and advances freq / sr per
+sample (computed before the increment, as in `oscillators`): sine and triangle start at 0 rising (the
+triangle is phase-aligned with the sine: 4p, 2 - 4p, 4p - 4), saw and square start at 0 because the PolyBLEP
+correction sees the onset as their discontinuity. Sine uses a degree-13 odd polynomial on a folded phase
+(error < 1e-9, half the cost of math.sin).
+ADSR (curve of tau = age + 1, see above): attack A samples 0 -> 1 (A = 0: starts at 1), decay D samples
+1 -> sustain S (clamped 0..1), sustain while the gate is open, gate closes after G = hold samples (hold < 0:
+never), then release R samples from the level L the curve had at tau = G down to 0 (R = 0: hard stop).
+A voice is freed when the release reaches 0, or when S == 0 and the decay has finished (whatever the gate).
+A hold < 0 voice with S > 0 sounds until it is stolen. freq <= 0 or NaN, or gain <= 0: skipped.
+Same pan law, stealing rule, stats and block-size independence as the sample voices.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from engine.kernels.oscillators import _blep
+
+DEFAULT_VOICES = 512
+MAX_VOICES = 4096  # the reference's hard cap; new_pool refuses more
+DEFAULT_ATTACK = 0.001  # seconds, sample voices, used when a trigger's attack is 0
+DEFAULT_RELEASE = 0.003  # seconds, sample voices, used when a trigger's release is 0
+CUT_FADE = 0.010  # seconds, the fade of voices cut by a newer voice of their group
+
+# ---- sample triggers: float64 [capacity, TRIGGER_WIDTH] ------------------------------------------------------
+T_OFFSET = 0  # absolute column in out_l / out_r, start <= offset < stop (an integer value)
+T_SAMPLE = 1  # sample id in the bank
+T_GAIN = 2  # linear, clamped 0..10
+T_PAN = 3  # -1 (left) .. 1 (right)
+T_RATE = 4  # source frames per output sample (speed * 2 ** (note / 12)); < 0 plays the slice backwards; 0 skips
+T_BEGIN = 5  # slice start, fraction 0..1 of the sample
+T_END = 6  # slice end, fraction 0..1 (begin < end, else skipped)
+T_CUT = 7  # cut group, 0 = none
+T_ATTACK = 8  # seconds; 0 -> DEFAULT_ATTACK; < 0 -> none
+T_RELEASE = 9  # seconds; 0 -> DEFAULT_RELEASE; < 0 -> hard stop
+T_HOLD = 10  # samples until the release starts; < 0 -> play to the natural end of the slice
+TRIGGER_WIDTH = 11
+
+# ---- sample voice pool: float64 [P, POOL_WIDTH] (kernel-private layout, all-zero row = free slot) ------------
+V_ACTIVE = 0  # 1.0 while sounding
+V_AGE = 1  # samples rendered so far = age of the next output sample
+V_END = 2  # ages 0..V_END-1 are output; freed when V_AGE reaches it
+V_BASE = 3  # offsets[sample id]: row of the sample's first frame in `data`
+V_POS0 = 4  # position (frames from the sample start) at age 0
+V_RATE = 5
+V_GL = 6  # gain * gL
+V_GR = 7  # gain * gR
+V_INV_ATTACK = 8  # 1 / A
+V_REL_END = 9  # tau where the release ramp reaches 0
+V_INV_RELEASE = 10  # 1 / R
+V_CUT_END = 11  # tau where the cut fade reaches 0 (huge when not cut)
+V_CUT = 12  # cut group
+V_SAMPLE = 13  # sample id (informational)
+V_INV_CUT = 14  # 1 / C once cut (1.0 before: with V_CUT_END huge the fade term never wins)
+POOL_WIDTH = 16  # 128-byte rows
+
+# ---- synth triggers: float64 [capacity, SYNTH_TRIGGER_WIDTH] -------------------------------------------------
+S_OFFSET = 0  # absolute column, start <= offset < stop
+S_FREQ = 1  # Hz (> 0)
+S_GAIN = 2  # linear, clamped 0..10
+S_PAN = 3  # -1 .. 1
+S_ATTACK = 4  # seconds (>= 0; 0 = instant)
+S_DECAY = 5  # seconds (>= 0; 0 = instant)
+S_SUSTAIN = 6  # level 0..1
+S_RELEASE = 7  # seconds (>= 0; 0 = hard stop at the gate)
+S_HOLD = 8  # gate length in samples; < 0: the gate never closes
+SYNTH_TRIGGER_WIDTH = 9
+
+# waveforms of play_synth
+SINE = 0
+SAW = 1
+SQUARE = 2
+TRI = 3
+WAVES = {"sine": SINE, "saw": SAW, "square": SQUARE, "tri": TRI, "triangle": TRI}
+
+# ---- synth voice pool: float64 [P, SYNTH_POOL_WIDTH] (kernel-private layout) ----------------------------------
+Y_ACTIVE = 0
+Y_AGE = 1
+Y_END = 2  # ages 0..Y_END-1 are output (inf: until stolen)
+Y_PHASE = 3  # cycles, [0, 1)
+Y_DT = 4  # freq / sr
+Y_GL = 5
+Y_GR = 6
+Y_T1 = 7  # attack segment: tau in (0, T1], level tau / A
+Y_INV_A = 8
+Y_T2 = 9  # decay segment: tau in (T1, T2], level DC0 + DC1 * tau
+Y_DC0 = 10
+Y_DC1 = 11
+Y_T3 = 12  # sustain segment: tau in (T2, T3], level SUS; T3 = gate (inf: never closes)
+Y_SUS = 13
+Y_RC0 = 14  # release segment: tau > T3, level RC0 + RC1 * tau
+Y_RC1 = 15
+SYNTH_POOL_WIDTH = 16
+
+_NEVER = 1e300  # a tau no voice reaches
+_SQRT2 = math.sqrt(2.0)
+_QUARTER_PI = 0.25 * math.pi
+
+
+def new_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
+    """An empty sample-voice pool (allocate once per voice node)."""
+    return _alloc(voices, POOL_WIDTH)
+
+
+def new_synth_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
+    """An empty synth-voice pool (allocate once per voice node)."""
+    return _alloc(voices, SYNTH_POOL_WIDTH)
+
+
+def new_triggers(capacity: int, synth: bool = False) -> np.ndarray:
+    """A trigger table for up to `capacity` triggers per call."""
+    return np.zeros((max(int(capacity), 1), SYNTH_TRIGGER_WIDTH if synth else TRIGGER_WIDTH), dtype=np.float64)
+
+
+def new_stats() -> np.ndarray:
+    """[voices stolen, max simultaneous voices]."""
+    return np.zeros(2, dtype=np.float64)
+
+
+def _alloc(voices: int, width: int) -> np.ndarray:
+    voices = int(voices)
+    if not 1 <= voices <= MAX_VOICES:
+        raise ValueError(f"voice pool size must be 1..{MAX_VOICES}, got {voices}")
+    return np.zeros((voices, width), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+@nb.njit(cache=True, inline="always")
+def _samples_of(seconds: float, sr: float) -> float:
+    """Whole samples in `seconds` (>= 0)."""
+    return math.floor(seconds * sr + 0.5)
+
+
+@nb.njit(cache=True, inline="always")
+def _pan_gains(pan: float) -> tuple[float, float]:
+    if not pan >= -1.0:  # also NaN -> centre below
+        pan = -1.0 if pan < -1.0 else 0.0
+    elif pan > 1.0:
+        pan = 1.0
+    theta = (pan + 1.0) * _QUARTER_PI
+    return _SQRT2 * math.cos(theta), _SQRT2 * math.sin(theta)
+
+
+@nb.njit(cache=True, inline="always")
+def _clamp_gain(gain: float) -> float:
+    if not gain > 0.0:  # also NaN
+        return 0.0
+    return min(gain, 10.0)
+
+
+@nb.njit(cache=True)
+def _scan(pool, active_col):
+    """(slots below this are the only ones that can be active, number active)."""
+    hi = 0
+    count = 0
+    for i in range(pool.shape[0]):
+        if pool[i, active_col] != 0.0:
+            hi = i + 1
+            count += 1
+    return hi, count
+
+
+@nb.njit(cache=True)
+def _claim(pool, active_col, age_col, hi, count, stats):
+    """Slot for a new voice: the lowest free one, else steal the oldest (largest age, ties lowest index).
+    Returns (slot, hi, count) with hi/count already including the new voice."""
+    cap = pool.shape[0]
+    if count < cap:
+        for i in range(cap):
+            if pool[i, active_col] == 0.0:
+                if i + 1 > hi:
+                    hi = i + 1
+                return i, hi, count + 1
+    best = 0
+    best_age = -1.0
+    for i in range(cap):
+        a = pool[i, age_col]
+        if a > best_age:
+            best_age = a
+            best = i
+    stats[0] += 1.0
+    return best, hi, count
+
+
+# --------------------------------------------------------------------------------------------- sample voices
+
+
+@nb.njit(cache=True)
+def _render_samples(out_l, out_r, a, b, pool, hi, data):
+    """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
+    Returns how many were freed."""
+    freed = 0
+    seg = b - a
+    for i in range(hi):
+        if pool[i, V_ACTIVE] == 0.0:
+            continue
+        age = pool[i, V_AGE]
+        end = pool[i, V_END]
+        left = end - age
+        m = seg if left >= seg else int(left)
+        base = int(pool[i, V_BASE])
+        p0 = pool[i, V_POS0]
+        rate = pool[i, V_RATE]
+        gl = pool[i, V_GL]
+        gr = pool[i, V_GR]
+        ia = pool[i, V_INV_ATTACK]
+        rel_end = pool[i, V_REL_END]
+        ir = pool[i, V_INV_RELEASE]
+        cut_end = pool[i, V_CUT_END]
+        ic = pool[i, V_INV_CUT]
+        for k in range(m):
+            ag = age + k
+            pos = p0 + rate * ag
+            j = int(pos)
+            f = pos - j
+            idx = base + j
+            l0 = np.float64(data[idx, 0])
+            r0 = np.float64(data[idx, 1])
+            l = l0 + f * (np.float64(data[idx + 1, 0]) - l0)
+            r = r0 + f * (np.float64(data[idx + 1, 1]) - r0)
+            tau = ag + 1.0
+            env = min(min(1.0, tau * ia), min((rel_end - tau) * ir, (cut_end - tau) * ic))
+            n = a + k
+            out_l[n] += l * (env * gl)
+            out_r[n] += r * (env * gr)
+        age += m
+        pool[i, V_AGE] = age
+        if age >= end:
+            pool[i, V_ACTIVE] = 0.0
+            freed += 1
+    return freed
+
+
+@nb.njit(cache=True)
+def _slice_count(p0, rate, lo, hi):
+    """Number of ages k >= 0 with lo <= p0 + rate * k < hi (the same expression the render loop uses), for a
+    p0 inside the slice and rate != 0."""
+    if rate > 0.0:
+        n = math.ceil((hi - p0) / rate)
+    else:
+        n = math.floor((p0 - lo) / -rate) + 1.0
+    if n < 1.0:
+        n = 1.0
+    if rate > 0.0:
+        while n > 1.0 and p0 + rate * (n - 1.0) >= hi:
+            n -= 1.0
+        while p0 + rate * n < hi:
+            n += 1.0
+    else:
+        while n > 1.0 and p0 + rate * (n - 1.0) < lo:
+            n -= 1.0
+        while p0 + rate * n >= lo:
+            n += 1.0
+    return n
+
+
+@nb.njit(cache=True)
+def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, stats):
+    """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
+    for n in range(start, stop):
+        out_l[n] = 0.0
+        out_r[n] = 0.0
+    hi, count = _scan(pool, V_ACTIVE)
+    n_ids = offsets.shape[0]
+    cut_len = max(_samples_of(CUT_FADE, sr), 1.0)
+    cursor = start
+    for t in range(n_triggers):
+        trig = triggers[t]
+        off = trig[T_OFFSET]
+        if off >= stop:
+            continue
+        col = int(off) if off >= cursor else cursor
+        # validate before rendering up to the onset, so a skipped trigger changes nothing
+        sv = trig[T_SAMPLE]
+        if not (sv >= 0.0 and sv < n_ids):
+            continue
+        sid = int(sv)
+        length = lengths[sid]
+        gain = _clamp_gain(trig[T_GAIN])
+        rate = trig[T_RATE]
+        if length <= 0 or gain == 0.0 or rate == 0.0 or not math.isfinite(rate):
+            continue
+        begin = trig[T_BEGIN]
+        end = trig[T_END]
+        if not (begin < end):  # also NaN
+            continue
+        begin = min(max(begin, 0.0), 1.0)
+        end = min(max(end, 0.0), 1.0)
+        lo = math.floor(begin * length + 0.5)
+        hi_f = math.floor(end * length + 0.5)
+        if not lo < hi_f:
+            continue
+        if col > cursor:
+            count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data)
+            cursor = col
+        # cut group: fade every earlier voice of the group over cut_len samples from this column
+        group = trig[T_CUT]
+        if group != 0.0 and group == group:
+            for i in range(hi):
+                if pool[i, V_ACTIVE] != 0.0 and pool[i, V_CUT] == group:
+                    age = pool[i, V_AGE]
+                    ce = age + cut_len
+                    if ce < pool[i, V_CUT_END]:
+                        pool[i, V_CUT_END] = ce
+                        pool[i, V_INV_CUT] = 1.0 / cut_len
+                        if ce - 1.0 < pool[i, V_END]:
+                            pool[i, V_END] = max(ce - 1.0, age)
+                    if pool[i, V_END] <= age:  # cut_len == 1: silent from this column
+                        pool[i, V_ACTIVE] = 0.0
+                        count -= 1
+        p0 = lo if rate > 0.0 else hi_f - 1.0
+        n_frames = _slice_count(p0, rate, lo, hi_f)
+        att = trig[T_ATTACK]
+        a_len = _samples_of(DEFAULT_ATTACK if att == 0.0 else att, sr) if att >= 0.0 else 1.0
+        rel = trig[T_RELEASE]
+        r_len = _samples_of(DEFAULT_RELEASE if rel == 0.0 else rel, sr) if rel >= 0.0 else 1.0
+        a_len = max(a_len, 1.0)
+        r_len = max(r_len, 1.0)
+        rel_end = n_frames + 1.0  # natural end: the last frame at 1/R
+        hold = trig[T_HOLD]
+        if hold >= 0.0:
+            rel_end = min(rel_end, math.floor(hold + 0.5) + r_len)
+        voice_end = rel_end - 1.0
+        if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
+            continue
+        slot, hi, count = _claim(pool, V_ACTIVE, V_AGE, hi, count, stats)
+        gl, gr = _pan_gains(trig[T_PAN])
+        row = pool[slot]
+        row[:] = 0.0
+        row[V_ACTIVE] = 1.0
+        row[V_AGE] = 0.0
+        row[V_END] = voice_end
+        row[V_BASE] = offsets[sid]
+        row[V_POS0] = p0
+        row[V_RATE] = rate
+        row[V_GL] = gain * gl
+        row[V_GR] = gain * gr
+        row[V_INV_ATTACK] = 1.0 / a_len
+        row[V_REL_END] = rel_end
+        row[V_INV_RELEASE] = 1.0 / r_len
+        row[V_CUT_END] = _NEVER
+        row[V_INV_CUT] = 1.0
+        row[V_CUT] = group if group == group else 0.0
+        row[V_SAMPLE] = sid
+        if count > stats[1]:
+            stats[1] = count
+    if stop > cursor:
+        _render_samples(out_l, out_r, cursor, stop, pool, hi, data)
+
+
+# ---------------------------------------------------------------------------------------------- synth voices
+
+
+@nb.njit(cache=True, inline="always")
+def _sine(p: float) -> float:
+    """sin(2 pi p) for p in [0, 1): fold to y in [-1/4, 1/4] with sin(2 pi p) = sin(2 pi y), then an odd
+    degree-13 Taylor polynomial (truncation error < 1e-9 at |y| = 1/4)."""
+    v = p if p < 0.75 else p - 1.0
+    y = 0.25 - abs(v - 0.25)
+    z = y * y
+    return y * (
+        6.283185307179586
+        + z
+        * (
+            -41.341702240399755
+            + z
+            * (
+                81.60524927607504
+                + z * (-76.70585975306136 + z * (42.058693944897655 + z * (-15.094642576822984 + z * 3.8199525848482803)))
+            )
+        )
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def _osc(wave: int, p: float, dt: float) -> float:
+    if wave == SINE:
+        return _sine(p)
+    if wave == SAW:
+        return 2.0 * p - 1.0 - _blep(p, dt)
+    if wave == SQUARE:
+        down = p - 0.5
+        if down < 0.0:
+            down += 1.0
+        return (1.0 if p < 0.5 else -1.0) + _blep(p, dt) - _blep(down, dt)
+    # triangle, phase-aligned with the sine
+    if p < 0.25:
+        return 4.0 * p
+    if p < 0.75:
+        return 2.0 - 4.0 * p
+    return 4.0 * p - 4.0
+
+
+@nb.njit(cache=True, inline="always")
+def _ads_level(tau: float, a: float, d: float, s: float) -> float:
+    """The attack-decay-sustain curve at tau (a zero attack starts at 1, a zero decay jumps to s)."""
+    if tau < a:
+        return tau / a
+    tau -= a
+    if tau < d:
+        return 1.0 - (1.0 - s) * (tau / d)
+    return s
+
+
+@nb.njit(cache=True)
+def _render_synth(out_l, out_r, a, b, pool, hi, wave):
+    """Add every active synth voice's samples for columns [a, b) in pool index order; free the voices that
+    end. Returns how many were freed."""
+    freed = 0
+    seg = b - a
+    for i in range(hi):
+        if pool[i, Y_ACTIVE] == 0.0:
+            continue
+        age = pool[i, Y_AGE]
+        end = pool[i, Y_END]
+        left = end - age
+        m = seg if left >= seg else int(left)
+        phase = pool[i, Y_PHASE]
+        dt = pool[i, Y_DT]
+        gl = pool[i, Y_GL]
+        gr = pool[i, Y_GR]
+        k = 0
+        while k < m:
+            tau = age + k + 1.0
+            # the envelope segment tau falls in: level c0 + c1 * tau for taus up to `last`
+            if tau <= pool[i, Y_T1]:
+                c0 = 0.0
+                c1 = pool[i, Y_INV_A]
+                last = pool[i, Y_T1]
+            elif tau <= pool[i, Y_T2]:
+                c0 = pool[i, Y_DC0]
+                c1 = pool[i, Y_DC1]
+                last = pool[i, Y_T2]
+            elif tau <= pool[i, Y_T3]:
+                c0 = pool[i, Y_SUS]
+                c1 = 0.0
+                last = pool[i, Y_T3]
+            else:
+                c0 = pool[i, Y_RC0]
+                c1 = pool[i, Y_RC1]
+                last = _NEVER
+            span = last - tau + 1.0
+            run = m - k if span >= m - k else int(span)
+            n0 = a + k
+            for q in range(run):
+                env = c0 + c1 * (tau + q)
+                x = _osc(wave, phase, dt) * env
+                out_l[n0 + q] += x * gl
+                out_r[n0 + q] += x * gr
+                phase += dt
+                if phase >= 1.0:
+                    phase -= 1.0
+            k += run
+        age += m
+        pool[i, Y_AGE] = age
+        pool[i, Y_PHASE] = phase
+        if age >= end:
+            pool[i, Y_ACTIVE] = 0.0
+            freed += 1
+    return freed
+
+
+@nb.njit(cache=True)
+def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats):
+    """Render the synth voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
+    for n in range(start, stop):
+        out_l[n] = 0.0
+        out_r[n] = 0.0
+    if wave < SINE or wave > TRI:
+        wave = SINE
+    hi, count = _scan(pool, Y_ACTIVE)
+    cursor = start
+    for t in range(n_triggers):
+        trig = triggers[t]
+        off = trig[S_OFFSET]
+        if off >= stop:
+            continue
+        col = int(off) if off >= cursor else cursor
+        freq = trig[S_FREQ]
+        gain = _clamp_gain(trig[S_GAIN])
+        if not (freq > 0.0 and freq < 1e12) or gain == 0.0:
+            continue
+        a_len = _samples_of(max(trig[S_ATTACK], 0.0), sr)
+        d_len = _samples_of(max(trig[S_DECAY], 0.0), sr)
+        r_len = _samples_of(max(trig[S_RELEASE], 0.0), sr)
+        sus = trig[S_SUSTAIN]
+        sus = min(max(sus, 0.0), 1.0) if sus == sus else 0.0
+        hold = trig[S_HOLD]
+        gate = math.floor(hold + 0.5) if hold >= 0.0 else _NEVER
+        # ages 0..end-1 are output: the release reaches 0 at tau = gate + R (age gate + R - 1)
+        if gate >= _NEVER:
+            end = _NEVER
+        else:
+            end = gate + r_len - 1.0 if r_len >= 1.0 else gate
+        if sus == 0.0 and a_len + d_len <= gate:  # silent once the decay has reached 0
+            end = min(end, a_len + d_len - 1.0 if d_len >= 1.0 else a_len)
+        level = _ads_level(gate, a_len, d_len, sus) if gate < _NEVER else sus
+        if gate < _NEVER and level == 0.0:
+            end = min(end, gate)
+        if not end >= 1.0:
+            continue
+        if col > cursor:
+            count -= _render_synth(out_l, out_r, cursor, col, pool, hi, wave)
+            cursor = col
+        slot, hi, count = _claim(pool, Y_ACTIVE, Y_AGE, hi, count, stats)
+        gl, gr = _pan_gains(trig[S_PAN])
+        row = pool[slot]
+        row[:] = 0.0
+        row[Y_ACTIVE] = 1.0
+        row[Y_AGE] = 0.0
+        row[Y_END] = end
+        row[Y_PHASE] = 0.0
+        row[Y_DT] = freq / sr
+        row[Y_GL] = gain * gl
+        row[Y_GR] = gain * gr
+        t1 = min(a_len, gate)
+        row[Y_T1] = t1
+        row[Y_INV_A] = 1.0 / a_len if a_len > 0.0 else 0.0
+        row[Y_T2] = max(t1, min(a_len + d_len, gate))
+        if d_len > 0.0:
+            row[Y_DC1] = -(1.0 - sus) / d_len
+            row[Y_DC0] = 1.0 + (1.0 - sus) * a_len / d_len
+        else:
+            row[Y_DC1] = 0.0
+            row[Y_DC0] = 1.0
+        row[Y_T3] = max(row[Y_T2], gate)
+        row[Y_SUS] = sus
+        if r_len > 0.0 and gate < _NEVER:
+            row[Y_RC1] = -level / r_len
+            row[Y_RC0] = level * (gate + r_len) / r_len
+        if count > stats[1]:
+            stats[1] = count
+    if stop > cursor:
+        _render_synth(out_l, out_r, cursor, stop, pool, hi, wave)
