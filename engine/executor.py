@@ -30,16 +30,29 @@ class Incident:
 
 @dataclass
 class BlockEvaluator:
+    """Runs one schedule (a whole program, or one part of it). `arena` is [rows, block], or [ring, rows,
+    block] when blocks rotate through ring slots (the parallel runtime). `exports` are the rows others read
+    (other parts, the master): they are checked after every block, and if one went non-finite the part
+    contains it before anyone reads it. Incidents are also written to `log` (int64: [count, node, sample,
+    node, sample, ...]) when given, so a master can report what happened in a worker process."""
+
     schedule: Schedule
     arena: np.ndarray
-    samples: Callable[[], SampleBank] | None = None  # gives the sample bank, made on first use
+    samples: Callable[[], SampleBank] | SampleBank | None = None  # the sample bank, or what makes it
+    exports: np.ndarray | None = None
+    log: np.ndarray | None = None
     incidents: list[Incident] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         s = self.schedule
-        if self.arena.shape != s.arena_shape():
+        self.slots = self.arena if self.arena.ndim == 3 else self.arena[None]
+        if self.slots.shape[1:] != s.arena_shape():
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
-        s.fill_constants(self.arena)
+        for slot in self.slots:
+            s.fill_constants(slot)
+        if self.exports is None:
+            self.exports = np.unique(np.array(list(s.output_rows.values()), dtype=np.int64))
+        self._export_found = np.zeros(len(self.exports), dtype=np.int64)
         # Nodes the host fills once per block from pattern events: (filler, its first arena row).
         self._hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []
         for stage in s.stages:
@@ -60,7 +73,7 @@ class BlockEvaluator:
             return SynthVoices(node, cps, sr)
         if self.samples is None:
             self.samples = default_samples(sr)
-        if callable(self.samples):
+        if not isinstance(self.samples, SampleBank):
             self.samples = self.samples()
         return SampleVoices(node, cps, sr, self.samples)
 
@@ -84,24 +97,27 @@ class BlockEvaluator:
                 calls.append((silence_nonfinite, rows, _NO_STATE))
         self._segments.append((calls, None))
 
-    def process(self, first_sample: int, n: int) -> None:
-        """Compute absolute samples [first_sample, first_sample + n) into arena columns [0, n)."""
+    def process(self, first_sample: int, n: int, slot: int = 0) -> None:
+        """Compute absolute samples [first_sample, first_sample + n) into columns [0, n) of ring slot `slot`."""
+        arena = self.slots[slot]
         for host, row in self._hosts:
-            host.fill(self.arena, row, first_sample, n)
-        arena = self.arena
+            host.fill(arena, row, first_sample, n)
         for calls, loop in self._segments:
             for fn, wiring, state in calls:
                 fn(arena, wiring, state, 0, n)
             if loop is not None:
                 runner, args, step = loop
                 runner(arena, 0, n, step, *args)
+        if nonfinite_rows(arena, self.exports, n, self._export_found):
+            self.contain_nonfinite(first_sample, n, slot)
 
-    def contain_nonfinite(self, first_sample: int, n: int) -> list[Incident]:
+    def contain_nonfinite(self, first_sample: int, n: int, slot: int = 0) -> list[Incident]:
         """Silence every node whose block went non-finite and reset its state, so one bad block cannot poison
         filters and delays forever; the node where it started is guarded from then on (its non-finite samples
         are silenced before anything reads them), so the rest of the program keeps playing. Returns new
         incidents, each node (or loop) reported once."""
-        if nonfinite_rows(self.arena, self._order_rows, n, self._found) == 0:
+        arena = self.slots[slot]
+        if nonfinite_rows(arena, self._order_rows, n, self._found) == 0:
             return []
         s = self.schedule
         found = {s.order[i] for i in np.flatnonzero(self._found)}
@@ -116,7 +132,7 @@ class BlockEvaluator:
             unit = s.unit_of(node_id)
             inputs = (s.feedback.resolve(x) for x in s.graph.nodes[node_id].inputs)
             from_outside_bad = any(isinstance(x, int) and x in bad and s.unit_of(x) != unit for x in inputs)
-            row = self.arena[s.node_row[node_id], :n]
+            row = arena[s.node_row[node_id], :n]
             if node_id in found and not from_outside_bad and unit not in self._reported:
                 self._reported.add(unit)
                 if not isinstance(unit, tuple):  # from now on, silence it before anything downstream reads it
@@ -129,6 +145,11 @@ class BlockEvaluator:
             batch.state[i, batch.first_mutable :] = 0.0
         if new:
             self._build_segments()
+        for incident in new:
+            if self.log is not None and 2 * self.log[0] + 2 < len(self.log):
+                k = int(self.log[0])
+                self.log[1 + 2 * k], self.log[2 + 2 * k] = incident.node, incident.sample
+                self.log[0] += 1
         self.incidents.extend(new)
         return new
 

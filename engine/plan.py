@@ -16,8 +16,8 @@ import numpy as np
 
 from engine.fused import loop_runner
 from engine.kernels import SPLIT_KERNELS, load_all
-from graph.analysis import reachable, strongly_connected
-from graph.feedback import FeedbackPlan, Loop, plan_feedback
+from graph.feedback import FeedbackPlan, Loop
+from graph.units import Unit, unit_graph
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
 
@@ -107,44 +107,20 @@ def _make_batch(graph: SignalGraph, kind_name: str, members: list[int], level: i
     return Batch(kind_name, None, members, wiring, state, level, 1 + n_consts)
 
 
-def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
+def build_schedule(graph: SignalGraph, sr: int, block: int, only: set[Unit] | None = None) -> Schedule:
+    """The schedule of a whole program, or of the units `only` (one part of a parallel render). Rows are
+    laid out for the whole program either way, so every part addresses the same arena the same way."""
     kernels = load_all()
-    live = reachable(graph)
-    fplan = plan_feedback(graph, live, sr)
-    # Feedback aliases and channel views (the right output of a two-output node) are rows, not work.
-    views = {n for n in live if n in fplan.aliases or graph.nodes[n].kind == "channel"}
-    evaluated = [n for n in sorted(live) if n not in views]
-    loop_of = {n: i for i, loop in enumerate(fplan.loops) for n in loop.nodes}
+    ug = unit_graph(graph, sr)
+    fplan = ug.feedback
+    all_order = ug.nodes_in_order()
+    ordered_units = ug.order if only is None else [u for u in ug.order if u in only]
+    order = ug.nodes_in_order(ordered_units)
+    unit_level = ug.level
 
-    def producer(x: Input) -> Input:
-        """The evaluated node (or constant) whose rows hold x."""
-        x = fplan.resolve(x)
-        while isinstance(x, int) and graph.nodes[x].kind == "channel":
-            x = fplan.resolve(graph.nodes[x].inputs[0])
-        return x
-
-    def inputs_of(n: int) -> list[int]:
-        return [r for x in graph.nodes[n].inputs if isinstance(r := producer(x), int)]
-
-    # Levels over units (a node, or a whole loop): one more than the highest unit an input comes from.
-    unit_level: dict[object, int] = {}
-
-    def unit(n: int) -> object:
-        return ("loop", loop_of[n]) if n in loop_of else n
-
-    members = defaultdict(list)
-    for n in evaluated:
-        members[unit(n)].append(n)
-    for component in strongly_connected(set(evaluated), inputs_of):  # inputs first; a loop is one component
-        u = unit(component[0])
-        deps = {unit(i) for n in members[u] for i in inputs_of(n)} - {u}
-        unit_level[u] = 1 + max((unit_level[d] for d in deps), default=-1)
-
-    ordered_units = sorted(unit_level, key=lambda u: (unit_level[u], str(u)))
-    order = [n for u in ordered_units for n in (fplan.loops[u[1]].nodes if isinstance(u, tuple) else [u])]
     node_row: dict[int, int] = {}
     node_rows = 0
-    for n in order:  # a node with two outputs owns two consecutive rows
+    for n in all_order:  # a node with two outputs owns two consecutive rows
         node_row[n] = node_rows
         node_rows += KINDS[graph.nodes[n].kind].outputs
     const_rows: dict[float, int] = {}
@@ -160,6 +136,8 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
             const_rows[x] = node_rows + len(const_rows)
         return const_rows[x]
 
+    for x in [x for n in all_order for x in graph.nodes[n].inputs] + [x for pair in graph.outputs.values() for x in pair]:
+        row_of(x)  # every constant gets its row now, so all parts agree on the layout
     output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
 
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
@@ -175,6 +153,8 @@ def build_schedule(graph: SignalGraph, sr: int, block: int) -> Schedule:
         node_batch.update({n: (batch, i) for i, n in enumerate(nodes)})
         stages.append(((lvl, 0, kind_name), batch))
     for i, loop in enumerate(fplan.loops):
+        if ("loop", i) not in ordered_units:
+            continue
         lvl = unit_level[("loop", i)]
         loop_batches = []
         for n in loop.nodes:

@@ -32,6 +32,7 @@ from graph.signal_graph import OUTMIX_MODES, Input, Node, SignalGraph
 
 DEFAULT_CPS = Fraction(1, 2)
 MIX_CHUNK = 16  # inputs per partial sum when a wide sum is split (see _split_wide_mixes)
+PARTIAL_SUM = "partial sum"  # the label of those partial sums: the partitioner gives each its own part
 AUTO_ROUTE_GAIN = 0.25
 
 
@@ -207,7 +208,7 @@ class _Compiler:
         chunks = []
         for start in range(0, len(node.inputs), MIX_CHUNK):
             part = node.inputs[start : start + MIX_CHUNK]
-            chunks.append(self._add_node("mix", part, (0.0, *gains[start : start + MIX_CHUNK]), "mix", node.pos))
+            chunks.append(self._add_node("mix", part, (0.0, *gains[start : start + MIX_CHUNK]), PARTIAL_SUM, node.pos))
         node.inputs = tuple(chunks)
         node.consts = (bias, *([1.0] * len(chunks)))
 

@@ -256,6 +256,33 @@ def test_runtime_no_lost_wakeups_under_oversubscription(nw, spin, no_leaks):
         assert sleeps > 0  # the semaphore path was exercised
 
 
+def test_handoff_spin_adapts_to_long_waits(no_leaks):
+    """Long waits (a busy producer) stop the spinning; waits that end within the window bring it back."""
+    ctx = default_context()
+    h = Handoff(2, 2, ctx=ctx, initial=-1, spin_us=2000, timeout=1.0)
+    delays = [0.02] * 6 + [0.0001] * 8  # producer work before each publish, seconds
+
+    def producer():
+        for i, d in enumerate(delays):
+            h.wait(1, lambda i=i: h.load(1) >= i)  # counter 1: the master asks for item i
+            time.sleep(d)
+            h.publish(0, i, (0,))
+        os._exit(0)
+
+    proc = ctx.Process(target=producer, daemon=True)
+    proc.start()
+    useful = []
+    for i in range(len(delays)):
+        h.publish(1, i, (1,))
+        h.wait(0, lambda i=i: h.load(0) >= i)
+        useful.append(h._useful)
+    proc.join(10)
+    assert proc.exitcode == 0
+    assert useful[5] < 0.25  # after long waits: spins only min_spin_us, then sleeps
+    assert useful[-1] >= 0.25  # short waits again: the spin window is back
+    h.close()
+
+
 def test_handoff_backend_is_usable():
     assert backend_name() in ("atomics", "numba")
 

@@ -77,7 +77,7 @@ def runtime_overhead(blocks: int, ring: int) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=20000, help="round trips per measurement (default 20000)")
-    ap.add_argument("--spin-us", type=float, default=30.0, help="spin before sleeping (default 30)")
+    ap.add_argument("--spin-us", type=float, default=50.0, help="longest spin before sleeping (default 50)")
     args = ap.parse_args(argv)
     print(f"atomics backend: {backend_name()}; cpus: {len(os.sched_getaffinity(0))}; iters: {args.iters}")
     print(f"{'mode':<34}{'median us':>10}{'p99 us':>10}{'mean us':>10}")

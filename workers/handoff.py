@@ -47,9 +47,10 @@ Adaptive spin
 Spinning only pays when the peer answers within the spin window. When it does not (the peer is itself asleep,
 or busy for longer), spinning is worse than useless on a VM: the wake-up then has to reach another, idle vCPU
 (~35 us measured here) instead of being handed to the waker's CPU (~5 us). Measured on these 2-vCPU machines, a
-fixed 30 us spin could lock two processes into a ~76 us round trip against ~10 us without spin and ~2 us when
-both spin in time. So each process keeps its own spin budget: doubled (up to ``spin_us``) after a wait that
-the spin resolved, halved (down to ``min_spin_us``) after a wait that had to sleep.
+fixed 30 us spin could lock two processes into a ~76 us round trip against ~10 us without spin and ~2-3 us when
+both spin in time. So the default window (50 us) exceeds that cross-CPU wake-up, and each process adapts: it
+keeps a moving average of how often a wait ended within the window (spinning would have caught it); while that
+is rare (long waits for a busy producer) it spins only ``min_spin_us`` and goes to sleep at once.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ class Handoff:
     """
 
     def __init__(self, n_counters: int, n_procs: int, *, ctx=None, initial: int = -1, extra: int = 0,
-                 spin_us: float = 30.0, timeout: float = 0.05, min_spin_us: float = 1.0):
+                 spin_us: float = 50.0, timeout: float = 0.05, min_spin_us: float = 1.0):
         if ctx is None:
             ctx = default_context()
         self.n_counters = int(n_counters)
@@ -213,7 +214,7 @@ class Handoff:
         self.n_extra = int(extra)
         self.spin_ns = int(spin_us * 1000)  # upper bound of the adaptive spin
         self.min_spin_ns = min(self.spin_ns, int(min_spin_us * 1000))
-        self._spin_cur = self.spin_ns  # this process's current budget (each forked process adapts its own copy)
+        self._useful = 1.0  # moving average of "the wait ended within the spin window" (per process after fork)
         self.timeout = float(timeout)
         self.cells = AtomicCells(self.n_counters + self.n_procs + self.n_extra, initial=0)
         for i in range(self.n_counters):
@@ -260,16 +261,18 @@ class Handoff:
         clock = time.perf_counter_ns
         t0 = clock()
         adaptive = spin_ns is None
-        spin = self._spin_cur if adaptive else spin_ns
+        if adaptive:
+            spin = self.spin_ns if self._useful >= 0.25 else self.min_spin_ns
+        else:
+            spin = spin_ns
         if spin > 0:
             deadline = t0 + spin
             while clock() < deadline:
                 if ready():
+                    waited = clock() - t0
                     if adaptive:
-                        self._spin_cur = min(self.spin_ns, spin * 2)
-                    return clock() - t0, 0
-        if adaptive and self.spin_ns:
-            self._spin_cur = max(self.min_spin_ns, spin // 2)
+                        self._useful = 0.75 * self._useful + 0.25
+                    return waited, 0
         flag = self._sleep0 + proc
         cells = self.cells
         sem = self.sems[proc]
@@ -289,7 +292,10 @@ class Handoff:
         finally:  # also on KeyboardInterrupt / an error raised by poll(); the block may be closed by then
             if not cells.closed and self.load(flag):
                 cells.exchange(flag, 0)
-        return clock() - t0, sleeps
+        waited = clock() - t0
+        if adaptive:
+            self._useful = 0.75 * self._useful + (0.25 if waited <= self.spin_ns else 0.0)
+        return waited, sleeps
 
     def close(self) -> None:
         self.cells.close()

@@ -156,8 +156,8 @@ def _set_pdeathsig(sig: int) -> None:
 class Runtime:
     """See the module docstring. ``sinks``: tasks whose outputs the master reads (default: the tasks no other
     task depends on); they are the only ones ``wait_block`` accepts, and their ring slots are held until
-    ``release_block``. ``spin_us``: spin before sleeping (default 30 us, 0 when there are more processes than
-    CPUs). ``check_interval``: how often the master checks worker liveness while waiting. ``wake_timeout``: the
+    ``release_block``. ``spin_us``: longest spin before sleeping (default 50 us, adaptive, see ``workers.handoff``;
+    0 when there are more processes than CPUs). ``check_interval``: how often the master checks worker liveness while waiting. ``wake_timeout``: the
     longest a process sleeps on its semaphore before re-checking (safety net; liveness checks ride on it).
     ``stop_timeout``: how long ``stop()`` waits for workers to finish before killing them."""
 
@@ -263,7 +263,7 @@ class Runtime:
                 ncpu = len(os.sched_getaffinity(0))
             except (AttributeError, OSError):  # pragma: no cover
                 ncpu = os.cpu_count() or 1
-            spin_us = 30.0 if self.n_procs <= ncpu else 0.0
+            spin_us = 50.0 if self.n_procs <= ncpu else 0.0
         self.spin_us = float(spin_us)
         self._ctx = default_context()
         self._h: Handoff | None = Handoff(T + 2, self.n_procs, ctx=self._ctx, initial=-1, extra=2,

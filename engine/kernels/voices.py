@@ -65,8 +65,8 @@ Synth voices (`play_synth`)
 wave: SINE 0, SAW 1 (PolyBLEP), SQUARE 2 (PolyBLEP), TRI 3. The phase starts at 0 and advances freq / sr per
 sample (computed before the increment, as in `oscillators`): sine and triangle start at 0 rising (the
 triangle is phase-aligned with the sine: 4p, 2 - 4p, 4p - 4), saw and square start at 0 because the PolyBLEP
-correction sees the onset as their discontinuity. Sine uses a degree-13 odd polynomial on a folded phase
-(error < 1e-9, half the cost of math.sin).
+correction sees the onset as their discontinuity. Sine uses a degree-11 odd polynomial on a folded phase
+(error < 2e-11, half the cost of math.sin).
 ADSR (curve of tau = age + 1, see above): attack A samples 0 -> 1 (A = 0: starts at 1), decay D samples
 1 -> sustain S (clamped 0..1), sustain while the gate is open, gate closes after G = hold samples (hold < 0:
 never), then release R samples from the level L the curve had at tau = G down to 0 (R = 0: hard stop).
@@ -113,13 +113,13 @@ V_POS0 = 4  # position (frames from the sample start) at age 0
 V_RATE = 5
 V_GL = 6  # gain * gL
 V_GR = 7  # gain * gR
-V_INV_ATTACK = 8  # 1 / A
+V_ATTACK = 8  # A, attack samples (>= 1)
 V_REL_END = 9  # tau where the release ramp reaches 0
-V_INV_RELEASE = 10  # 1 / R
+V_RELEASE = 10  # R, release samples (>= 1)
 V_CUT_END = 11  # tau where the cut fade reaches 0 (huge when not cut)
 V_CUT = 12  # cut group
 V_SAMPLE = 13  # sample id (informational)
-V_INV_CUT = 14  # 1 / C once cut (1.0 before: with V_CUT_END huge the fade term never wins)
+V_CUT_LEN = 14  # C, cut fade samples (1.0 before a cut: with V_CUT_END huge the fade term never applies)
 POOL_WIDTH = 16  # 128-byte rows
 
 # ---- synth triggers: float64 [capacity, SYNTH_TRIGGER_WIDTH] -------------------------------------------------
@@ -161,8 +161,8 @@ Y_RC1 = 15
 SYNTH_POOL_WIDTH = 16
 
 _NEVER = 1e300  # a tau no voice reaches
-_SQRT2 = math.sqrt(2.0)
 _QUARTER_PI = 0.25 * math.pi
+_COS_QUARTER_PI = math.cos(_QUARTER_PI)
 
 
 def new_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
@@ -207,8 +207,10 @@ def _pan_gains(pan: float) -> tuple[float, float]:
         pan = -1.0 if pan < -1.0 else 0.0
     elif pan > 1.0:
         pan = 1.0
-    theta = (pan + 1.0) * _QUARTER_PI
-    return _SQRT2 * math.cos(theta), _SQRT2 * math.sin(theta)
+    # gL = sqrt(2) cos(theta), gR = sqrt(2) sin(theta) with theta = (pan + 1) pi / 4, written as
+    # cos((1 + pan) pi/4) / cos(pi/4) and cos((1 - pan) pi/4) / cos(pi/4): the centre is exactly 1.0 on both
+    # sides (not 1 +- 2e-16) and the law is exactly mirror-symmetric (gL(pan) == gR(-pan)).
+    return math.cos((1.0 + pan) * _QUARTER_PI) / _COS_QUARTER_PI, math.cos((1.0 - pan) * _QUARTER_PI) / _COS_QUARTER_PI
 
 
 @nb.njit(cache=True, inline="always")
@@ -255,10 +257,44 @@ def _claim(pool, active_col, age_col, hi, count, stats):
 # --------------------------------------------------------------------------------------------- sample voices
 
 
+@nb.njit(cache=True, inline="always")
+def _sample_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len, ia, rel_end, r_len, ir, cut_end, c_len,
+                ic, shaped, interp):
+    """Add `cnt` samples of one voice from column n0 (age ag0). `shaped`: apply the envelope (else it is exactly
+    1 over this run); `interp`: fractional positions (else integer rate: the frames themselves). Every variant
+    computes bit-identical values for the same age, so how a segment is split into runs never matters."""
+    for k in range(cnt):
+        ag = ag0 + k
+        pos = p0 + rate * ag
+        j = int(pos)
+        idx = np.uint64(2 * (base + j))
+        l = np.float64(flat[idx])
+        r = np.float64(flat[idx + np.uint64(1)])
+        if interp:
+            f = pos - j
+            l += f * (np.float64(flat[idx + np.uint64(2)]) - l)
+            r += f * (np.float64(flat[idx + np.uint64(3)]) - r)
+        if shaped:
+            tau = ag + 1.0
+            env = tau * ia if tau < a_len else 1.0
+            rel = rel_end - tau
+            if rel < r_len:
+                env = min(env, rel * ir)
+            cut = cut_end - tau
+            if cut < c_len:
+                env = min(env, cut * ic)
+            out_l[n0 + k] += l * (env * gl)
+            out_r[n0 + k] += r * (env * gr)
+        else:
+            out_l[n0 + k] += l * gl
+            out_r[n0 + k] += r * gr
+
+
 @nb.njit(cache=True)
 def _render_samples(out_l, out_r, a, b, pool, hi, data):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
     Returns how many were freed."""
+    flat = data.reshape(data.shape[0] * 2)  # a view: frame i is flat[2i], flat[2i + 1]
     freed = 0
     seg = b - a
     for i in range(hi):
@@ -273,26 +309,34 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
         rate = pool[i, V_RATE]
         gl = pool[i, V_GL]
         gr = pool[i, V_GR]
-        ia = pool[i, V_INV_ATTACK]
+        a_len = pool[i, V_ATTACK]
         rel_end = pool[i, V_REL_END]
-        ir = pool[i, V_INV_RELEASE]
+        r_len = pool[i, V_RELEASE]
         cut_end = pool[i, V_CUT_END]
-        ic = pool[i, V_INV_CUT]
-        for k in range(m):
-            ag = age + k
-            pos = p0 + rate * ag
-            j = int(pos)
-            f = pos - j
-            idx = base + j
-            l0 = np.float64(data[idx, 0])
-            r0 = np.float64(data[idx, 1])
-            l = l0 + f * (np.float64(data[idx + 1, 0]) - l0)
-            r = r0 + f * (np.float64(data[idx + 1, 1]) - r0)
-            tau = ag + 1.0
-            env = min(min(1.0, tau * ia), min((rel_end - tau) * ir, (cut_end - tau) * ic))
-            n = a + k
-            out_l[n] += l * (env * gl)
-            out_r[n] += r * (env * gr)
+        c_len = pool[i, V_CUT_LEN]
+        ia = 1.0 / a_len
+        ir = 1.0 / r_len
+        ic = 1.0 / c_len
+        # the envelope is exactly 1 for a_len <= tau <= min(rel_end - r_len, cut_end - c_len) (tau = age + 1)
+        flat_lo = max(a_len - 1.0 - age, 0.0)  # first k of the flat run
+        flat_hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))  # one past its last k
+        k0 = int(flat_lo) if flat_lo < m else m
+        k1 = int(flat_hi) if flat_hi > k0 else k0
+        interp = rate != math.floor(rate)
+        if interp:
+            _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                        cut_end, c_len, ic, True, True)
+            _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia, rel_end,
+                        r_len, ir, cut_end, c_len, ic, False, True)
+            _sample_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
+                        r_len, ir, cut_end, c_len, ic, True, True)
+        else:
+            _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                        cut_end, c_len, ic, True, False)
+            _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia, rel_end,
+                        r_len, ir, cut_end, c_len, ic, False, False)
+            _sample_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
+                        r_len, ir, cut_end, c_len, ic, True, False)
         age += m
         pool[i, V_AGE] = age
         if age >= end:
@@ -372,7 +416,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
                     ce = age + cut_len
                     if ce < pool[i, V_CUT_END]:
                         pool[i, V_CUT_END] = ce
-                        pool[i, V_INV_CUT] = 1.0 / cut_len
+                        pool[i, V_CUT_LEN] = cut_len
                         if ce - 1.0 < pool[i, V_END]:
                             pool[i, V_END] = max(ce - 1.0, age)
                     if pool[i, V_END] <= age:  # cut_len == 1: silent from this column
@@ -405,11 +449,11 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         row[V_RATE] = rate
         row[V_GL] = gain * gl
         row[V_GR] = gain * gr
-        row[V_INV_ATTACK] = 1.0 / a_len
+        row[V_ATTACK] = a_len
         row[V_REL_END] = rel_end
-        row[V_INV_RELEASE] = 1.0 / r_len
+        row[V_RELEASE] = r_len
         row[V_CUT_END] = _NEVER
-        row[V_INV_CUT] = 1.0
+        row[V_CUT_LEN] = 1.0
         row[V_CUT] = group if group == group else 0.0
         row[V_SAMPLE] = sid
         if count > stats[1]:
@@ -424,21 +468,13 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
 @nb.njit(cache=True, inline="always")
 def _sine(p: float) -> float:
     """sin(2 pi p) for p in [0, 1): fold to y in [-1/4, 1/4] with sin(2 pi p) = sin(2 pi y), then an odd
-    degree-13 Taylor polynomial (truncation error < 1e-9 at |y| = 1/4)."""
+    degree-11 polynomial fitted (near-minimax) to sin(2 pi y) on that range: error < 2e-11, sin(0) = 0 exactly."""
     v = p if p < 0.75 else p - 1.0
     y = 0.25 - abs(v - 0.25)
     z = y * y
     return y * (
-        6.283185307179586
-        + z
-        * (
-            -41.341702240399755
-            + z
-            * (
-                81.60524927607504
-                + z * (-76.70585975306136 + z * (42.058693944897655 + z * (-15.094642576822984 + z * 3.8199525848482803)))
-            )
-        )
+        6.283185306487508
+        + z * (-41.341701929777464 + z * (81.60520943140152 + z * (-76.70366783659544 + z * (41.999989933827834 + z * -14.337025124851849))))
     )
 
 
@@ -470,6 +506,21 @@ def _ads_level(tau: float, a: float, d: float, s: float) -> float:
     if tau < d:
         return 1.0 - (1.0 - s) * (tau / d)
     return s
+
+
+@nb.njit(cache=True, inline="always")
+def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, wave):
+    """Add `run` samples of one voice from column n0 with envelope c0 + c1 * tau (tau of the first sample);
+    returns the phase after them."""
+    for q in range(run):
+        env = c0 + c1 * (tau + q)
+        x = _osc(wave, phase, dt) * env
+        out_l[n0 + q] += x * gl
+        out_r[n0 + q] += x * gr
+        phase += dt
+        if phase >= 1.0:
+            phase -= 1.0
+    return phase
 
 
 @nb.njit(cache=True)
@@ -512,14 +563,15 @@ def _render_synth(out_l, out_r, a, b, pool, hi, wave):
             span = last - tau + 1.0
             run = m - k if span >= m - k else int(span)
             n0 = a + k
-            for q in range(run):
-                env = c0 + c1 * (tau + q)
-                x = _osc(wave, phase, dt) * env
-                out_l[n0 + q] += x * gl
-                out_r[n0 + q] += x * gr
-                phase += dt
-                if phase >= 1.0:
-                    phase -= 1.0
+            # one loop per waveform (the wave argument is a literal in each inlined copy)
+            if wave == SINE:
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SINE)
+            elif wave == SAW:
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SAW)
+            elif wave == SQUARE:
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SQUARE)
+            else:
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, TRI)
             k += run
         age += m
         pool[i, Y_AGE] = age

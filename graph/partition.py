@@ -1,0 +1,84 @@
+"""The partition plan: which units run together as one part, in which dependency stage, on which worker.
+
+Parts follow the program's structure, never the worker count: each unit belongs with the *anchors* it
+feeds (outputs, and the partial sums a wide sum was split into): what only one output uses goes with that
+output, what several use becomes a shared part of an earlier stage, and each partial sum of a wide sum is
+a part of its own, so a single heavy bus spreads over workers too. Parts then go to workers by estimated
+cost, longest first within each stage (feedback loops are units, so they always stay whole)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from graph.compiler import PARTIAL_SUM
+from graph.signal_graph import SignalGraph
+from graph.units import Unit, UnitGraph
+
+
+@dataclass
+class Part:
+    index: int
+    name: str
+    units: list[Unit]
+    cost_ns: float  # estimated per sample
+    deps: list[int] = field(default_factory=list)  # parts whose outputs this one reads
+    stage: int = 0
+    worker: int = 0
+
+
+def _unit_cost(ug: UnitGraph, u: Unit) -> float:
+    return sum(ug.graph.nodes[n].cost_ns for n in ug.members[u])
+
+
+def _anchor_name(graph: SignalGraph, ug: UnitGraph, u: Unit, outputs: dict[Unit, list[int]]) -> str:
+    if u in outputs:
+        return "+".join("out" if ch == 0 else f"o{ch}" for ch in outputs[u])
+    node = graph.nodes[ug.members[u][0]]
+    bus = f"~{node.buses[0]} " if node.buses else ""
+    return f"{bus}{node.label} #{node.id}"
+
+
+def partition(ug: UnitGraph, workers: int) -> list[Part]:
+    graph = ug.graph
+    outputs: dict[Unit, list[int]] = defaultdict(list)
+    for ch, pair in sorted(graph.outputs.items()):
+        for x in dict.fromkeys(pair):
+            if isinstance(p := ug.producer(x), int):
+                outputs[ug.unit(p)].append(ch)
+    anchors = set(outputs) | {
+        u for u in ug.order if not isinstance(u, tuple) and graph.nodes[u].label == PARTIAL_SUM
+    }
+    consumers: dict[Unit, set[Unit]] = defaultdict(set)
+    for u in ug.order:
+        for d in ug.unit_inputs(u):
+            consumers[d].add(u)
+    feeds: dict[Unit, frozenset] = {}
+    for u in reversed(ug.order):  # consumers first
+        if u in anchors:
+            feeds[u] = frozenset([u])
+        else:
+            feeds[u] = frozenset().union(*(feeds[c] for c in consumers[u]))
+
+    groups: dict[frozenset, list[Unit]] = defaultdict(list)
+    for u in ug.order:
+        groups[feeds[u]].append(u)
+    part_of: dict[Unit, int] = {}
+    parts: list[Part] = []
+    # Parts in the order of their first unit: a deterministic topological order.
+    for key, units in sorted(groups.items(), key=lambda kv: ug.order.index(kv[1][0])):
+        names = sorted(_anchor_name(graph, ug, a, outputs) for a in key)
+        name = names[0] if len(names) == 1 else "shared by " + ", ".join(names)
+        part = Part(len(parts), name, units, sum(_unit_cost(ug, u) for u in units))
+        parts.append(part)
+        for u in units:
+            part_of[u] = part.index
+    for part in parts:
+        part.deps = sorted({part_of[d] for u in part.units for d in ug.unit_inputs(u)} - {part.index})
+        part.stage = 1 + max((parts[d].stage for d in part.deps), default=-1)
+
+    load = [0.0] * max(1, workers)
+    for part in sorted(parts, key=lambda p: (p.stage, -p.cost_ns, p.index)):  # longest first per stage
+        part.worker = min(range(len(load)), key=lambda w: (load[w], w))
+        load[part.worker] += part.cost_ns
+    return parts

@@ -1,0 +1,535 @@
+"""Voice kernels (`engine.kernels.voices`): sample playback and synth notes, called directly with hand-made
+banks and trigger tables, rendered whole or split into arbitrary blocks.
+
+`python -m tests.test_voice_kernels` runs the micro benchmark (ns per voice-sample with 256 active voices).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from engine.kernels import voices as V
+from engine.samples.bank import SampleBank
+from engine.samples.library import Sample
+from tests.audio import dominant_freq, tone_amplitude
+
+SR = 44100
+SQ2 = math.sqrt(2.0)
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+def make_bank(*arrays: np.ndarray) -> SampleBank:
+    """A SampleBank holding the given float32 [frames] (mono) or [frames, 2] (stereo) arrays as ids 0, 1, ..."""
+    bank = SampleBank(sr=SR)
+    for i, a in enumerate(arrays):
+        a = np.asarray(a, dtype=np.float32)
+        if a.ndim == 1:
+            a = a[:, None]
+        assert bank.add(Sample(f"t{i}", 0, None, np.ascontiguousarray(a), SR, SR)) == i
+    return bank
+
+
+def trig(offset, sample=0, gain=1.0, pan=0.0, rate=1.0, begin=0.0, end=1.0, cut=0, attack=0.0, release=0.0, hold=-1):
+    row = np.zeros(V.TRIGGER_WIDTH)
+    row[V.T_OFFSET] = offset
+    row[V.T_SAMPLE] = sample
+    row[V.T_GAIN] = gain
+    row[V.T_PAN] = pan
+    row[V.T_RATE] = rate
+    row[V.T_BEGIN] = begin
+    row[V.T_END] = end
+    row[V.T_CUT] = cut
+    row[V.T_ATTACK] = attack
+    row[V.T_RELEASE] = release
+    row[V.T_HOLD] = hold
+    return row
+
+
+def strig(offset, freq, gain=1.0, pan=0.0, attack=0.0, decay=0.0, sustain=1.0, release=0.0, hold=-1):
+    row = np.zeros(V.SYNTH_TRIGGER_WIDTH)
+    row[V.S_OFFSET] = offset
+    row[V.S_FREQ] = freq
+    row[V.S_GAIN] = gain
+    row[V.S_PAN] = pan
+    row[V.S_ATTACK] = attack
+    row[V.S_DECAY] = decay
+    row[V.S_SUSTAIN] = sustain
+    row[V.S_RELEASE] = release
+    row[V.S_HOLD] = hold
+    return row
+
+
+HARD = dict(attack=-1.0, release=-1.0)  # no envelope ramps: raw sample frames
+
+
+def _blocks(total: int, block: int) -> list[tuple[int, int]]:
+    return [(a, min(a + block, total)) for a in range(0, total, block)]
+
+
+def render_samples(bank, rows, total, block=None, voices=512, pool=None, stats=None):
+    """Render sample triggers over [0, total) in blocks of `block` (None: one call), passing each call only the
+    triggers whose offset lies in its range, as the host does. Returns (L, R, pool, stats)."""
+    rows = sorted(rows, key=lambda r: r[V.T_OFFSET])  # stable: same-offset triggers keep their order
+    table = np.array(rows, dtype=np.float64).reshape(-1, V.TRIGGER_WIDTH)
+    pool = V.new_pool(voices) if pool is None else pool
+    stats = V.new_stats() if stats is None else stats
+    out_l = np.full(total, np.nan)  # the kernel must overwrite every column
+    out_r = np.full(total, np.nan)
+    data, offsets, lengths = bank.data, bank.offsets, bank.lengths
+    for a, b in _blocks(total, block or total):
+        sel = table[(table[:, V.T_OFFSET] >= a) & (table[:, V.T_OFFSET] < b)] if len(table) else table
+        buf = np.ascontiguousarray(sel) if len(sel) else np.zeros((1, V.TRIGGER_WIDTH))
+        V.play_samples(out_l, out_r, a, b, float(SR), pool, buf, len(sel), data, offsets, lengths, stats)
+    return out_l, out_r, pool, stats
+
+
+def render_synth(rows, total, wave, block=None, voices=512):
+    rows = sorted(rows, key=lambda r: r[V.S_OFFSET])
+    table = np.array(rows, dtype=np.float64).reshape(-1, V.SYNTH_TRIGGER_WIDTH)
+    pool = V.new_synth_pool(voices)
+    stats = V.new_stats()
+    out_l = np.full(total, np.nan)
+    out_r = np.full(total, np.nan)
+    for a, b in _blocks(total, block or total):
+        sel = table[(table[:, V.S_OFFSET] >= a) & (table[:, V.S_OFFSET] < b)] if len(table) else table
+        buf = np.ascontiguousarray(sel) if len(sel) else np.zeros((1, V.SYNTH_TRIGGER_WIDTH))
+        V.play_synth(out_l, out_r, a, b, float(SR), pool, buf, len(sel), wave, stats)
+    return out_l, out_r, pool, stats
+
+
+def ref_voice(frames, rate=1.0, begin=0.0, end=1.0, gain=1.0, pan=0.0, attack=0.0, release=0.0, hold=-1):
+    """Independent numpy model of one sample voice: (L, R) from its onset to its last sample."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim == 1:
+        frames = np.stack([frames, frames], axis=1)
+    n = len(frames)
+    padded = np.vstack([frames, np.zeros((1, 2))])
+    lo, hi = math.floor(begin * n + 0.5), math.floor(end * n + 0.5)
+    pos = []
+    p = lo if rate > 0 else hi - 1
+    k = 0
+    while lo <= (p + rate * k) < hi:
+        pos.append(p + rate * k)
+        k += 1
+    pos = np.array(pos)
+    j = np.floor(pos).astype(int)
+    f = (pos - j)[:, None]
+    x = padded[j] + f * (padded[j + 1] - padded[j])
+    a_len = 1 if attack < 0 else math.floor((attack or 0.001) * SR + 0.5)
+    r_len = 1 if release < 0 else math.floor((release or 0.003) * SR + 0.5)
+    rel_end = len(pos) + 1 if hold < 0 else min(len(pos) + 1, math.floor(hold + 0.5) + r_len)
+    x = x[: rel_end - 1]
+    tau = np.arange(1, len(x) + 1, dtype=np.float64)
+    env = np.minimum(np.minimum(1.0, tau / a_len), (rel_end - tau) / r_len)
+    theta = (min(max(pan, -1), 1) + 1) * math.pi / 4
+    g = min(max(gain, 0), 10)
+    return x[:, 0] * env * g * SQ2 * math.cos(theta), x[:, 1] * env * g * SQ2 * math.sin(theta)
+
+
+def placed(total, offset, sig):
+    out = np.zeros(total)
+    m = min(len(sig), total - offset)
+    out[offset : offset + m] = sig[:m]
+    return out
+
+
+RNG = np.random.default_rng(1234)
+NOISE = (RNG.standard_normal(300) * 0.3).astype(np.float32)  # a distinctive mono sample
+RAMP = (0.1 + 0.002 * np.arange(400)).astype(np.float32)  # nonzero everywhere, strictly increasing
+R64 = RAMP.astype(np.float64)  # what the kernel computes with
+
+
+# ---------------------------------------------------------------------------------------------- sample voices
+
+
+def test_first_frame_at_exact_offset_with_default_attack():
+    bank = make_bank(RAMP)
+    L, R, _, _ = render_samples(bank, [trig(10)], 64)
+    assert np.all(L[:10] == 0.0) and np.all(R[:10] == 0.0)
+    # the 1 ms default attack (44 samples at 44.1 kHz) is sampled at the end of each output sample
+    assert L[10] == pytest.approx(R64[0] / 44, abs=1e-12)
+    assert L[11] == pytest.approx(R64[1] * 2 / 44, abs=1e-12)
+    assert L[10 + 43] == pytest.approx(R64[43], abs=1e-12)  # full level on the 44th sample
+    np.testing.assert_allclose(L, R, atol=0, rtol=0)
+    # without ramps the very first output is frame 0 itself
+    L, _, _, _ = render_samples(bank, [trig(10, **HARD)], 64)
+    assert L[9] == 0.0 and L[10] == pytest.approx(R64[0], abs=1e-12)
+
+
+def test_two_triggers_in_one_block():
+    bank = make_bank(RAMP, NOISE)
+    total = 512
+    L, R, _, _ = render_samples(bank, [trig(7), trig(300, sample=1, gain=0.5)], total)
+    e = placed(total, 7, ref_voice(RAMP)[0]) + placed(total, 300, ref_voice(NOISE, gain=0.5)[0])
+    np.testing.assert_allclose(L, e, atol=1e-12)
+    np.testing.assert_allclose(R, e, atol=1e-12)
+    assert L[299] == pytest.approx(e[299], abs=1e-12) and L[300] != L[299]
+
+
+def test_trigger_at_last_column_continues_in_next_call():
+    bank = make_bank(NOISE)
+    whole, _, _, _ = render_samples(bank, [trig(63)], 512)
+    split, _, _, _ = render_samples(bank, [trig(63)], 512, block=64)
+    np.testing.assert_array_equal(whole, split)
+    np.testing.assert_allclose(split, placed(512, 63, ref_voice(NOISE)[0]), atol=1e-12)
+    assert split[63] != 0.0 and np.all(split[:63] == 0.0) and np.any(split[64:128] != 0.0)
+
+
+def test_reverse_playback():
+    bank = make_bank(RAMP)
+    L, _, _, _ = render_samples(bank, [trig(5, rate=-1.0, **HARD)], 500)
+    np.testing.assert_allclose(L[5:405], R64[::-1], atol=1e-12)
+    assert np.all(L[405:] == 0.0) and np.all(L[:5] == 0.0)
+    # with default ramps too, and fractional reverse rates interpolate
+    L, _, _, _ = render_samples(bank, [trig(0, rate=-0.75)], 700)
+    np.testing.assert_allclose(L, placed(700, 0, ref_voice(RAMP, rate=-0.75)[0]), atol=1e-12)
+
+
+def test_rate_two_plays_every_other_frame_in_half_the_time():
+    bank = make_bank(RAMP)
+    L, _, pool, _ = render_samples(bank, [trig(0, rate=2.0, **HARD)], 400)
+    np.testing.assert_allclose(L[:200], R64[::2], atol=1e-12)
+    assert np.all(L[200:] == 0.0)
+    assert pool[:, V.V_ACTIVE].sum() == 0  # freed at its end
+    # fractional rate: linear interpolation between neighbouring frames
+    L, _, _, _ = render_samples(bank, [trig(0, rate=0.5, **HARD)], 900)
+    assert L[1] == pytest.approx((R64[0] + R64[1]) / 2, abs=1e-12)
+    np.testing.assert_allclose(L, placed(900, 0, ref_voice(RAMP, rate=0.5, **HARD)[0]), atol=1e-12)
+
+
+def test_begin_end_slice():
+    bank = make_bank(RAMP)
+    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, **HARD)], 400)
+    np.testing.assert_allclose(L[3:103], R64[100:200], atol=1e-12)
+    assert np.all(L[103:] == 0.0) and np.all(L[:3] == 0.0)
+    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, rate=-1, **HARD)], 400)
+    np.testing.assert_allclose(L[3:103], R64[100:200][::-1], atol=1e-12)
+    assert np.all(L[103:] == 0.0)
+    # chop-style slices tile the sample: 3 slices of 400 frames start at frames 0, 133, 267
+    parts = [render_samples(bank, [trig(0, begin=i / 3, end=(i + 1) / 3, **HARD)], 400)[0] for i in range(3)]
+    np.testing.assert_allclose(np.concatenate([p[p != 0] for p in parts]), R64, atol=1e-12)
+    # begin >= end is skipped
+    L, _, _, stats = render_samples(bank, [trig(3, begin=0.5, end=0.5), trig(4, rate=0.0)], 100)
+    assert np.all(L == 0.0) and stats[1] == 0
+
+
+def test_gain_and_clamp():
+    bank = make_bank(NOISE)
+    one, _, _, _ = render_samples(bank, [trig(0)], 400)
+    two, _, _, _ = render_samples(bank, [trig(0, gain=2.0)], 400)
+    big, _, _, _ = render_samples(bank, [trig(0, gain=50.0)], 400)
+    np.testing.assert_allclose(two, 2 * one, atol=1e-12)
+    np.testing.assert_allclose(big, 10 * one, atol=1e-12)
+
+
+def test_pan_law():
+    bank = make_bank(NOISE)
+    x = placed(400, 0, ref_voice(NOISE, **HARD)[0])
+    L, R, _, _ = render_samples(bank, [trig(0, pan=-1.0, **HARD)], 400)
+    np.testing.assert_allclose(L, SQ2 * x, atol=1e-12)
+    np.testing.assert_allclose(R, 0.0, atol=1e-12)
+    L, R, _, _ = render_samples(bank, [trig(0, pan=1.0, **HARD)], 400)
+    np.testing.assert_allclose(L, 0.0, atol=1e-12)
+    np.testing.assert_allclose(R, SQ2 * x, atol=1e-12)
+    L, R, _, _ = render_samples(bank, [trig(0, pan=0.0, **HARD)], 400)
+    np.testing.assert_allclose(L, x, atol=1e-12)
+    np.testing.assert_allclose(R, x, atol=1e-12)
+    # equal power everywhere: L^2 + R^2 = 2 x^2
+    L, R, _, _ = render_samples(bank, [trig(0, pan=0.3, **HARD)], 400)
+    np.testing.assert_allclose(L**2 + R**2, 2 * x**2, atol=1e-12)
+
+
+def test_stereo_sample_keeps_channels():
+    left = NOISE[:200]
+    right = (np.arange(200) * 0.003 - 0.3).astype(np.float32)
+    bank = make_bank(np.stack([left, right], axis=1))
+    L, R, _, _ = render_samples(bank, [trig(2, **HARD)], 300)
+    np.testing.assert_allclose(L[2:202], left.astype(np.float64), atol=1e-12)
+    np.testing.assert_allclose(R[2:202], right.astype(np.float64), atol=1e-12)
+    L, R, _, _ = render_samples(bank, [trig(2, pan=-0.5, **HARD)], 300)
+    theta = 0.5 * math.pi / 4
+    np.testing.assert_allclose(L[2:202], left * SQ2 * math.cos(theta), atol=1e-7)
+    np.testing.assert_allclose(R[2:202], right * SQ2 * math.sin(theta), atol=1e-7)
+
+
+def test_cut_group_fades_earlier_voice_in_10ms_others_continue():
+    dc = np.ones(20000, dtype=np.float32)
+    bank = make_bank(dc, dc * 0.5, dc * 0.25)
+    total = 8000
+    a = trig(0, sample=0, cut=1)
+    b = trig(100, sample=1, cut=2)
+    c = trig(1000, sample=2, cut=1)
+    full, _, _, _ = render_samples(bank, [a, b, c], total)
+    without_a, _, _, _ = render_samples(bank, [b, c], total)
+    a_part = full - without_a
+    assert a_part[999] == pytest.approx(1.0, abs=1e-12)  # untouched before the cut
+    k = np.arange(441)
+    np.testing.assert_allclose(a_part[1000:1441], (440 - k) / 441, atol=1e-12)  # linear fade over 441 samples
+    assert np.all(a_part[1440:] == 0.0)  # gone within 10 ms of the new trigger
+    b_alone, _, _, _ = render_samples(bank, [b], total)
+    c_alone, _, _, _ = render_samples(bank, [c], total)
+    np.testing.assert_allclose(full[1441:] - c_alone[1441:], b_alone[1441:], atol=1e-12)
+    assert b_alone[5000] == pytest.approx(0.5)  # the other group keeps playing
+
+
+def test_default_attack_and_release_shapes():
+    dc = np.ones(1000, dtype=np.float32)
+    bank = make_bank(dc)
+    L, _, _, _ = render_samples(bank, [trig(0)], 1100)
+    k = np.arange(44)
+    np.testing.assert_allclose(L[:44], (k + 1) / 44, atol=1e-12)  # 1 ms attack: 44 samples
+    assert np.all(L[44:868] == 1.0)
+    j = np.arange(132)  # 3 ms release over the last 132 frames of the sample
+    np.testing.assert_allclose(L[999 - j], (j + 1) / 132, atol=1e-12)
+    assert np.all(L[1000:] == 0.0)
+
+
+def test_hold_then_release():
+    dc = np.ones(5000, dtype=np.float32)
+    bank = make_bank(dc)
+    L, _, pool, _ = render_samples(bank, [trig(10, hold=200, release=0.01)], 1000)
+    assert L[10 + 199] == 1.0
+    k = np.arange(441)
+    np.testing.assert_allclose(L[210 : 210 + 441], (440 - k) / 441, atol=1e-12)
+    assert np.all(L[210 + 440 :] == 0.0)
+    assert pool[:, V.V_ACTIVE].sum() == 0
+    # a hold longer than the sample still fades out at its natural end
+    short = make_bank(np.ones(300, dtype=np.float32))
+    L, _, _, _ = render_samples(short, [trig(0, hold=10000)], 400)
+    assert L[299] == pytest.approx(1 / 132) and np.all(L[300:] == 0.0)
+
+
+def test_stealing_oldest_with_2000_overlapping_triggers():
+    bank = make_bank(np.ones(100000, dtype=np.float32) * 0.01, NOISE)
+    rows = [trig(2 * i, sample=0, pan=(i % 7) / 3.5 - 1) for i in range(2000)]
+    L, R, pool, stats = render_samples(bank, rows, 4096, voices=512)
+    assert stats[0] == 2000 - 512
+    assert stats[1] == 512
+    assert np.all(np.isfinite(L)) and np.all(np.isfinite(R))
+    # the survivors are the 512 newest voices: ages (4096 - offset) for the last 512 triggers
+    ages = np.sort(pool[:, V.V_AGE])
+    np.testing.assert_array_equal(ages, np.sort(4096 - 2.0 * np.arange(1488, 2000)))
+    # ties on age go to the lowest index: 3 simultaneous triggers into a pool of 2
+    _, _, pool, stats = render_samples(bank, [trig(0, sample=0), trig(0, sample=1), trig(0, sample=1)], 10, voices=2)
+    assert stats[0] == 1 and list(pool[:, V.V_SAMPLE]) == [1.0, 1.0]
+
+
+def _busy_scenario():
+    rng = np.random.default_rng(7)
+    dc = np.ones(3000, dtype=np.float32)
+    stereo = rng.standard_normal((700, 2)).astype(np.float32) * 0.2
+    bank = make_bank(NOISE, RAMP, dc * 0.3, stereo, (rng.standard_normal(5000) * 0.1).astype(np.float32))
+    rows = []
+    for i in range(260):
+        rows.append(
+            trig(
+                int(rng.integers(0, 4000)),
+                sample=int(rng.integers(0, 5)),
+                gain=float(rng.uniform(0.1, 2)),
+                pan=float(rng.uniform(-1, 1)),
+                rate=float(rng.choice([1.0, -1.0, 2.0, 0.5, -0.37, 1.2345, 3.0])),
+                begin=float(rng.choice([0.0, 0.25, 0.1])),
+                end=float(rng.choice([1.0, 0.75, 0.9])),
+                cut=int(rng.choice([0, 0, 1, 2])),
+                attack=float(rng.choice([0.0, 0.002, -1.0])),
+                release=float(rng.choice([0.0, 0.01, -1.0])),
+                hold=float(rng.choice([-1, 50, 333, 1000])),
+            )
+        )
+    rows += [trig(0, sample=4), trig(0, sample=4), trig(63, sample=0), trig(64, sample=0), trig(3999, sample=4)]
+    return bank, rows
+
+
+@pytest.mark.parametrize("voices", [512, 16])
+def test_block_split_independence_samples(voices):
+    bank, rows = _busy_scenario()
+    L, R, pool, stats = render_samples(bank, rows, 4000, voices=voices)
+    assert np.all(np.isfinite(L)) and np.any(L != 0.0)
+    if voices == 16:
+        assert stats[0] > 0  # stealing is part of the scenario
+    for block in (64, 100, 1, 513):
+        L2, R2, pool2, stats2 = render_samples(bank, rows, 4000, block=block, voices=voices)
+        np.testing.assert_array_equal(L, L2)
+        np.testing.assert_array_equal(R, R2)
+        np.testing.assert_array_equal(pool, pool2)
+        np.testing.assert_array_equal(stats, stats2)
+
+
+def test_busy_scenario_matches_reference_model():
+    """Without cuts and stealing the output is exactly the sum of independent voices (the reference model)."""
+    bank, rows = _busy_scenario()
+    rows = [r.copy() for r in rows]
+    for r in rows:
+        r[V.T_CUT] = 0
+    L, R, _, stats = render_samples(bank, rows, 4000)
+    assert stats[0] == 0
+    eL = np.zeros(4000)
+    eR = np.zeros(4000)
+    for r in rows:
+        frames = bank.frames_of(int(r[V.T_SAMPLE]))
+        l, rr = ref_voice(frames, r[V.T_RATE], r[V.T_BEGIN], r[V.T_END], r[V.T_GAIN], r[V.T_PAN],
+                          r[V.T_ATTACK], r[V.T_RELEASE], r[V.T_HOLD])
+        eL += placed(4000, int(r[V.T_OFFSET]), l)
+        eR += placed(4000, int(r[V.T_OFFSET]), rr)
+    np.testing.assert_allclose(L, eL, atol=1e-9)
+    np.testing.assert_allclose(R, eR, atol=1e-9)
+
+
+def test_bad_triggers_are_skipped_and_output_overwritten():
+    bank = make_bank(NOISE)
+    rows = [trig(0, sample=5), trig(1, sample=-1), trig(2, gain=0.0), trig(3, rate=float("nan")),
+            trig(4, gain=float("nan")), trig(5, rate=float("inf"))]
+    L, R, pool, stats = render_samples(bank, rows, 64)
+    assert np.all(L == 0.0) and np.all(R == 0.0) and stats[1] == 0 and pool[:, V.V_ACTIVE].sum() == 0
+
+
+# ----------------------------------------------------------------------------------------------- synth voices
+
+
+@pytest.mark.parametrize("wave", [V.SINE, V.SAW, V.SQUARE, V.TRI])
+def test_synth_pitch(wave):
+    L, R, _, _ = render_synth([strig(0, 261.63, attack=0.005, hold=-1)], SR, wave)
+    assert abs(dominant_freq(L) - 261.63) < 0.5
+    np.testing.assert_array_equal(L, R) if False else np.testing.assert_allclose(L, R, atol=1e-12)
+    assert np.max(np.abs(L)) <= 1.2
+
+
+def test_synth_sine_starts_at_zero_and_is_a_sine():
+    L, _, _, _ = render_synth([strig(5, 1000.0, hold=-1)], 2000, V.SINE)
+    assert L[5] == 0.0 and np.all(L[:5] == 0.0)
+    n = np.arange(1995)
+    np.testing.assert_allclose(L[5:], np.sin(2 * np.pi * 1000.0 / SR * n), atol=1e-8)
+
+
+def test_synth_adsr_levels_at_exact_samples():
+    # a 1 Hz square is exactly +1 from its second sample for half a second: the output is the envelope
+    a, d, s, r, g = 441, 882, 0.5, 441, 2000
+    L, _, pool, _ = render_synth(
+        [strig(7, 1.0, attack=a / SR, decay=d / SR, sustain=s, release=r / SR, hold=g)], 4000, V.SQUARE
+    )
+    env = L[7:]
+    k = np.arange(1, a)
+    np.testing.assert_allclose(env[k], (k + 1) / a, atol=1e-12)  # attack 0 -> 1
+    assert env[a - 1] == pytest.approx(1.0, abs=1e-12)  # full level on the attack's last sample
+    assert env[a + d - 1] == pytest.approx(s, abs=1e-12)  # sustain level when the decay ends
+    np.testing.assert_allclose(env[a + d - 1 : g], s, atol=1e-12)  # sustain while the gate is open
+    j = np.arange(r)
+    np.testing.assert_allclose(env[g + j], s * (r - 1 - j) / r, atol=1e-12)  # release to 0 over r samples
+    assert np.all(env[g + r - 1 :] == 0.0)
+    assert pool[:, V.Y_ACTIVE].sum() == 0  # freed
+    # a gate closing during the attack releases from the level reached
+    L, _, _, _ = render_synth([strig(0, 1.0, attack=a / SR, decay=0.1, sustain=0.5, release=r / SR, hold=100)], 800,
+                              V.SQUARE)
+    assert L[99] == pytest.approx(100 / a, abs=1e-12)
+    assert L[100] == pytest.approx(100 / a * (r - 1) / r, abs=1e-12)
+    assert np.all(L[100 + r - 1 :] == 0.0)
+
+
+def test_synth_zero_sustain_voice_is_freed_after_decay():
+    L, _, pool, _ = render_synth([strig(0, 1.0, attack=0.0, decay=100 / SR, sustain=0.0, hold=-1)], 400, V.SQUARE)
+    assert L[50] == pytest.approx(1 - 51 / 100, abs=1e-12)
+    assert np.all(L[99:] == 0.0) and pool[:, V.Y_ACTIVE].sum() == 0
+
+
+def test_synth_chord_sums():
+    notes = [130.81, 164.81, 196.0]  # c3 e3 g3
+    rows = [strig(0, f, gain=0.3, attack=0.01, hold=-1) for f in notes]
+    L, R, _, stats = render_synth(rows, SR, V.SAW)
+    assert stats[1] == 3
+    alone = sum(render_synth([row], SR, V.SAW)[0] for row in rows)
+    np.testing.assert_allclose(L, alone, atol=1e-12)
+    for f in notes:
+        assert tone_amplitude(L, f) == pytest.approx(0.3 * 2 / math.pi, rel=0.05)  # saw fundamental 2/pi
+
+
+def test_synth_stealing_and_pan():
+    rows = [strig(i, 100.0 + i, gain=0.01, pan=-1.0, hold=-1) for i in range(600)]
+    L, R, pool, stats = render_synth(rows, 1000, V.SINE, voices=256)
+    assert stats[0] == 600 - 256 and stats[1] == 256
+    np.testing.assert_allclose(R, 0.0, atol=1e-12)
+    assert np.all(np.isfinite(L))
+    np.testing.assert_array_equal(np.sort(pool[:, V.Y_AGE]), np.sort(1000 - np.arange(344, 600.0)))
+
+
+@pytest.mark.parametrize("wave", [V.SINE, V.SAW, V.SQUARE, V.TRI])
+def test_block_split_independence_synth(wave):
+    rng = np.random.default_rng(11)
+    rows = [
+        strig(int(rng.integers(0, 4000)), float(rng.uniform(50, 5000)), gain=float(rng.uniform(0.1, 1)),
+              pan=float(rng.uniform(-1, 1)), attack=float(rng.choice([0.0, 0.001, 0.02])),
+              decay=float(rng.choice([0.0, 0.01, 0.05])), sustain=float(rng.choice([0.0, 0.4, 1.0])),
+              release=float(rng.choice([0.0, 0.005, 0.03])), hold=float(rng.choice([-1, 0, 100, 900, 2500])))
+        for _ in range(120)
+    ] + [strig(0, 440.0), strig(3999, 880.0)]
+    L, R, pool, stats = render_synth(rows, 4000, wave, voices=32)
+    assert stats[0] > 0 and np.all(np.isfinite(L)) and np.any(L != 0)
+    for block in (64, 100, 1):
+        L2, R2, pool2, stats2 = render_synth(rows, 4000, wave, block=block, voices=32)
+        np.testing.assert_array_equal(L, L2)
+        np.testing.assert_array_equal(R, R2)
+        np.testing.assert_array_equal(pool, pool2)
+        np.testing.assert_array_equal(stats, stats2)
+
+
+# ------------------------------------------------------------------------------------------ micro benchmark
+
+
+def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, float]:
+    """ns per voice-sample with `voices` voices sounding all the time (not a test; run this file)."""
+    bank = make_bank((np.random.default_rng(0).standard_normal(SR * 30) * 0.1).astype(np.float32))
+    result = {}
+    for name, rate in (("samples rate 1", 1.0), ("samples rate 1.37", 1.37)):
+        pool = V.new_pool(512)
+        stats = V.new_stats()
+        out_l = np.zeros(block)
+        out_r = np.zeros(block)
+        trig_tab = np.array([trig(i % block, rate=rate, pan=(i % 9) / 4 - 1) for i in range(voices)])
+        V.play_samples(out_l, out_r, 0, block, float(SR), pool, trig_tab, voices, bank.data, bank.offsets,
+                       bank.lengths, stats)
+        empty = np.zeros((1, V.TRIGGER_WIDTH))
+        t = time.perf_counter()
+        for _ in range(blocks):
+            V.play_samples(out_l, out_r, 0, block, float(SR), pool, empty, 0, bank.data, bank.offsets,
+                           bank.lengths, stats)
+        dt = time.perf_counter() - t
+        assert pool[:, V.V_ACTIVE].sum() == voices
+        result[name] = dt / (blocks * block * voices) * 1e9
+    for wname, wave in (("sine", V.SINE), ("saw", V.SAW), ("square", V.SQUARE), ("tri", V.TRI)):
+        pool = V.new_synth_pool(512)
+        stats = V.new_stats()
+        out_l = np.zeros(block)
+        out_r = np.zeros(block)
+        tab = np.array([strig(i % block, 55.0 * (1 + i % 24 / 12)) for i in range(voices)])
+        V.play_synth(out_l, out_r, 0, block, float(SR), pool, tab, voices, wave, stats)
+        empty = np.zeros((1, V.SYNTH_TRIGGER_WIDTH))
+        t = time.perf_counter()
+        for _ in range(blocks):
+            V.play_synth(out_l, out_r, 0, block, float(SR), pool, empty, 0, wave, stats)
+        dt = time.perf_counter() - t
+        result[f"synth {wname}"] = dt / (blocks * block * voices) * 1e9
+    # many triggers per block: 256 sounding voices, 16 new triggers per 512-sample block (17 segments)
+    pool = V.new_pool(512)
+    stats = V.new_stats()
+    out_l = np.zeros(block)
+    out_r = np.zeros(block)
+    tab = np.array([trig(i % block, rate=1.0) for i in range(voices)])
+    V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab, voices, bank.data, bank.offsets, bank.lengths, stats)
+    tab16 = np.array([trig(i * 32, rate=1.0) for i in range(16)])
+    t = time.perf_counter()
+    for _ in range(blocks):
+        V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab16, 16, bank.data, bank.offsets, bank.lengths,
+                       stats)
+    dt = time.perf_counter() - t
+    result["samples, 16 triggers/block"] = dt / (blocks * block * np.mean(np.minimum(512, voices))) * 1e9
+    return result
+
+
+if __name__ == "__main__":
+    for k, v in bench().items():
+        print(f"{k:30s} {v:6.2f} ns per voice-sample")
