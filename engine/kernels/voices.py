@@ -149,15 +149,15 @@ Y_PHASE = 3  # cycles, [0, 1)
 Y_DT = 4  # freq / sr
 Y_GL = 5
 Y_GR = 6
-Y_T1 = 7  # attack segment: tau in (0, T1], level tau / A
-Y_INV_A = 8
-Y_T2 = 9  # decay segment: tau in (T1, T2], level DC0 + DC1 * tau
-Y_DC0 = 10
-Y_DC1 = 11
-Y_T3 = 12  # sustain segment: tau in (T2, T3], level SUS; T3 = gate (inf: never closes)
+Y_T1 = 7  # attack segment: tau in (0, T1], level tau / A (T1 = min(A, gate))
+Y_INV_A = 8  # 1 / A
+Y_T2 = 9  # decay segment: tau in (T1, T2], level 1 + DEC_SLOPE * (tau - A)
+Y_A = 10  # A
+Y_DEC_SLOPE = 11  # -(1 - S) / D
+Y_T3 = 12  # sustain segment: tau in (T2, T3], level SUS; T3 = the gate G (huge: never closes)
 Y_SUS = 13
-Y_RC0 = 14  # release segment: tau > T3, level RC0 + RC1 * tau
-Y_RC1 = 15
+Y_LEVEL = 14  # release segment: tau > T3, level LEVEL + REL_SLOPE * (tau - G); LEVEL = the curve at G
+Y_REL_SLOPE = 15  # -LEVEL / R
 SYNTH_POOL_WIDTH = 16
 
 _NEVER = 1e300  # a tau no voice reaches
@@ -267,13 +267,13 @@ def _sample_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len,
         ag = ag0 + k
         pos = p0 + rate * ag
         j = int(pos)
-        idx = np.uint64(2 * (base + j))
+        idx = 2 * (base + j)
         l = np.float64(flat[idx])
-        r = np.float64(flat[idx + np.uint64(1)])
+        r = np.float64(flat[idx + 1])
         if interp:
             f = pos - j
-            l += f * (np.float64(flat[idx + np.uint64(2)]) - l)
-            r += f * (np.float64(flat[idx + np.uint64(3)]) - r)
+            l += f * (np.float64(flat[idx + 2]) - l)
+            r += f * (np.float64(flat[idx + 3]) - r)
         if shaped:
             tau = ag + 1.0
             env = tau * ia if tau < a_len else 1.0
@@ -509,11 +509,11 @@ def _ads_level(tau: float, a: float, d: float, s: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, wave):
-    """Add `run` samples of one voice from column n0 with envelope c0 + c1 * tau (tau of the first sample);
-    returns the phase after them."""
+def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
+    """Add `run` samples of one voice from column n0 with envelope c0 + c1 * (x0 + q) (x0 = tau - origin of the
+    first sample, an exact integer); returns the phase after them."""
     for q in range(run):
-        env = c0 + c1 * (tau + q)
+        env = c0 + c1 * (x0 + q)
         x = _osc(wave, phase, dt) * env
         out_l[n0 + q] += x * gl
         out_r[n0 + q] += x * gr
@@ -543,35 +543,39 @@ def _render_synth(out_l, out_r, a, b, pool, hi, wave):
         k = 0
         while k < m:
             tau = age + k + 1.0
-            # the envelope segment tau falls in: level c0 + c1 * tau for taus up to `last`
+            # the envelope segment tau falls in: level c0 + c1 * (tau - origin) for taus up to `last`
             if tau <= pool[i, Y_T1]:
                 c0 = 0.0
                 c1 = pool[i, Y_INV_A]
+                origin = 0.0
                 last = pool[i, Y_T1]
             elif tau <= pool[i, Y_T2]:
-                c0 = pool[i, Y_DC0]
-                c1 = pool[i, Y_DC1]
+                c0 = 1.0
+                c1 = pool[i, Y_DEC_SLOPE]
+                origin = pool[i, Y_A]
                 last = pool[i, Y_T2]
             elif tau <= pool[i, Y_T3]:
                 c0 = pool[i, Y_SUS]
                 c1 = 0.0
+                origin = 0.0
                 last = pool[i, Y_T3]
             else:
-                c0 = pool[i, Y_RC0]
-                c1 = pool[i, Y_RC1]
+                c0 = pool[i, Y_LEVEL]
+                c1 = pool[i, Y_REL_SLOPE]
+                origin = pool[i, Y_T3]
                 last = _NEVER
             span = last - tau + 1.0
             run = m - k if span >= m - k else int(span)
             n0 = a + k
             # one loop per waveform (the wave argument is a literal in each inlined copy)
             if wave == SINE:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SINE)
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SINE)
             elif wave == SAW:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SAW)
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SAW)
             elif wave == SQUARE:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, SQUARE)
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SQUARE)
             else:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau, gl, gr, TRI)
+                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, TRI)
             k += run
         age += m
         pool[i, Y_AGE] = age
@@ -638,18 +642,13 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         t1 = min(a_len, gate)
         row[Y_T1] = t1
         row[Y_INV_A] = 1.0 / a_len if a_len > 0.0 else 0.0
-        row[Y_T2] = max(t1, min(a_len + d_len, gate))
-        if d_len > 0.0:
-            row[Y_DC1] = -(1.0 - sus) / d_len
-            row[Y_DC0] = 1.0 + (1.0 - sus) * a_len / d_len
-        else:
-            row[Y_DC1] = 0.0
-            row[Y_DC0] = 1.0
+        row[Y_T2] = max(t1, min(a_len + d_len, gate))  # == T1 (empty) when D == 0 or the gate closes first
+        row[Y_A] = a_len
+        row[Y_DEC_SLOPE] = -(1.0 - sus) / d_len if d_len > 0.0 else 0.0
         row[Y_T3] = max(row[Y_T2], gate)
         row[Y_SUS] = sus
-        if r_len > 0.0 and gate < _NEVER:
-            row[Y_RC1] = -level / r_len
-            row[Y_RC0] = level * (gate + r_len) / r_len
+        row[Y_LEVEL] = level
+        row[Y_REL_SLOPE] = -level / r_len if r_len > 0.0 else 0.0
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:
