@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -61,6 +62,13 @@ class _Progress:
             self.bar.stop()
 
 
+def _workers(text: str) -> int:
+    n = int(text)
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError("use 1 .. 256 workers")
+    return n
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from engine.render import RenderSettings, duration_frames, output_format, render_to_file
 
@@ -78,7 +86,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         report = render_to_file(
             graph, args.output, frames, settings, subtype=args.subtype, channels=1 if args.mono else 2,
-            progress=progress,
+            progress=progress, workers=args.workers,
         )
     finally:
         progress.close()
@@ -149,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
     r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
+    r.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, help="processes (default: all cores)")
     r.add_argument(
         "--samples", action="append", default=[], metavar="DIR",
         help="a Dirt-Samples style folder (NAME/*.wav); searched before PHONON_SAMPLES, ./samples and the kit",

@@ -18,6 +18,8 @@ import numpy as np
 import soundfile as sf
 
 from engine.executor import BlockEvaluator, Incident, default_samples
+from engine.parts import build_parts
+from workers import TaskFailed, WorkerDied
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.plan import Schedule, build_schedule
 from engine.voices import VOICE_POOL
@@ -28,6 +30,7 @@ from graph.signal_graph import SignalGraph
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
 CHUNK_FRAMES = 16384
+RING_OFFLINE = 8  # blocks a part may run ahead of its consumers when rendering to a file
 
 
 @dataclass
@@ -95,44 +98,100 @@ def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: 
 
 
 class Renderer:
-    """Produces the stereo master chunk by chunk."""
+    """Produces the stereo master chunk by chunk. The program runs as parts on `workers` processes (the
+    master is one of them) through the worker runtime; with one worker, in this process alone."""
 
-    def __init__(self, graph: SignalGraph, settings: RenderSettings) -> None:
+    def __init__(
+        self, graph: SignalGraph, settings: RenderSettings, frames: int | None = None, workers: int = 1,
+        ring: int = RING_OFFLINE,
+    ) -> None:
         settings.check()
         self.graph = graph
         self.settings = settings
-        self.schedule: Schedule = build_schedule(graph, settings.sr, settings.block)
-        self.arena = np.zeros(self.schedule.arena_shape(), dtype=np.float64)
+        self.frames = frames
+        block = settings.block
         folders = [Path(f) for f in settings.samples]
-        self.evaluator = BlockEvaluator(self.schedule, self.arena, lambda: default_samples(settings.sr, folders))
+        self.parts = build_parts(
+            graph, settings.sr, block, workers, ring, lambda: default_samples(settings.sr, folders), self._length
+        )
+        self.schedule: Schedule = self.parts.schedule
         self._out_rows = master_rows(self.schedule.output_rows)
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
-        self.position = 0  # next absolute sample
+        self._mixed = np.zeros((block, 2), dtype=np.float64)  # the current block's master, partly consumed
+        self._mixed_from = self._mixed_to = 0
+        self._next_block = 0
+        self.position = 0  # next absolute sample delivered
+        self._started = False
+
+    def _length(self, k: int) -> int:
+        block = self.settings.block
+        return block if self.frames is None else max(0, min(block, self.frames - k * block))
+
+    @property
+    def evaluator(self) -> BlockEvaluator:
+        """The evaluator of the first part (the whole program with one worker)."""
+        return self.parts.evaluators[0]
+
+    def _mix_next_block(self) -> None:
+        k = self._next_block
+        n = self._length(k)
+        if n == 0:
+            raise ValueError("rendering past the end of the render")
+        if not self._started:
+            blocks = None if self.frames is None else -(-self.frames // self.settings.block)
+            self.parts.runtime.start(blocks)
+            self._started = True
+        runtime = self.parts.runtime
+        try:
+            slot = runtime.wait_block(k, self.parts.sinks)
+        except WorkerDied as e:
+            raise PhononError(f"a worker process died ({e}); nothing was written") from None
+        except TaskFailed as e:
+            raise PhononError(f"rendering part {e.task_name} failed: {_last_line(e.traceback_text)}") from None
+        mix_master(
+            self.parts.slots[slot], self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
+            self._mixed, 0, n, self._counts,
+        )
+        runtime.release_block(k)
+        self._next_block += 1
+        self._mixed_from, self._mixed_to = 0, n
 
     def render_into(self, dest: np.ndarray, frames: int) -> None:
         """Render the next `frames` samples into dest[:frames] (stereo float64)."""
-        block = self.settings.block
         done = 0
         while done < frames:
-            n = min(block, frames - done)
-            self.evaluator.process(self.position, n)
-            before = self._counts[0]
-            mix_master(
-                self.arena, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
-                dest, done, n, self._counts,
-            )
-            if self._counts[0] != before:
-                self.evaluator.contain_nonfinite(self.position, n)
-            self.position += n
+            if self._mixed_from == self._mixed_to:
+                self._mix_next_block()
+            n = min(frames - done, self._mixed_to - self._mixed_from)
+            dest[done : done + n] = self._mixed[self._mixed_from : self._mixed_from + n]
+            self._mixed_from += n
             done += n
+        self.position += frames
 
     def report(self, frames: int, peak: float) -> RenderReport:
-        stolen, most = self.evaluator.voice_stats()
+        stolen = most = 0
+        for evaluator in self.parts.evaluators:  # voice pools live in the master's copy when serial
+            s, m = evaluator.voice_stats()
+            stolen, most = stolen + s, max(most, m)
         return RenderReport(
-            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.evaluator.incidents, peak,
+            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.parts.incidents(), peak,
             stolen, most,
         )
+
+    def close(self) -> None:
+        self.parts.close()
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "unknown error"
 
 
 def _apply_fades(chunk: np.ndarray, first: int, total: int, fade_in: int, fade_out: int) -> None:
@@ -154,23 +213,24 @@ def _stream(
     settings: RenderSettings,
     sink: Callable[[np.ndarray], None],
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> RenderReport:
-    renderer = Renderer(graph, settings)
     chunk = np.zeros((CHUNK_FRAMES, 2), dtype=np.float64)
     fade_in, fade_out = int(settings.fade_in * settings.sr), int(settings.fade_out * settings.sr)
     done, peak = 0, 0.0
-    while done < frames:
-        n = min(CHUNK_FRAMES, frames - done)
-        renderer.render_into(chunk, n)
-        view = chunk[:n]
-        if fade_in or fade_out:
-            _apply_fades(view, done, frames, min(fade_in, frames), min(fade_out, frames))
-        peak = max(peak, float(np.abs(view).max()))
-        sink(view)
-        done += n
-        if progress is not None:
-            progress(done, frames)
-    return renderer.report(frames, peak)
+    with Renderer(graph, settings, frames, workers) as renderer:
+        while done < frames:
+            n = min(CHUNK_FRAMES, frames - done)
+            renderer.render_into(chunk, n)
+            view = chunk[:n]
+            if fade_in or fade_out:
+                _apply_fades(view, done, frames, min(fade_in, frames), min(fade_out, frames))
+            peak = max(peak, float(np.abs(view).max()))
+            sink(view)
+            done += n
+            if progress is not None:
+                progress(done, frames)
+        return renderer.report(frames, peak)
 
 
 def render_array(
@@ -182,6 +242,7 @@ def render_array(
     block: int = 512,
     gain: float = 1.0,
     ceiling: float = 1.0,
+    workers: int = 1,
 ) -> np.ndarray:
     """Render a program (text or compiled graph) to a float64 array of shape (frames, 2)."""
     graph = compile_program(program) if isinstance(program, str) else program
@@ -194,7 +255,7 @@ def render_array(
         out[position[0] : position[0] + len(view)] = view
         position[0] += len(view)
 
-    _stream(graph, frames, settings, sink)
+    _stream(graph, frames, settings, sink, workers=workers)
     return out
 
 
@@ -228,6 +289,7 @@ def render_to_file(
     subtype: str | None = None,
     channels: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> RenderReport:
     """Render to a sound file. The file appears (atomically) only if the whole render succeeds."""
     target = Path(path)
@@ -244,9 +306,9 @@ def render_to_file(
     try:
         with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
             if channels == 2:
-                report = _stream(graph, frames, settings, f.write, progress)
+                report = _stream(graph, frames, settings, f.write, progress, workers)
             else:
-                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress)
+                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

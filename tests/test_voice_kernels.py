@@ -320,6 +320,18 @@ def test_stealing_oldest_with_2000_overlapping_triggers():
     assert stats[0] == 1 and list(pool[:, V.V_SAMPLE]) == [1.0, 1.0]
 
 
+def test_int64_stats_as_the_host_keeps_them():
+    bank = make_bank(np.ones(5000, dtype=np.float32))
+    stats = np.zeros(2, dtype=np.int64)
+    render_samples(bank, [trig(i) for i in range(5)], 100, voices=3, stats=stats)
+    assert list(stats) == [2, 3]
+    pool = V.new_synth_pool(2)
+    tab = np.array([strig(i, 100.0) for i in range(4)])
+    out = np.zeros(64)
+    V.play_synth(out, out.copy(), 0, 64, float(SR), pool, tab, 4, V.SAW, stats)
+    assert list(stats) == [4, 3]
+
+
 def _busy_scenario():
     rng = np.random.default_rng(7)
     dc = np.ones(3000, dtype=np.float32)
@@ -384,9 +396,31 @@ def test_busy_scenario_matches_reference_model():
 def test_bad_triggers_are_skipped_and_output_overwritten():
     bank = make_bank(NOISE)
     rows = [trig(0, sample=5), trig(1, sample=-1), trig(2, gain=0.0), trig(3, rate=float("nan")),
-            trig(4, gain=float("nan")), trig(5, rate=float("inf"))]
+            trig(4, gain=float("nan")), trig(5, rate=float("inf")), trig(6, rate=1e-12), trig(7, begin=float("nan")),
+            trig(8, hold=0, release=-1), trig(float("inf"))]
     L, R, pool, stats = render_samples(bank, rows, 64)
     assert np.all(L == 0.0) and np.all(R == 0.0) and stats[1] == 0 and pool[:, V.V_ACTIVE].sum() == 0
+    # a skipped trigger does not cut its group
+    dc = make_bank(np.ones(1000, dtype=np.float32))
+    L, _, _, _ = render_samples(dc, [trig(0, cut=1, **HARD), trig(10, cut=1, rate=0.0)], 64)
+    assert np.all(L == 1.0)
+    # NaN pan and attack fall back to the centre / no attack ramp; the voice plays
+    L, R, _, _ = render_samples(dc, [trig(0, pan=float("nan"), attack=float("nan"), release=-1)], 64)
+    assert np.all(L == 1.0) and np.all(R == 1.0)
+
+
+def test_bad_synth_triggers():
+    rows = [strig(0, 0.0), strig(1, float("nan")), strig(2, -5.0), strig(3, 440.0, gain=0.0),
+            strig(4, 440.0, attack=0.0, decay=0.0, sustain=0.0), strig(5, 440.0, hold=0, attack=0.01)]
+    L, R, pool, stats = render_synth(rows, 64, V.SAW)
+    assert np.all(L == 0.0) and np.all(R == 0.0) and stats[1] == 0 and pool[:, V.Y_ACTIVE].sum() == 0
+    # NaN envelope times count as 0; frequencies above the sample rate stay finite and bounded
+    L, _, _, _ = render_synth([strig(0, 440.0, attack=float("nan"), sustain=float("nan"), decay=float("nan"))], 64,
+                              V.SINE)
+    assert np.all(L == 0.0)  # sustain NaN -> 0 with zero attack and decay: nothing to play
+    for wave in (V.SINE, V.SAW, V.SQUARE, V.TRI):
+        L, _, _, _ = render_synth([strig(0, 3 * SR + 1234.5, hold=-1)], 4000, wave)
+        assert np.all(np.isfinite(L)) and np.max(np.abs(L)) < 2.0
 
 
 # ----------------------------------------------------------------------------------------------- synth voices
@@ -396,7 +430,7 @@ def test_bad_triggers_are_skipped_and_output_overwritten():
 def test_synth_pitch(wave):
     L, R, _, _ = render_synth([strig(0, 261.63, attack=0.005, hold=-1)], SR, wave)
     assert abs(dominant_freq(L) - 261.63) < 0.5
-    np.testing.assert_array_equal(L, R) if False else np.testing.assert_allclose(L, R, atol=1e-12)
+    np.testing.assert_array_equal(L, R)  # centre pan: exactly equal channels
     assert np.max(np.abs(L)) <= 1.2
 
 

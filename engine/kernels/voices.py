@@ -18,10 +18,12 @@ out_l, out_r   float64 [>= stop]  output columns (absolute; `start`/`stop` index
 pool           float64 [P, POOL_WIDTH] / [P, SYNTH_POOL_WIDTH]  from `new_pool(P)` / `new_synth_pool(P)`
                (all zeros = all slots free; the default P is 512, as in the reference)
 triggers       float64 [capacity, TRIGGER_WIDTH] / [capacity, SYNTH_TRIGGER_WIDTH]; rows 0..n_triggers-1 used
-stats          float64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices right after a
+stats          float64 or int64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices right after a
                voice starts), i.e. the most voices ever sounding at once. The host owns and resets it.
-data, offsets, lengths   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2] with mono duplicated
-               into both columns and one zero guard frame before and after every sample; int64 [n]; int64 [n]).
+data, offsets, lengths   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2], C-contiguous, with
+               mono duplicated into both columns and one zero guard frame before and after every sample; int64
+               [n]; int64 [n]). `bank.data, bank.offsets, bank.lengths` as they are.
+sr             float, the engine rate; start, stop: ints; wave: int (SINE, SAW, SQUARE, TRI).
 
 Envelope timing convention (both kernels)
 -----------------------------------------
@@ -52,13 +54,20 @@ Sample voices (`play_samples`)
       hold < 0: play to the natural end of the slice, releasing over its last R samples (the last frame is
       at 1/R). A hold release never outlasts the slice: the natural-end release always applies too.
 - Cut groups: a voice with cut group N > 0 starting at column t fades every earlier active voice of group N
-  linearly over C = 10 ms (441 samples at 44.1 kHz): the earlier voice's level is multiplied by at most
-  (C-1)/C at column t, ..., 1/C, and it is freed (silent) from column t + C - 1. Other groups continue.
+  linearly over C = 10 ms (441 samples at 44.1 kHz): the earlier voice's envelope is capped at (C-1)/C at
+  column t, (C-2)/C at t + 1, ..., 1/C, and it is freed (silent) from column t + C - 1. Other groups continue.
 - Stealing: when all P slots are busy, the oldest voice (largest age, i.e. started earliest; ties: lowest
   index) is cut off and its slot reused; stats[0] counts it. A new voice takes the lowest free slot.
-- Triggers with an unknown sample id, an empty sample or slice, gain <= 0 or NaN fields are skipped. An offset
-  below the current render point (out of order, or < start) starts at the current point; one >= stop is
-  ignored (the host passes it in the call that contains it).
+- Skipped (changing nothing, cutting nothing): unknown sample id, empty sample or slice, gain <= 0 or NaN,
+  rate 0 / NaN / inf, or |rate| so small that the voice would last more than 2**40 samples. NaN pan -> centre,
+  NaN attack -> no ramp, NaN release -> hard stop, NaN hold -> natural end. An offset below the current
+  render point (out of order, or < start) starts at the current point; one >= stop is ignored (the host
+  passes it in the call that contains it).
+- Speed: per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs and picks
+  a loop without the envelope for the flat run and without interpolation for integer rates (1, -1, 2, ...);
+  every variant computes bit-identical values, so the split never shows in the output. Measured on the dev
+  machine (`python -m tests.test_voice_kernels`, 256 voices, 512-sample blocks): about 2 ns per voice-sample
+  at rate 1, 4 ns at a fractional rate; a full 512-voice pool with 16 triggers per block about 2.3 ns.
 
 Synth voices (`play_synth`)
 ---------------------------
@@ -71,8 +80,11 @@ ADSR (curve of tau = age + 1, see above): attack A samples 0 -> 1 (A = 0: starts
 1 -> sustain S (clamped 0..1), sustain while the gate is open, gate closes after G = hold samples (hold < 0:
 never), then release R samples from the level L the curve had at tau = G down to 0 (R = 0: hard stop).
 A voice is freed when the release reaches 0, or when S == 0 and the decay has finished (whatever the gate).
-A hold < 0 voice with S > 0 sounds until it is stolen. freq <= 0 or NaN, or gain <= 0: skipped.
-Same pan law, stealing rule, stats and block-size independence as the sample voices.
+A hold < 0 voice with S > 0 sounds until it is stolen. freq <= 0 or NaN, gain <= 0, or an envelope that is
+silent from the start (A = D = 0 with S = 0; hold 0 with A > 0): skipped. NaN durations count as 0 and NaN
+sustain as 0; durations are clamped to 1e6 s. A frequency above the sample rate is taken modulo it (the
+sampled waveform is the same). Same pan law, stealing rule, stats and block-size independence as the sample
+voices. Measured: sine 4.3, saw 2.8, square 3.3, tri 2.7 ns per voice-sample (256 voices).
 """
 
 from __future__ import annotations
@@ -161,6 +173,8 @@ Y_REL_SLOPE = 15  # -LEVEL / R
 SYNTH_POOL_WIDTH = 16
 
 _NEVER = 1e300  # a tau no voice reaches
+_MAX_FRAMES = 2.0**40  # longest sample voice, in output samples (~790 years at 44.1 kHz); float64 counts stay exact
+_MAX_SECONDS = 1e6  # synth envelope segment durations are clamped to this
 _QUARTER_PI = 0.25 * math.pi
 _COS_QUARTER_PI = math.cos(_QUARTER_PI)
 
@@ -250,7 +264,7 @@ def _claim(pool, active_col, age_col, hi, count, stats):
         if a > best_age:
             best_age = a
             best = i
-    stats[0] += 1.0
+    stats[0] += 1
     return best, hi, count
 
 
@@ -348,11 +362,13 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
 @nb.njit(cache=True)
 def _slice_count(p0, rate, lo, hi):
     """Number of ages k >= 0 with lo <= p0 + rate * k < hi (the same expression the render loop uses), for a
-    p0 inside the slice and rate != 0."""
+    p0 inside the slice and rate != 0. Returns 0 when the count would exceed _MAX_FRAMES."""
     if rate > 0.0:
         n = math.ceil((hi - p0) / rate)
     else:
         n = math.floor((p0 - lo) / -rate) + 1.0
+    if not n <= _MAX_FRAMES:  # also NaN: the caller skips the trigger
+        return 0.0
     if n < 1.0:
         n = 1.0
     if rate > 0.0:
@@ -384,7 +400,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         if off >= stop:
             continue
         col = int(off) if off >= cursor else cursor
-        # validate before rendering up to the onset, so a skipped trigger changes nothing
+        # validate first: a skipped trigger changes nothing (no cut, no steal)
         sv = trig[T_SAMPLE]
         if not (sv >= 0.0 and sv < n_ids):
             continue
@@ -404,6 +420,23 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         hi_f = math.floor(end * length + 0.5)
         if not lo < hi_f:
             continue
+        p0 = lo if rate > 0.0 else hi_f - 1.0
+        n_frames = _slice_count(p0, rate, lo, hi_f)
+        if n_frames < 1.0:  # |rate| so small the voice would outlast any render (or NaN): treat as rate 0
+            continue
+        att = trig[T_ATTACK]
+        a_len = _samples_of(DEFAULT_ATTACK if att == 0.0 else att, sr) if att >= 0.0 else 1.0
+        rel = trig[T_RELEASE]
+        r_len = _samples_of(DEFAULT_RELEASE if rel == 0.0 else rel, sr) if rel >= 0.0 else 1.0
+        a_len = max(a_len, 1.0)
+        r_len = max(r_len, 1.0)
+        rel_end = n_frames + 1.0  # natural end: the last frame at 1/R
+        hold = trig[T_HOLD]
+        if hold >= 0.0:
+            rel_end = min(rel_end, math.floor(hold + 0.5) + r_len)
+        voice_end = rel_end - 1.0
+        if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
+            continue
         if col > cursor:
             count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data)
             cursor = col
@@ -422,21 +455,6 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
                     if pool[i, V_END] <= age:  # cut_len == 1: silent from this column
                         pool[i, V_ACTIVE] = 0.0
                         count -= 1
-        p0 = lo if rate > 0.0 else hi_f - 1.0
-        n_frames = _slice_count(p0, rate, lo, hi_f)
-        att = trig[T_ATTACK]
-        a_len = _samples_of(DEFAULT_ATTACK if att == 0.0 else att, sr) if att >= 0.0 else 1.0
-        rel = trig[T_RELEASE]
-        r_len = _samples_of(DEFAULT_RELEASE if rel == 0.0 else rel, sr) if rel >= 0.0 else 1.0
-        a_len = max(a_len, 1.0)
-        r_len = max(r_len, 1.0)
-        rel_end = n_frames + 1.0  # natural end: the last frame at 1/R
-        hold = trig[T_HOLD]
-        if hold >= 0.0:
-            rel_end = min(rel_end, math.floor(hold + 0.5) + r_len)
-        voice_end = rel_end - 1.0
-        if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
-            continue
         slot, hi, count = _claim(pool, V_ACTIVE, V_AGE, hi, count, stats)
         gl, gr = _pan_gains(trig[T_PAN])
         row = pool[slot]
@@ -472,10 +490,11 @@ def _sine(p: float) -> float:
     v = p if p < 0.75 else p - 1.0
     y = 0.25 - abs(v - 0.25)
     z = y * y
-    return y * (
-        6.283185306487508
-        + z * (-41.341701929777464 + z * (81.60520943140152 + z * (-76.70366783659544 + z * (41.999989933827834 + z * -14.337025124851849))))
-    )
+    c = 41.999989933827834 + z * -14.337025124851849
+    c = -76.70366783659544 + z * c
+    c = 81.60520943140152 + z * c
+    c = -41.341701929777464 + z * c
+    return y * (6.283185306487508 + z * c)
 
 
 @nb.njit(cache=True, inline="always")
@@ -495,6 +514,14 @@ def _osc(wave: int, p: float, dt: float) -> float:
     if p < 0.75:
         return 2.0 - 4.0 * p
     return 4.0 * p - 4.0
+
+
+@nb.njit(cache=True, inline="always")
+def _seconds(x: float) -> float:
+    """A duration in seconds clamped to 0.._MAX_SECONDS (NaN -> 0)."""
+    if not x > 0.0:
+        return 0.0
+    return min(x, _MAX_SECONDS)
 
 
 @nb.njit(cache=True, inline="always")
@@ -606,9 +633,9 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         gain = _clamp_gain(trig[S_GAIN])
         if not (freq > 0.0 and freq < 1e12) or gain == 0.0:
             continue
-        a_len = _samples_of(max(trig[S_ATTACK], 0.0), sr)
-        d_len = _samples_of(max(trig[S_DECAY], 0.0), sr)
-        r_len = _samples_of(max(trig[S_RELEASE], 0.0), sr)
+        a_len = _samples_of(_seconds(trig[S_ATTACK]), sr)
+        d_len = _samples_of(_seconds(trig[S_DECAY]), sr)
+        r_len = _samples_of(_seconds(trig[S_RELEASE]), sr)
         sus = trig[S_SUSTAIN]
         sus = min(max(sus, 0.0), 1.0) if sus == sus else 0.0
         hold = trig[S_HOLD]
@@ -636,7 +663,8 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         row[Y_AGE] = 0.0
         row[Y_END] = end
         row[Y_PHASE] = 0.0
-        row[Y_DT] = freq / sr
+        dt = freq / sr
+        row[Y_DT] = dt - math.floor(dt)  # above the sample rate the sampled waveform is the same mod 1 cycle
         row[Y_GL] = gain * gl
         row[Y_GR] = gain * gr
         t1 = min(a_len, gate)

@@ -1,0 +1,126 @@
+"""A program split into parts for the worker runtime: one schedule and evaluator per part, all over one
+arena of ring slots, and the runtime tasks that run them. With one worker the whole program is one part run
+in-process by the same runtime code, so serial and parallel renders share every code path that computes
+audio (and are bit-identical: a node computes the same numbers whichever batch or part it is in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from engine.executor import BlockEvaluator, Incident
+from engine.plan import Schedule, build_schedule
+from engine.samples import SampleBank
+from graph.kinds import KINDS
+from graph.partition import Part, partition
+from graph.signal_graph import SignalGraph
+from graph.units import unit_graph
+from workers import Runtime, SharedArena, Task
+
+LOG_CAPACITY = 16  # incidents a part can report to the master
+
+
+@dataclass
+class PartRuntime:
+    parts: list[Part]
+    schedules: list[Schedule]
+    evaluators: list[BlockEvaluator]
+    runtime: Runtime
+    sinks: list[int]
+    slots: np.ndarray  # [ring, rows, block]
+    arenas: list[SharedArena]
+    logs: np.ndarray  # [parts, 1 + 2 * LOG_CAPACITY]
+
+    @property
+    def schedule(self) -> Schedule:
+        """The layout every part shares (rows, outputs)."""
+        return self.schedules[0]
+
+    def incidents(self) -> list[Incident]:
+        """What the parts contained, wherever they ran (read from the shared logs)."""
+        found = []
+        for log in self.logs:
+            for k in range(min(int(log[0]), LOG_CAPACITY)):
+                node_id, sample = int(log[1 + 2 * k]), int(log[2 + 2 * k])
+                schedule = self.schedule
+                where = schedule.graph.nodes[node_id].where() + schedule.loop_description(node_id)
+                found.append(Incident(node_id, where, sample))
+        return sorted(found, key=lambda i: i.sample)
+
+    def close(self) -> None:
+        try:
+            self.runtime.stop(raise_errors=False)
+        finally:
+            for arena in self.arenas:
+                arena.close()
+                arena.unlink()
+
+
+def build_parts(
+    graph: SignalGraph,
+    sr: int,
+    block: int,
+    workers: int,
+    ring: int,
+    samples: Callable[[], SampleBank],
+    block_length: Callable[[int], int],
+) -> PartRuntime:
+    """Parts, their evaluators and the runtime (not started). `block_length(k)` is the length of block k."""
+    ug = unit_graph(graph, sr)
+    if workers > 1:
+        parts = partition(ug, workers)
+    else:
+        parts = [Part(0, "all", list(ug.order), 0.0)]
+    schedules = [build_schedule(graph, sr, block, only=set(p.units)) for p in parts]
+    layout = schedules[0]
+    shared = workers > 1
+    arena = SharedArena((ring, layout.rows, block), dtype=np.float64) if shared else None
+    slots = arena.array if shared else np.zeros((ring, layout.rows, block), dtype=np.float64)
+    log_arena = SharedArena((len(parts), 1 + 2 * LOG_CAPACITY), dtype=np.int64) if shared else None
+    logs = log_arena.array if shared else np.zeros((len(parts), 1 + 2 * LOG_CAPACITY), dtype=np.int64)
+    logs[:] = 0
+
+    # A part exports the rows that another part or the master reads.
+    row_owner = {
+        s.node_row[n] + k: i
+        for i, s in enumerate(schedules)
+        for n in s.order
+        for k in range(KINDS[graph.nodes[n].kind].outputs)
+    }
+    exported: list[set[int]] = [set() for _ in parts]
+    for row in (row for pair in layout.output_rows.values() for row in pair):
+        if row in row_owner:
+            exported[row_owner[row]].add(row)
+    for i, s in enumerate(schedules):
+        for b in s.batches:
+            for row in b.wiring[:, 1:].ravel():
+                if row in row_owner and row_owner[row] != i:
+                    exported[row_owner[row]].add(int(row))
+    bank: list[SampleBank] = []
+
+    def shared_bank() -> SampleBank:  # one bank for every part, made (in the master) on first use
+        if not bank:
+            bank.append(samples())
+        return bank[0]
+
+    evaluators = []
+    for i, s in enumerate(schedules):
+        exports = np.array(sorted(exported[i]), dtype=np.int64)
+        evaluators.append(BlockEvaluator(s, slots, shared_bank, exports, logs[i]))
+
+    def task(i: int) -> Task:
+        evaluator = evaluators[i]
+
+        def run(k: int, slot: int) -> None:
+            evaluator.process(k * block, block_length(k), slot)
+
+        return Task(f"{i}: {parts[i].name}", run, tuple(parts[i].deps), parts[i].worker)
+
+    sinks = sorted({row_owner[row] for pair in layout.output_rows.values() for row in pair if row in row_owner})
+    sinks = sinks or [len(parts) - 1]
+    tasks = [task(i) for i in range(len(parts))]
+    runtime = Runtime(tasks, max(1, workers), ring, sinks=sinks)
+    arenas = [a for a in (arena, log_arena) if a is not None]
+    return PartRuntime(parts, schedules, evaluators, runtime, sinks, slots, arenas, logs)
