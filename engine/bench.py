@@ -1,4 +1,5 @@
-"""`phonon bench`: realtime factor and milliseconds per block for programs, median of several runs."""
+"""`phonon bench`: realtime factor and milliseconds per block for programs and worker counts, medians of
+several runs, with speedup and parallel efficiency against one worker and the runtime's wait times."""
 
 from __future__ import annotations
 
@@ -12,40 +13,73 @@ from engine.render import Renderer, RenderSettings
 from graph.compiler import compile_program
 
 
-def bench_program(text: str, name: str, *, seconds: float, sr: int, block: int, repeat: int) -> dict:
+def bench_program(
+    text: str, name: str, *, seconds: float, sr: int, block: int, repeat: int, workers: int = 1
+) -> dict:
     graph = compile_program(text, name)
     frames = int(seconds * sr)
     dest = np.zeros((block, 2), dtype=np.float64)
-    Renderer(graph, RenderSettings(sr=sr, block=block)).render_into(dest, block)  # warm up (numba load)
-    runs, block_ms = [], []
+    with Renderer(graph, RenderSettings(sr=sr, block=block), block, 1) as warm:  # numba loads its kernels
+        warm.render_into(dest, block)
+    runs, block_ms, waits, busy = [], [], [], []
     for _ in range(repeat):
-        renderer = Renderer(graph, RenderSettings(sr=sr, block=block))
-        times = []
-        started = time.perf_counter()
-        done = 0
-        while done < frames:
-            n = min(block, frames - done)
-            t0 = time.perf_counter()
-            renderer.render_into(dest, n)
-            times.append(time.perf_counter() - t0)
-            done += n
-        runs.append(time.perf_counter() - started)
-        block_ms.extend(t * 1000 for t in times)
+        with Renderer(graph, RenderSettings(sr=sr, block=block), frames, workers) as renderer:
+            times = []
+            started = time.perf_counter()
+            done = 0
+            while done < frames:
+                n = min(block, frames - done)
+                t0 = time.perf_counter()
+                renderer.render_into(dest, n)
+                times.append(time.perf_counter() - t0)
+                done += n
+            runs.append(time.perf_counter() - started)
+            block_ms.extend(t * 1000 for t in times)
+            blocks = len(times)
+            stats = renderer.parts.runtime.stats()
+            waits.append(1e6 * statistics.median(s.wait_s for s in stats) / blocks)
+            busy.append(1e3 * max(s.busy_s for s in stats) / blocks)
+            nodes, parts = len(renderer.schedule.order), len(renderer.parts.parts)
+            batches = sum(len(s.stages) for s in renderer.parts.schedules)
     wall = statistics.median(runs)
+    ms = statistics.median(block_ms)
     return {
         "program": name,
-        "nodes": len(renderer.schedule.order),
-        "batches": len(renderer.schedule.batches),
+        "workers": workers,
+        "nodes": nodes,
+        "parts": parts,
+        "batches": batches,
         "seconds": seconds,
         "realtime": seconds / wall,
-        "ms_per_block_median": statistics.median(block_ms),
+        "ms_per_block_median": ms,
         "ms_per_block_p99": float(np.percentile(block_ms, 99)),
+        "wait_us_per_block": statistics.median(waits),
+        "overhead_ms_per_block": max(0.0, wall * 1000 / (frames / block) - statistics.median(busy)),
         "budget_ms": block / sr * 1000,
     }
 
 
-def bench_files(programs: list[tuple[str, str]], *, seconds: float, sr: int, block: int, repeat: int, as_json: bool) -> int:
-    results = [bench_program(t, n, seconds=seconds, sr=sr, block=block, repeat=repeat) for t, n in programs]
+def bench_files(
+    programs: list[tuple[str, str]],
+    *,
+    seconds: float,
+    sr: int,
+    block: int,
+    repeat: int,
+    workers: list[int],
+    as_json: bool,
+    plot: str | None = None,
+) -> int:
+    results = []
+    for text, name in programs:
+        for w in workers:
+            r = bench_program(text, name, seconds=seconds, sr=sr, block=block, repeat=repeat, workers=w)
+            base = next((x for x in results if x["program"] == name and x["workers"] == workers[0]), r)
+            r["speedup"] = r["realtime"] / base["realtime"] * (workers[0] if workers[0] != 1 else 1)
+            r["efficiency"] = r["speedup"] / w
+            results.append(r)
+    if plot:
+        _plot(results, plot)
     if as_json:
         for r in results:
             print(json.dumps(r))
@@ -53,13 +87,39 @@ def bench_files(programs: list[tuple[str, str]], *, seconds: float, sr: int, blo
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"block {block} at {sr} Hz (budget {block / sr * 1000:.2f} ms), 1 worker, median of {repeat}")
-    for col in ("program", "nodes", "batches", "realtime", "ms/block", "p99 ms"):
+    table = Table(title=f"block {block} at {sr} Hz (budget {block / sr * 1000:.2f} ms), median of {repeat}")
+    columns = ("program", "workers", "parts", "realtime", "ms/block", "p99 ms", "speedup", "efficiency", "wait us")
+    for col in columns:
         table.add_column(col, justify="left" if col == "program" else "right")
     for r in results:
         table.add_row(
-            r["program"], str(r["nodes"]), str(r["batches"]), f"{r['realtime']:.1f}x",
-            f"{r['ms_per_block_median']:.3f}", f"{r['ms_per_block_p99']:.3f}",
+            r["program"], str(r["workers"]), str(r["parts"]), f"{r['realtime']:.1f}x", f"{r['ms_per_block_median']:.3f}",
+            f"{r['ms_per_block_p99']:.3f}", f"{r['speedup']:.2f}x", f"{r['efficiency']:.0%}",
+            f"{r['wait_us_per_block']:.0f}",
         )
     Console().print(table)
     return 0
+
+
+def _plot(results: list[dict], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from graph.errors import PhononError
+
+        raise PhononError("--plot needs matplotlib", hint="pip install matplotlib") from None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in dict.fromkeys(r["program"] for r in results):
+        rows = [r for r in results if r["program"] == name]
+        ax.plot([r["workers"] for r in rows], [r["speedup"] for r in rows], marker="o", label=name)
+    top = max(r["workers"] for r in results)
+    ax.plot([1, top], [1, top], linestyle=":", color="grey", label="ideal")
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup over 1 worker")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)

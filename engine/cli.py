@@ -69,6 +69,13 @@ def _workers(text: str) -> int:
     return n
 
 
+def _worker_list(text: str) -> list[int]:
+    try:
+        return [_workers(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("give worker counts like 1,2,4") from None
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from engine.render import RenderSettings, duration_frames, output_format, render_to_file
 
@@ -109,7 +116,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from engine.report import graph_dot, graph_text
 
     graph = _compile(args.file)
-    print(graph_dot(graph) if args.dot else graph_text(graph, sr=args.sr, block=args.block))
+    print(graph_dot(graph) if args.dot else graph_text(graph, sr=args.sr, block=args.block, workers=args.workers))
     return 0
 
 
@@ -117,7 +124,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import bench_files
 
     programs = [(_read_program(f)[0], f) for f in args.files]
-    return bench_files(programs, seconds=args.duration, sr=args.sr, block=args.block, repeat=args.repeat, as_json=args.json)
+    return bench_files(
+        programs, seconds=args.duration, sr=args.sr, block=args.block, repeat=args.repeat, workers=args.workers,
+        as_json=args.json, plot=args.plot,
+    )
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -170,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dot", action="store_true", help="Graphviz output")
     g.add_argument("--sr", type=int, default=44100)
     g.add_argument("--block", type=int, default=512)
+    g.add_argument("--workers", type=_workers, help="also show the partition plan for this many workers")
     g.set_defaults(run=cmd_graph)
 
     b = sub.add_parser("bench", help="measure rendering speed")
@@ -178,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sr", type=int, default=44100)
     b.add_argument("--block", type=int, default=512)
     b.add_argument("--repeat", type=int, default=3, help="runs per program; the median is reported")
-    b.add_argument("--json", action="store_true", help="one JSON line per program")
+    b.add_argument("--json", action="store_true", help="one JSON line per program and worker count")
+    b.add_argument("--workers", type=_worker_list, default=[1], help="worker counts, e.g. 1,2,4 (default 1)")
+    b.add_argument("--plot", metavar="PNG", help="write a speedup-versus-workers chart")
     b.set_defaults(run=cmd_bench)
 
     e = sub.add_parser("events", help="list a mini-notation pattern's events")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from engine.plan import LoopStage, build_schedule
+from graph.partition import partition
+from graph.units import unit_graph
 from graph.analysis import reachable
 from graph.signal_graph import Input, SignalGraph
 
@@ -18,7 +20,24 @@ def _channel(ch: int) -> str:
     return "out" if ch == 0 else f"o{ch}"
 
 
-def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512) -> str:
+def plan_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 512) -> list[str]:
+    """The partition plan: parts, their nodes, estimated cost, stage and worker."""
+    ug = unit_graph(graph, sr)
+    parts = partition(ug, workers)
+    lines = [f"partition plan for {workers} worker{'s' if workers != 1 else ''} (cost = estimated us per block):"]
+    lines.append(f"  {'part':>4}  {'stage':>5}  {'worker':>6}  {'cost':>8}  {'nodes':>5}  name / depends on")
+    for p in parts:
+        nodes = ug.nodes_in_order(p.units)
+        deps = f"  <- parts {', '.join(map(str, p.deps))}" if p.deps else ""
+        lines.append(
+            f"  {p.index:>4}  {p.stage:>5}  {p.worker:>6}  {p.cost_ns * block / 1000:>8.2f}  {len(nodes):>5}  {p.name}{deps}"
+        )
+    load = [sum(p.cost_ns for p in parts if p.worker == w) * block / 1000 for w in range(workers)]
+    lines.append("  load per worker (us per block): " + ", ".join(f"{x:.1f}" for x in load))
+    return lines
+
+
+def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: int | None = None) -> str:
     schedule = build_schedule(graph, sr, block)
     live = reachable(graph)
     lines = [f"program {graph.filename}: tempo {float(graph.cps):g} cps, outmix {graph.outmix}"]
@@ -62,6 +81,9 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512) -> str:
         else:
             members = " ".join(f"#{n}" for n in stage.nodes)
             lines.append(f"  {i:>3}. level {stage.level:<3} {stage.kind:<10} x{len(stage.nodes):<4} {members[:60]}")
+    if workers:
+        lines.append("")
+        lines += plan_text(graph, workers, sr, block)
     lines.append("")
     lines.append(
         f"{len(live)} live nodes in {len(schedule.batches)} batches, arena {schedule.rows} rows x {block}; "

@@ -60,6 +60,24 @@ def partition(ug: UnitGraph, workers: int) -> list[Part]:
         else:
             feeds[u] = frozenset().union(*(feeds[c] for c in consumers[u]))
 
+    def feeds_output(u: Unit) -> str:
+        """The output(s) a partial sum ends up in, for naming its part."""
+        seen, todo = set(), [u]
+        while todo:
+            v = todo.pop()
+            if v in outputs:
+                return _anchor_name(graph, ug, v, outputs)
+            seen.add(v)
+            todo.extend(c for c in sorted(consumers[v], key=str) if c not in seen)
+        return "?"
+
+    partial_index: dict[Unit, str] = {}
+    for u in ug.order:
+        if u in anchors and u not in outputs:
+            target = feeds_output(u)
+            count = sum(1 for v in partial_index.values() if v.startswith(target + " "))
+            partial_index[u] = f"{target} partial sum {count + 1}"
+
     groups: dict[frozenset, list[Unit]] = defaultdict(list)
     for u in ug.order:
         groups[feeds[u]].append(u)
@@ -67,15 +85,29 @@ def partition(ug: UnitGraph, workers: int) -> list[Part]:
     parts: list[Part] = []
     # Parts in the order of their first unit: a deterministic topological order.
     for key, units in sorted(groups.items(), key=lambda kv: ug.order.index(kv[1][0])):
-        names = sorted(_anchor_name(graph, ug, a, outputs) for a in key)
+        names = sorted(partial_index.get(a) or _anchor_name(graph, ug, a, outputs) for a in key)
         name = names[0] if len(names) == 1 else "shared by " + ", ".join(names)
         part = Part(len(parts), name, units, sum(_unit_cost(ug, u) for u in units))
         parts.append(part)
         for u in units:
             part_of[u] = part.index
-    for part in parts:
-        part.deps = sorted({part_of[d] for u in part.units for d in ug.unit_inputs(u)} - {part.index})
-        part.stage = 1 + max((parts[d].stage for d in part.deps), default=-1)
+    deps = {p.index: sorted({part_of[d] for u in p.units for d in ug.unit_inputs(u)} - {p.index}) for p in parts}
+    stage: dict[int, int] = {}
+    remaining = [p.index for p in parts]
+    while remaining:  # stages by fixed point (parts are few)
+        for i in list(remaining):
+            if all(d in stage for d in deps[i]):
+                stage[i] = 1 + max((stage[d] for d in deps[i]), default=-1)
+                remaining.remove(i)
+    # Renumber in (stage, original order): every process can then run its parts in index order.
+    order = sorted(parts, key=lambda p: (stage[p.index], p.index))
+    renumber = {p.index: i for i, p in enumerate(order)}
+    for p in order:
+        p.deps = sorted(renumber[d] for d in deps[p.index])
+        p.stage = stage[p.index]
+    for p in order:
+        p.index = renumber[p.index]
+    parts = order
 
     load = [0.0] * max(1, workers)
     for part in sorted(parts, key=lambda p: (p.stage, -p.cost_ns, p.index)):  # longest first per stage

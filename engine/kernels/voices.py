@@ -18,8 +18,8 @@ out_l, out_r   float64 [>= stop]  output columns (absolute; `start`/`stop` index
 pool           float64 [P, POOL_WIDTH] / [P, SYNTH_POOL_WIDTH]  from `new_pool(P)` / `new_synth_pool(P)`
                (all zeros = all slots free; the default P is 512, as in the reference)
 triggers       float64 [capacity, TRIGGER_WIDTH] / [capacity, SYNTH_TRIGGER_WIDTH]; rows 0..n_triggers-1 used
-stats          float64 or int64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices right after a
-               voice starts), i.e. the most voices ever sounding at once. The host owns and resets it.
+stats          float64 or int64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices
+               right after a voice starts), i.e. the most voices ever sounding at once. The host owns it.
 data, offsets, lengths   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2], C-contiguous, with
                mono duplicated into both columns and one zero guard frame before and after every sample; int64
                [n]; int64 [n]). `bank.data, bank.offsets, bank.lengths` as they are.
