@@ -28,11 +28,10 @@ from graph.kinds import (
 )
 from graph.parser import parse
 from graph.patterns import TRANSFORMS, TransformError
-from graph.signal_graph import OUTMIX_MODES, Input, Node, SignalGraph
+from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 
 DEFAULT_CPS = Fraction(1, 2)
 MIX_CHUNK = 16  # inputs per partial sum when a wide sum is split (see _split_wide_mixes)
-PARTIAL_SUM = "partial sum"  # the label of those partial sums: the partitioner gives each its own part
 AUTO_ROUTE_GAIN = 0.25
 
 

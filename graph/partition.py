@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from graph.compiler import PARTIAL_SUM
-from graph.signal_graph import SignalGraph
+from graph.signal_graph import PARTIAL_SUM, SignalGraph
 from graph.units import Unit, UnitGraph
 
 

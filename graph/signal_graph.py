@@ -40,6 +40,7 @@ class Node:
 
 
 OUTMIX_MODES = ("none", "gain", "sqrt", "tanh", "hard")
+PARTIAL_SUM = "partial sum"  # label of the partial sums a wide sum is split into (each gets its own part)
 
 
 @dataclass
