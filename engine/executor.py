@@ -10,10 +10,11 @@ from typing import Callable
 import numpy as np
 
 from engine.controls import SteppedControl
-from engine.samples import SampleBank, SampleLibrary
+from engine.samples import SampleBank, SampleError, SampleLibrary
 from engine.voices import SampleVoices, SynthVoices
 from engine.master import nonfinite_rows, silence_nonfinite
 from engine.plan import Batch, LoopStage, Schedule
+from graph.errors import PhononError
 from graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
@@ -156,4 +157,7 @@ class BlockEvaluator:
 
 def default_samples(sr: int, folders: list | None = None) -> SampleBank:
     """The sample bank over the standard search path (and `folders` first)."""
-    return SampleBank(SampleLibrary(folders, sr=sr), sr=sr)
+    try:
+        return SampleBank(SampleLibrary(folders, sr=sr), sr=sr)
+    except SampleError as e:
+        raise PhononError(e.message, hint=e.hint) from None

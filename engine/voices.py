@@ -7,6 +7,7 @@ the node into its two output rows."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from fractions import Fraction
 from typing import Any
@@ -15,36 +16,64 @@ import numpy as np
 
 from engine.kernels import voices as vk
 from engine.samples import SampleBank, SampleError
+from graph.compiler import voice_value
 from graph.errors import PhononError
 from graph.signal_graph import Node
 
 VOICE_POOL = 512
-PROBE_CYCLES = 16  # cycles queried before rendering, so an unknown sample name fails up front
+PROBE_CYCLES = 8  # cycles queried before rendering (and kept), so an unknown sample name fails up front
 
 
 class _EventClock:
-    """A pattern's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time."""
+    """A voice node's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time.
 
-    def __init__(self, pattern: Any, cps: Fraction, sr: int) -> None:
+    Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
+    whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
+    Tidal. Queried cycles are kept while they may still be needed (the probe before rendering fills the
+    first ones), so no cycle is queried twice."""
+
+    def __init__(self, pattern: Any, params: tuple, cps: Fraction, sr: int) -> None:
         self.pattern = pattern
+        self.params = params
         self.spc = Fraction(sr) / cps
+        self._onsets: dict[int, list[tuple[Fraction, float, dict]]] = {}
         self._cycle = None
-        self._events: list[tuple[int, Any]] = []
+        self._events: list[tuple[int, float, dict]] = []
+        self._positions: list[int] = []
 
-    def cycle_events(self, cycle: int) -> list[tuple[int, Any]]:
-        """(sample, hap) for onsets landing on samples of cycle `cycle` (an onset just before a cycle
-        boundary can round up onto the boundary, so the previous cycle's tail is included)."""
+    def onsets(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
+        """(onset, duration in samples, controls) of the events starting in cycle `cycle`."""
+        if cycle not in self._onsets:
+            events = [(h.whole.begin, float((h.whole.end - h.whole.begin) * self.spc), h.value)
+                      for h in self.pattern.onsets(cycle, cycle + 1)]
+            for name, values in self.params:
+                haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
+                starts = [h.part.begin for h in haps]
+                merged = []
+                for t, length, controls in events:
+                    for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
+                        if h.part.end > t:
+                            merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
+                events = merged
+            self._onsets[cycle] = events
+        return self._onsets[cycle]
+
+    def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
+        """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before
+        a cycle boundary can round up onto the boundary, so the previous cycle's tail is included)."""
         start, end = math.ceil(cycle * self.spc), math.ceil((cycle + 1) * self.spc)
-        found = []
-        for c in (cycle - 1, cycle):
-            for hap in self.pattern.onsets(c, c + 1):
-                at = math.ceil(hap.whole.begin * self.spc)
-                if start <= at < end:
-                    found.append((at, hap))
+        found = [
+            (at, length, controls)
+            for c in (cycle - 1, cycle)
+            for t, length, controls in self.onsets(c)
+            if start <= (at := math.ceil(t * self.spc)) < end
+        ]
         found.sort(key=lambda e: e[0])  # stable: simultaneous events keep their pattern order
+        for old in [c for c in self._onsets if c < cycle - 1]:
+            del self._onsets[old]
         return found
 
-    def take(self, first: int, n: int) -> list[tuple[int, Any]]:
+    def take(self, first: int, n: int) -> list[tuple[int, float, dict]]:
         """Events with onsets in [first, first + n)."""
         out = []
         end = first + n
@@ -52,12 +81,11 @@ class _EventClock:
         while math.ceil(cycle * self.spc) < end:
             if self._cycle != cycle:
                 self._events, self._cycle = self.cycle_events(cycle), cycle
-            out.extend(e for e in self._events if first <= e[0] < end)
+                self._positions = [e[0] for e in self._events]
+            lo, hi = bisect.bisect_left(self._positions, first), bisect.bisect_left(self._positions, end)
+            out.extend(self._events[lo:hi])
             cycle += 1
         return out
-
-    def duration(self, hap: Any) -> float:
-        return float((hap.whole.end - hap.whole.begin) * self.spc)
 
 
 def _number(controls: dict, key: str, default: float, node: Node) -> float:
@@ -78,22 +106,23 @@ class _Voices:
     def __init__(self, node: Node, cps: Fraction, sr: int) -> None:
         self.node = node
         self.sr = sr
-        self.clock = _EventClock(node.pattern, cps, sr)
+        self.clock = _EventClock(node.pattern, node.params, cps, sr)
         self.triggers = np.zeros((64, self.width), dtype=np.float64)
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position
-            for _, hap in self.clock.cycle_events(cycle):
-                self.trigger_fields(hap, 0)
+            for _, length, controls in self.clock.onsets(cycle):
+                self.trigger_fields(controls, length, 0)
 
-    def trigger_fields(self, hap: Any, offset: int) -> tuple[float, ...]:
+    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
+        """One trigger row for an event with these controls, `length` samples long, at block column offset."""
         raise NotImplementedError
 
     def fill_triggers(self, first: int, n: int) -> int:
         events = self.clock.take(first, n)
         if len(events) > self.triggers.shape[0]:
             self.triggers = np.zeros((2 * len(events), self.width), dtype=np.float64)
-        for k, (at, hap) in enumerate(events):
-            self.triggers[k] = self.trigger_fields(hap, at - first)
+        for k, (at, length, controls) in enumerate(events):
+            self.triggers[k] = self.trigger_fields(controls, length, at - first)
         return len(events)
 
 
@@ -106,10 +135,9 @@ class SampleVoices(_Voices):
         self.pool = vk.new_pool(VOICE_POOL)
         self._bank_version = -1
 
-    def trigger_fields(self, hap: Any, offset: int) -> tuple[float, ...]:
+    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
         from graph.patterns import split_sample
 
-        controls = hap.value
         node = self.node
         try:
             name, index = split_sample(controls.get("s"))
@@ -120,7 +148,7 @@ class SampleVoices(_Voices):
             raise PhononError(str(e), node.pos.line, node.pos.col) from None
         rate = _number(controls, "speed", 1.0, node) * 2.0 ** (_number(controls, "note", 0.0, node) / 12.0)
         legato = controls.get("legato")
-        hold = -1.0 if legato is None else _number(controls, "legato", 1.0, node) * self.clock.duration(hap)
+        hold = -1.0 if legato is None else _number(controls, "legato", 1.0, node) * length
         fields = [0.0] * vk.TRIGGER_WIDTH
         fields[vk.T_OFFSET] = offset
         fields[vk.T_SAMPLE] = sample_id
@@ -155,10 +183,9 @@ class SynthVoices(_Voices):
         super().__init__(node, cps, sr)
         self.pool = vk.new_synth_pool(VOICE_POOL)
 
-    def trigger_fields(self, hap: Any, offset: int) -> tuple[float, ...]:
+    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
         from graph.patterns import MidiNote, is_note_name, midi_to_hz, note_to_hz
 
-        controls = hap.value
         pitch = controls.get("pitch")
         if isinstance(pitch, MidiNote):
             freq = midi_to_hz(int(pitch))
@@ -177,7 +204,7 @@ class SynthVoices(_Voices):
         fields[vk.S_DECAY] = decay
         fields[vk.S_SUSTAIN] = sustain
         fields[vk.S_RELEASE] = _number(controls, "release", release, self.node)
-        fields[vk.S_HOLD] = _number(controls, "legato", 1.0, self.node) * self.clock.duration(hap)
+        fields[vk.S_HOLD] = _number(controls, "legato", 1.0, self.node) * length
         return tuple(fields)
 
     def fill(self, arena: np.ndarray, row: int, first: int, n: int) -> None:

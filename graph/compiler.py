@@ -77,6 +77,17 @@ class Voices:
     source: str
     pos: ast.Pos
     envelope: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # synth ADSR defaults
+    # `# name pattern` parameters not yet merged into `pattern`: the engine samples each at the events'
+    # onsets with one query per cycle (merging with app_left would query it once per event).
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def merged(self) -> Voices:
+        """The same voices with every parameter merged into the pattern (Tidal's `#`), as a transform needs."""
+        pattern = self.pattern
+        for name, values in self.params:
+            setter = pattern.fmap(lambda controls, name=name: lambda v: {**controls, name: voice_value(name, v)})
+            pattern = setter.app_left(values)
+        return Voices(pattern, self.source, self.pos, self.envelope)
 
 
 @dataclass(frozen=True)
@@ -530,9 +541,8 @@ class _Compiler:
                 call.pos.line,
                 call.pos.col,
             )
-        name = call.name
-        setter = injected.pattern.fmap(lambda controls: lambda v: {**controls, name: _voice_value(name, v)})
-        return Voices(setter.app_left(values), injected.source, injected.pos, injected.envelope)
+        params = (*injected.params, (call.name, values))
+        return Voices(injected.pattern, injected.source, injected.pos, injected.envelope, params)
 
     # ---- transforms ------------------------------------------------------------------------------------
 
@@ -594,7 +604,8 @@ class _Compiler:
         if isinstance(value, Pat):
             return Pat(fn(value.pattern), value.text, value.pos)
         if isinstance(value, Voices):
-            return Voices(fn(value.pattern), value.source, value.pos, value.envelope)
+            merged = value.merged()
+            return Voices(fn(merged.pattern), value.source, value.pos, value.envelope)
         if isinstance(value, Const):
             from graph.patterns import pure
 
@@ -706,6 +717,7 @@ class _Compiler:
         consts = () if kind == "sampler" else (float(SYNTH_WAVES[v.source]), *v.envelope)
         node_id = self._add_node(kind, (), consts, "s" if kind == "sampler" else v.source, v.pos)
         self.nodes[node_id].pattern = v.pattern
+        self.nodes[node_id].params = v.params
         right = self._add_node("channel", (node_id,), (1.0,), "right", v.pos)
         return Stereo(Lin.of(node_id), Lin.of(right))
 
@@ -797,14 +809,16 @@ def _sample_controls(value: Any) -> dict:
     return {"s": value}
 
 
-def _voice_value(name: str, v: Any) -> Any:
-    """A voice parameter's value; `note` takes note names as semitones from c4."""
-    from graph.patterns import is_note_name, note_to_midi
+def voice_value(name: str, v: Any) -> Any:
+    """A voice parameter's value; `note` takes note names and chord notes as semitones from c4."""
+    from graph.patterns import MidiNote, is_note_name, note_to_midi
 
-    if name == "note" and isinstance(v, str) and is_note_name(v):
-        return float(note_to_midi(v) - 60)
     if isinstance(v, dict):  # a transform made it a control map
         v = v.get("value", v)
+    if name == "note" and isinstance(v, MidiNote):
+        return float(int(v) - 60)
+    if name == "note" and isinstance(v, str) and is_note_name(v):
+        return float(note_to_midi(v) - 60)
     return v
 
 

@@ -24,7 +24,8 @@ class Node:
     label: str = ""  # what the program called: "lpf", "+", "pattern"
     pos: Pos | None = None
     buses: list[str] = field(default_factory=list)  # buses whose value is this node
-    pattern: Any = None  # the Pattern of a `pattern` node
+    pattern: Any = None  # the Pattern of a `pattern` node, or the events of a voice node
+    params: tuple = ()  # a voice node's (name, pattern) parameters, sampled at each event's onset
     text: str = ""  # the pattern's source text
 
     def where(self) -> str:
