@@ -70,6 +70,9 @@ def all_workloads() -> dict[str, str]:
     programs = {name: voices_program(n) for name, n in VOICE_COUNTS.items()}
     programs["bus8x"] = bus8x_program()
     programs["bus8x_feedback"] = bus8x_feedback_program()
+    from benchmarks.drums import drum_program
+
+    programs["drums"] = drum_program()
     return programs
 
 
