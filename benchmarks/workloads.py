@@ -23,26 +23,20 @@ def voices_program(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bus8x_program() -> str:
-    lines = [f"-- {BUS8X_OUTPUTS} outputs of {BUS8X_VOICES} voices, each through a delay (benchmarks/workloads.py)"]
+def bus8x_program(feedback: bool = False) -> str:
+    """8 outputs of 25 voices, each through `delay 0.25 0.5`; with `feedback`, each output's delay (wet
+    only, a pure delay: steps of 0.25 s) feeds back into that output's own input."""
+    what = "fed back into its input" if feedback else "each through a delay"
+    lines = [f"-- {BUS8X_OUTPUTS} outputs of {BUS8X_VOICES} voices, {what} (benchmarks/workloads.py)"]
     for o in range(BUS8X_OUTPUTS):
         first = o * BUS8X_VOICES
         lines += [f"~v{i}: {voice(i)}" for i in range(first, first + BUS8X_VOICES)]
         total = " + ".join(f"~v{i}" for i in range(first, first + BUS8X_VOICES))
-        lines.append(f"o{o + 1}: ({total}) * 0.005 # delay 0.25 0.5")
-    return "\n".join(lines) + "\n"
-
-
-def bus8x_feedback_program() -> str:
-    """bus8x where each output's delay feeds back into its own input (a pure delay: steps of 0.25 s)."""
-    lines = [f"-- bus8x with each output's delay fed back into its input (benchmarks/workloads.py)"]
-    for o in range(BUS8X_OUTPUTS):
-        first = o * BUS8X_VOICES
-        lines += [f"~v{i}: {voice(i)}" for i in range(first, first + BUS8X_VOICES)]
-        total = " + ".join(f"~v{i}" for i in range(first, first + BUS8X_VOICES))
-        lines.append(f"~mix{o}: ({total}) * 0.005 + ~echo{o} * 0.5")
-        lines.append(f"~echo{o}: ~mix{o} # delay 0.25 0.5 1")
-        lines.append(f"o{o + 1}: ~mix{o}")
+        if feedback:
+            lines += [f"~mix{o}: ({total}) * 0.005 + ~echo{o} * 0.5", f"~echo{o}: ~mix{o} # delay 0.25 0.5 1"]
+            lines.append(f"o{o + 1}: ~mix{o}")
+        else:
+            lines.append(f"o{o + 1}: ({total}) * 0.005 # delay 0.25 0.5")
     return "\n".join(lines) + "\n"
 
 
@@ -69,7 +63,7 @@ def dispatch_program(n: int = 1000) -> str:
 def all_workloads() -> dict[str, str]:
     programs = {name: voices_program(n) for name, n in VOICE_COUNTS.items()}
     programs["bus8x"] = bus8x_program()
-    programs["bus8x_feedback"] = bus8x_feedback_program()
+    programs["bus8x_feedback"] = bus8x_program(feedback=True)
     from benchmarks.drums import drum_program
 
     programs["drums"] = drum_program()

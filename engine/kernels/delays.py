@@ -83,6 +83,14 @@ def _store(buf, w, size, x, feedback, delayed):
     return 0 if w == size else w
 
 
+@nb.njit(cache=True, inline="always")
+def _line(st):
+    """A delay's state row as (sr, buffer length, buffer view, write position)."""
+    sr = st[0]
+    size = int(DELAY_MAX_SECONDS * sr)
+    return sr, size, st[1 : 1 + size], int(st[1 + size])
+
+
 @kernel("delay")
 @nb.njit(cache=True)
 def delay(arena, wiring, state, start, stop):
@@ -93,10 +101,7 @@ def delay(arena, wiring, state, start, stop):
         feedback = arena[wiring[i, 3]]
         mix = arena[wiring[i, 4]]
         st = state[i]
-        sr = st[0]
-        size = int(DELAY_MAX_SECONDS * sr)
-        buf = st[1 : 1 + size]
-        w = int(st[1 + size])
+        sr, size, buf, w = _line(st)
         for n in range(start, stop):
             delayed = _tap(buf, w, size, time[n], sr)
             w = _store(buf, w, size, x[n], feedback[n], delayed)
@@ -116,11 +121,7 @@ def delay_read(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
         time = arena[wiring[i, 2]]
-        st = state[i]
-        sr = st[0]
-        size = int(DELAY_MAX_SECONDS * sr)
-        buf = st[1 : 1 + size]
-        w = int(st[1 + size])
+        sr, size, buf, w = _line(state[i])
         for n in range(start, stop):
             out[n] = _tap(buf, w, size, time[n], sr)
             w = 0 if w + 1 == size else w + 1
@@ -134,10 +135,7 @@ def delay_write(arena, wiring, state, start, stop):
         x = arena[wiring[i, 1]]
         feedback = arena[wiring[i, 3]]
         st = state[i]
-        sr = st[0]
-        size = int(DELAY_MAX_SECONDS * sr)
-        buf = st[1 : 1 + size]
-        w = int(st[1 + size])
+        sr, size, buf, w = _line(st)
         for n in range(start, stop):
             w = _store(buf, w, size, x[n], feedback[n], out[n])
         st[1 + size] = w
