@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.kernels import voices as vk
 from engine.samples import SampleBank, SampleError
-from graph.compiler import voice_value
+from graph.values import voice_value
 from graph.errors import PhononError
 from graph.signal_graph import Node
 

@@ -9,7 +9,6 @@ signal, so `(~a + ~b - ~c) * 0.5 + 1` costs one node, and constants fold away en
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -29,81 +28,12 @@ from graph.kinds import (
 from graph.parser import parse
 from graph.patterns import TRANSFORMS, TransformError
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
+from graph.values import Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls
 
 DEFAULT_CPS = Fraction(1, 2)
 MIX_CHUNK = 16  # inputs per partial sum when a wide sum is split (see _split_wide_mixes)
 AUTO_ROUTE_GAIN = 0.25
 
-
-@dataclass(frozen=True)
-class Const:
-    value: float
-
-
-@dataclass(frozen=True)
-class Pat:
-    pattern: Any
-    text: str
-    pos: ast.Pos
-
-
-@dataclass(frozen=True)
-class Lin:
-    """bias + sum(gain * node) over `terms` ((node id, gain), ...)."""
-
-    terms: tuple[tuple[int, float], ...]
-    bias: float = 0.0
-
-    @staticmethod
-    def of(node_id: int) -> Lin:
-        return Lin(((node_id, 1.0),))
-
-    def scaled(self, k: float) -> Lin:
-        return Lin(tuple((n, g * k) for n, g in self.terms), self.bias * k)
-
-    def plus(self, other: Lin) -> Lin:
-        gains = dict(self.terms)
-        for n, g in other.terms:
-            gains[n] = gains.get(n, 0.0) + g
-        return Lin(tuple((n, g) for n, g in gains.items() if g != 0.0), self.bias + other.bias)
-
-
-@dataclass(frozen=True)
-class Voices:
-    """Events that trigger voices: a pattern of control maps, played by samples (`source` "s") or by synth
-    notes (`source` a waveform name). It becomes a stereo signal where it is used as one."""
-
-    pattern: Any
-    source: str
-    pos: ast.Pos
-    envelope: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # synth ADSR defaults
-    # `# name pattern` parameters not yet merged into `pattern`: the engine samples each at the events'
-    # onsets with one query per cycle (merging with app_left would query it once per event).
-    params: tuple[tuple[str, Any], ...] = ()
-
-    def merged(self) -> Voices:
-        """The same voices with every parameter merged into the pattern (Tidal's `#`), as a transform needs."""
-        pattern = self.pattern
-        for name, values in self.params:
-            setter = pattern.fmap(lambda controls, name=name: lambda v: {**controls, name: voice_value(name, v)})
-            pattern = setter.app_left(values)
-        return Voices(pattern, self.source, self.pos, self.envelope)
-
-
-@dataclass(frozen=True)
-class Stereo:
-    """Two channels (each a Const or a Lin). Calls on a stereo signal run once per channel, arithmetic works
-    per channel with mono values on both sides, and a stereo output keeps its sides in the master."""
-
-    left: Const | Lin
-    right: Const | Lin
-
-
-Value = Const | Pat | Lin | Stereo | Voices
-
-
-def _channels(v: Value) -> tuple[Value, Value]:
-    return (v.left, v.right) if isinstance(v, Stereo) else (v, v)
 
 _OUTPUT = re.compile(r"^(?:out(\d*)|[od]([1-9]\d*))$")
 _TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "bpm": Fraction(1, 60)}
@@ -189,7 +119,7 @@ class _Compiler:
         self._split_wide_mixes()
         buses = {}
         for name, value in self.bus_values.items():
-            for channel in dict.fromkeys(_channels(value)):
+            for channel in dict.fromkeys(channels(value)):
                 if isinstance(channel, Lin) and len(channel.terms) == 1 and channel.terms[0][1] == 1.0 and not channel.bias:
                     node_id = channel.terms[0][0]
                     buses.setdefault(name, node_id)
@@ -309,7 +239,7 @@ class _Compiler:
         st = self.bus_defs[name]
         value = self._expr(st.expr)
         if isinstance(value, (Lin, Stereo)):  # a bus is one shared node (per channel), however often it is used
-            left, right = (Lin.of(self._node_of(c, st.expr.pos)) if isinstance(c, Lin) else c for c in _channels(value))
+            left, right = (Lin.of(self._node_of(c, st.expr.pos)) if isinstance(c, Lin) else c for c in channels(value))
             value = Stereo(left, right) if isinstance(value, Stereo) else left
         self.bus_values[name] = value
         return value
@@ -405,15 +335,15 @@ class _Compiler:
             )
         if name in SYNTH_WAVES and injected is None and call.args:
             first = self._expr(call.args[0])
-            if isinstance(first, Pat) and _has_notes(first.pattern):
+            if isinstance(first, Pat) and has_notes(first.pattern):
                 return self._synth(call, first)
         if injected is not None and function.chain == "multiply":
             envelope = self._call(call, None)
             return self._binop("*", injected, envelope, call)
         args = {k: self._sound(v) for k, v in self._bind(function.name, function.params, call, injected).items()}
         if any(isinstance(v, Stereo) for v in args.values()):  # one node per channel
-            left = self._function_node(function, {k: _channels(v)[0] for k, v in args.items()}, call)
-            right = self._function_node(function, {k: _channels(v)[1] for k, v in args.items()}, call)
+            left = self._function_node(function, {k: channels(v)[0] for k, v in args.items()}, call)
+            right = self._function_node(function, {k: channels(v)[1] for k, v in args.items()}, call)
             return Stereo(left, right)
         return self._function_node(function, args, call)
 
@@ -495,7 +425,7 @@ class _Compiler:
             raise PhononError(
                 f"{call.name} takes a pattern of sample names", call.pos.line, call.pos.col, 'usage: s "bd sn:2"'
             )
-        return Voices(value.pattern.fmap(_sample_controls), "s", call.pos)
+        return Voices(value.pattern.fmap(sample_controls), "s", call.pos)
 
     def _synth(self, call: ast.Call, notes: Pat) -> Voices:
         """`saw "c3 e3 g3" [attack decay sustain release]`: each event plays a note on a synth voice."""
@@ -668,11 +598,11 @@ class _Compiler:
     def _binop(self, op: str, a: Value, b: Value, where: Any) -> Value:
         a, b = self._sound(a), self._sound(b)
         if isinstance(a, Stereo) or isinstance(b, Stereo):
-            (al, ar), (bl, br) = _channels(a), _channels(b)
+            (al, ar), (bl, br) = channels(a), channels(b)
             return Stereo(self._binop(op, al, bl, where), self._binop(op, ar, br, where))
         base = op.strip("|")
         if isinstance(a, Const) and isinstance(b, Const):
-            return Const(_apply(base, a.value, b.value))
+            return Const(apply_op(base, a.value, b.value))
         if isinstance(a, (Const, Pat)) and isinstance(b, (Const, Pat)):
             return self._pattern_op(op, a, b, where)
         la, lb = self._linear(a, where), self._linear(b, where)
@@ -732,7 +662,7 @@ class _Compiler:
 
     def _output(self, v: Value, where: Any) -> tuple[Input, Input]:
         """An output's left and right inputs (the same for a mono signal: it sits in the centre)."""
-        left, right = _channels(self._sound(v))
+        left, right = channels(self._sound(v))
         return self._signal(left, where), self._signal(right, where)
 
     def _signal(self, v: Value, where: Any) -> Input:
@@ -799,37 +729,6 @@ def _source_name(e: ast.Expr) -> str:
     return getattr(e, "name", None) or getattr(getattr(e, "func", None), "name", "this transform")
 
 
-def _sample_controls(value: Any) -> dict:
-    """An `s` event's controls: the sample name under "s" (transforms may already have made a map)."""
-    if isinstance(value, dict):
-        controls = dict(value)
-        if "value" in controls:
-            controls["s"] = controls.pop("value")
-        return controls
-    return {"s": value}
-
-
-def voice_value(name: str, v: Any) -> Any:
-    """A voice parameter's value; `note` takes note names and chord notes as semitones from c4."""
-    from graph.patterns import MidiNote, is_note_name, note_to_midi
-
-    if isinstance(v, dict):  # a transform made it a control map
-        v = v.get("value", v)
-    if name == "note" and isinstance(v, MidiNote):
-        return float(int(v) - 60)
-    if name == "note" and isinstance(v, str) and is_note_name(v):
-        return float(note_to_midi(v) - 60)
-    return v
-
-
-def _has_notes(pattern: Any) -> bool:
-    """Whether a pattern plays note names (so an oscillator given it becomes synth voices)."""
-    from graph.patterns import MidiNote, is_note_name
-
-    values = [h.value for h in pattern.query_arc(0, 8)]
-    return any(isinstance(v, MidiNote) or (isinstance(v, str) and is_note_name(v)) for v in values)
-
-
 def _bus_refs(expr: ast.Expr) -> list[ast.BusRef]:
     """Bus references in an expression, in source order."""
     found, stack = [], [expr]
@@ -847,13 +746,3 @@ def _bus_refs(expr: ast.Expr) -> list[ast.BusRef]:
         elif isinstance(e, ast.Neg):
             stack.append(e.operand)
     return sorted(found, key=lambda r: (r.pos.line, r.pos.col))
-
-
-def _apply(op: str, a: float, b: float) -> float:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return a / b if abs(b) > 1e-10 else 0.0

@@ -153,7 +153,7 @@ def parse(text: str, filename: str = "<program>") -> ast.Program:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
         hint = "strings use double quotes" if char == "'" else "comments start with --" if char == "#" else ""
         raise PhononError(f"unexpected character {char!r}", e.line, e.column, hint).located(text, filename) from None
-    except lark.UnexpectedEOF as e:
+    except lark.UnexpectedEOF:
         raise PhononError("unexpected end of program", None, None).located(text, filename) from None
     statements = _ToAst().transform(tree)
     return ast.Program(statements, text, filename)

@@ -118,7 +118,7 @@ def _start_render(tmp_path: Path, workers: int = 2) -> tuple[subprocess.Popen, P
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(tmp_path.glob(".long.wav.*.partial")):
+    while time.monotonic() < deadline and not (any(tmp_path.glob(".long.wav.*.partial")) and _children(proc.pid)):
         time.sleep(0.05)
     time.sleep(0.5)  # rendering is under way: workers forked, blocks flowing
     return proc, out
