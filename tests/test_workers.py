@@ -33,7 +33,7 @@ W = 10  # int64 words per buffer: [block tag, task id, 8 values]
 # ---------------------------------------------------------------------------------------------------------------
 # leak helpers
 # ---------------------------------------------------------------------------------------------------------------
-_OURS = re.compile(r"phonon|^sem\.mp-|^psm_|^mp-")
+_OURS = re.compile(r"^(?!jack)(.*phonon|sem\.mp-|psm_|mp-)")  # JACK servers in the play tests are not ours
 
 
 def shm_entries() -> set[str]:
