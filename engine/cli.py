@@ -149,6 +149,13 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 1 if failed and not args.json else 0
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    """Real-time playback (engine.play): exit 0 after --duration, 130 after Ctrl-C (faded out, cleaned up)."""
+    from engine.play import play_command
+
+    return play_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phonon", description="Render Phonon live-coding programs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-c", "--cycles", type=int, default=1)
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_events)
+
+    p = sub.add_parser("play", help="play a program on the sound card (live reloading with --watch)")
+    p.add_argument("file", nargs="?", help="program file (or - for standard input, without --watch)")
+    p.add_argument("--watch", action="store_true", help="reload the program whenever the file changes")
+    p.add_argument("--device", help="output device: a name, part of one, or a number (see --list-devices)")
+    p.add_argument("--list-devices", action="store_true", help="list the output devices and exit")
+    p.add_argument("--sr", type=int, help="sample rate (default: the device's)")
+    p.add_argument("--block", type=int, default=512, help="block size in samples, also the device's (default 512)")
+    p.add_argument(
+        "--latency", type=float, default=0.1, help="seconds rendering runs ahead of the device (default 0.1)"
+    )
+    p.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    p.add_argument("--reload-workers", type=_workers, help="processes for reloaded programs (default: --workers)")
+    p.add_argument("-d", "--duration", type=float, help="stop after this many seconds (default: at Ctrl-C)")
+    p.add_argument("--gain", type=float, default=1.0, help="output gain (default 1.0)")
+    p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on standard output")
+    p.set_defaults(run=cmd_play)
     return parser
 
 

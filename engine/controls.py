@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def fill_steps(row, offset, first, count, positions, values, held):
     """Write samples [first, first + count) (absolute) to row[offset:]; the value changes to values[k] at
     absolute sample positions[k]. `held` is the value before `first`; returns the value after the range."""

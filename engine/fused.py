@@ -34,7 +34,7 @@ import numba as nb
 {chr(10).join(imports)}
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def run(arena, start, stop, step, {params}):
     s = start
     while s < stop:

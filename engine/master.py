@@ -31,7 +31,7 @@ def _finish(x, mode, gain, ceiling, counts):
     return x
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def mix_master(arena, out_rows, mode, gain, ceiling, dest, dest_offset, n, counts):
     """Mix the outputs (out_rows [outputs, 2]: arena rows of each output's left and right; samples [0, n))
     into dest[dest_offset:dest_offset+n, 0:2]. counts[0] += non-finite samples replaced by 0;
@@ -52,7 +52,7 @@ def mix_master(arena, out_rows, mode, gain, ceiling, dest, dest_offset, n, count
         dest[dest_offset + s, 1] = _finish(right * scale, mode, gain, ceiling, counts)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def nonfinite_rows(arena, rows, n, found):
     """found[i] = 1 where arena row rows[i] holds a non-finite sample in [0, n); returns how many."""
     total = 0
@@ -71,7 +71,7 @@ def master_rows(output_rows: dict[int, tuple[int, int]]) -> np.ndarray:
     return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64).reshape(-1, 2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def silence_nonfinite(arena, wiring, state, start, stop):
     """A guard with the kernel signature: zero the non-finite samples of rows wiring[:, 0]."""
     for i in range(wiring.shape[0]):

@@ -66,8 +66,11 @@ def build_parts(
     ring: int,
     samples: Callable[[], SampleBank],
     block_length: Callable[[int], int],
+    origin: list[int] | None = None,
 ) -> PartRuntime:
-    """Parts, their evaluators and the runtime (not started). `block_length(k)` is the length of block k."""
+    """Parts, their evaluators and the runtime (not started). `block_length(k)` is the length of block k.
+    `origin[0]` (read per block; default 0) is the absolute sample where block 0 starts, so a program can
+    start mid-song on the pattern clock (live reloading); set it before the runtime forks."""
     ug = unit_graph(graph, sr)
     if workers > 1:
         parts = partition(ug, workers)
@@ -105,6 +108,7 @@ def build_parts(
             bank.append(samples())
         return bank[0]
 
+    start = origin if origin is not None else [0]
     evaluators = []
     for i, s in enumerate(schedules):
         exports = np.array(sorted(exported[i]), dtype=np.int64)
@@ -114,7 +118,7 @@ def build_parts(
         evaluator = evaluators[i]
 
         def run(k: int, slot: int) -> None:
-            evaluator.process(k * block, block_length(k), slot)
+            evaluator.process(start[0] + k * block, block_length(k), slot)
 
         return Task(f"{i}: {parts[i].name}", run, tuple(parts[i].deps), parts[i].worker)
 

@@ -6,7 +6,6 @@ are gathered into a fixed chunk buffer that is written and reused."""
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.parts import build_parts
 from workers import TaskFailed, WorkerDied
 from engine.master import OUTMIX_CODES, master_rows, mix_master
-from engine.plan import Schedule, build_schedule
+from engine.plan import Schedule
 from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
 from graph.errors import PhononError
@@ -103,7 +102,7 @@ class Renderer:
 
     def __init__(
         self, graph: SignalGraph, settings: RenderSettings, frames: int | None = None, workers: int = 1,
-        ring: int = RING_OFFLINE,
+        ring: int = RING_OFFLINE, start: int = 0,
     ) -> None:
         settings.check()
         self.graph = graph
@@ -111,9 +110,14 @@ class Renderer:
         self.frames = frames
         block = settings.block
         folders = [Path(f) for f in settings.samples]
-        self.parts = build_parts(
-            graph, settings.sr, block, workers, ring, lambda: default_samples(settings.sr, folders), self._length
-        )
+        self._origin = [int(start)]  # absolute sample of the first block (the pattern clock), see start_at
+        try:
+            self.parts = build_parts(
+                graph, settings.sr, block, workers, ring, lambda: default_samples(settings.sr, folders), self._length,
+                self._origin,
+            )
+        except PhononError as e:  # found while preparing (an unknown sample): point at the program text
+            raise e.located(graph.source, graph.filename) from None
         self.schedule: Schedule = self.parts.schedule
         self._out_rows = master_rows(self.schedule.output_rows)
         self._mode = OUTMIX_CODES[graph.outmix]
@@ -121,8 +125,14 @@ class Renderer:
         self._mixed = np.zeros((block, 2), dtype=np.float64)  # the current block's master, partly consumed
         self._mixed_from = self._mixed_to = 0
         self._next_block = 0
-        self.position = 0  # next absolute sample delivered
+        self.position = int(start)  # next absolute sample delivered
         self._started = False
+
+    def start_at(self, position: int) -> None:
+        """Start on the pattern clock at absolute sample `position` instead of 0 (before the first render)."""
+        if self._started:
+            raise RuntimeError("Renderer.start_at: rendering has already started")
+        self._origin[0] = self.position = int(position)
 
     def _length(self, k: int) -> int:
         block = self.settings.block

@@ -9,7 +9,7 @@ from engine.kernels import kernel
 
 
 @kernel("mix")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def mix(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -27,7 +27,7 @@ def mix(arena, wiring, state, start, stop):
 
 
 @kernel("mul")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def mul(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -38,7 +38,7 @@ def mul(arena, wiring, state, start, stop):
 
 
 @kernel("div")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def div(arena, wiring, state, start, stop):
     # Division by (nearly) zero gives 0, as in the original Phonon, so a silent divisor never makes inf.
     for i in range(wiring.shape[0]):

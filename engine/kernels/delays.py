@@ -92,7 +92,7 @@ def _line(st):
 
 
 @kernel("delay")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def delay(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -116,7 +116,7 @@ def delay(arena, wiring, state, start, stop):
 
 
 @split_kernel("delay", "read")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def delay_read(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -128,7 +128,7 @@ def delay_read(arena, wiring, state, start, stop):
 
 
 @split_kernel("delay", "write")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def delay_write(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -142,7 +142,7 @@ def delay_write(arena, wiring, state, start, stop):
 
 
 @kernel("chorus")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def chorus(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]

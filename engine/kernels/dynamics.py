@@ -36,7 +36,7 @@ _DB_TO_LN = math.log(10.0) / 20.0  # 10 ** (db / 20) == exp(db * _DB_TO_LN)
 
 
 @kernel("distortion")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def distortion(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -51,7 +51,7 @@ def distortion(arena, wiring, state, start, stop):
 
 
 @kernel("compressor")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def compressor(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -103,7 +103,7 @@ def compressor(arena, wiring, state, start, stop):
 
 
 @kernel("bitcrush")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def bitcrush(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]

@@ -47,7 +47,7 @@ def _cycle_of(n: float, cps: float, sr: float) -> float:
     return math.floor(n * cps / sr)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _cycle_start(k: float, cps: float, sr: float) -> float:
     """The first sample n >= 0 with floor(n * cps / sr) >= k (n * cps / sr is monotonic in n)."""
     g = math.ceil(k * sr / cps)
@@ -61,7 +61,7 @@ def _cycle_start(k: float, cps: float, sr: float) -> float:
 
 
 @kernel("adsr")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def adsr(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -96,7 +96,7 @@ def adsr(arena, wiring, state, start, stop):
 
 
 @kernel("env")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def env(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]

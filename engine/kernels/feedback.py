@@ -10,7 +10,7 @@ from engine.kernels import kernel, split_kernel
 
 
 @kernel("feedback")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def feedback(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -23,7 +23,7 @@ def feedback(arena, wiring, state, start, stop):
 
 
 @split_kernel("feedback", "read")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def feedback_read(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -32,7 +32,7 @@ def feedback_read(arena, wiring, state, start, stop):
 
 
 @split_kernel("feedback", "write")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def feedback_write(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         if stop > start:

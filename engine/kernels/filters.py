@@ -93,7 +93,7 @@ def _steady(cutoff, q, start: int, stop: int) -> bool:
 
 
 @kernel("svf")
-@nb.njit(cache=True, fastmath={"contract"})
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def svf(arena, wiring, state, start, stop):
     if stop <= start:
         return

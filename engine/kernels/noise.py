@@ -78,7 +78,7 @@ def _white(key, k: float) -> float:
 
 
 @kernel("noise")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def noise(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -92,7 +92,7 @@ def noise(arena, wiring, state, start, stop):
 
 
 @kernel("pink")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def pink(arena, wiring, state, start, stop):
     # Paul Kellet's refined pink filter (music-dsp archive): accurate to +-0.05 dB above 9.2 Hz at 44.1 kHz.
     # The pole positions are fixed, so at other rates the -3 dB/octave band shifts with the rate.
@@ -118,7 +118,7 @@ def pink(arena, wiring, state, start, stop):
 
 
 @kernel("brown")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def brown(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]

@@ -38,7 +38,7 @@ def _blep(t: float, dt: float) -> float:
 
 
 @kernel("sine")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def sine(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -52,7 +52,7 @@ def sine(arena, wiring, state, start, stop):
 
 
 @kernel("saw")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def saw(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -76,7 +76,7 @@ def _pulse_sample(phase: float, dt: float, width: float) -> float:
 
 
 @kernel("square")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def square(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -90,7 +90,7 @@ def square(arena, wiring, state, start, stop):
 
 
 @kernel("pulse")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def pulse(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
@@ -106,7 +106,7 @@ def pulse(arena, wiring, state, start, stop):
 
 
 @kernel("tri")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def tri(arena, wiring, state, start, stop):
     # Naive triangle: its harmonics fall as 1/n^2, so aliasing is already far below a naive saw's.
     for i in range(wiring.shape[0]):
@@ -121,7 +121,7 @@ def tri(arena, wiring, state, start, stop):
 
 
 @kernel("impulse")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def impulse(arena, wiring, state, start, stop):
     # State row: [sr, phase, started]. An impulse on the first sample, then one each time the phase wraps.
     for i in range(wiring.shape[0]):

@@ -41,7 +41,7 @@ def _flush(x: float) -> float:
 
 
 @kernel("reverb")
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def reverb(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]

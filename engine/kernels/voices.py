@@ -234,7 +234,7 @@ def _clamp_gain(gain: float) -> float:
     return min(gain, 10.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _scan(pool, active_col):
     """(slots below this are the only ones that can be active, number active)."""
     hi = 0
@@ -246,7 +246,7 @@ def _scan(pool, active_col):
     return hi, count
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _claim(pool, active_col, age_col, hi, count, stats):
     """Slot for a new voice: the lowest free one, else steal the oldest (largest age, ties lowest index).
     Returns (slot, hi, count) with hi/count already including the new voice."""
@@ -304,7 +304,7 @@ def _sample_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len,
             out_r[n0 + k] += r * gr
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _render_samples(out_l, out_r, a, b, pool, hi, data):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
     Returns how many were freed."""
@@ -359,7 +359,7 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
     return freed
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _slice_count(p0, rate, lo, hi):
     """Number of ages k >= 0 with lo <= p0 + rate * k < hi (the same expression the render loop uses), for a
     p0 inside the slice and rate != 0. Returns 0 when the count would exceed _MAX_FRAMES."""
@@ -384,7 +384,7 @@ def _slice_count(p0, rate, lo, hi):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, stats):
     """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
     for n in range(start, stop):
@@ -550,7 +550,7 @@ def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
     return phase
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _render_synth(out_l, out_r, a, b, pool, hi, wave):
     """Add every active synth voice's samples for columns [a, b) in pool index order; free the voices that
     end. Returns how many were freed."""
@@ -613,7 +613,7 @@ def _render_synth(out_l, out_r, a, b, pool, hi, wave):
     return freed
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats):
     """Render the synth voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
     for n in range(start, stop):
