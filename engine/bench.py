@@ -74,9 +74,10 @@ def bench_files(
     for text, name in programs:
         for w in workers:
             r = bench_program(text, name, seconds=seconds, sr=sr, block=block, repeat=repeat, workers=w)
+            # Speedup against the first worker count given (1 unless told otherwise).
             base = next((x for x in results if x["program"] == name and x["workers"] == workers[0]), r)
-            r["speedup"] = r["realtime"] / base["realtime"] * (workers[0] if workers[0] != 1 else 1)
-            r["efficiency"] = r["speedup"] / w
+            r["speedup"] = r["realtime"] / base["realtime"]
+            r["efficiency"] = r["speedup"] * workers[0] / w
             results.append(r)
     if plot:
         _plot(results, plot)
