@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from quicktions import Fraction
 
-from .core import Hap, MidiNote, Pattern, TimeSpan, control_map, pure, silence, stack
+from .core import FRACTIONS, Hap, MidiNote, Pattern, TimeSpan, control_map, pure, silence, stack
 from .events import events_record, events_text
 from .mini import MiniNotationError, parse_mini, split_sample
 from .notes import is_note_name, midi_to_hz, note_to_hz, note_to_midi
@@ -29,7 +29,7 @@ def control_value(value: object) -> float:
         return midi_to_hz(int(value))
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number or a note name")
-    if isinstance(value, (int, float, Fraction)):
+    if isinstance(value, (int, float, *FRACTIONS)):
         return float(value)
     if isinstance(value, str) and is_note_name(value):
         return note_to_hz(value)

@@ -9,9 +9,13 @@ differ in a detail that shows in event lists, so `tests/test_events_conformance.
 
 from __future__ import annotations
 
+import fractions
 import math
 from dataclasses import dataclass
-from fractions import Fraction
+
+from quicktions import Fraction  # a compiled Fraction: pattern queries are mostly Fraction arithmetic
+
+FRACTIONS = (Fraction, fractions.Fraction)  # times may also arrive as the standard library's Fraction
 from typing import Any, Callable, Sequence
 
 Time = Fraction
@@ -27,7 +31,7 @@ __all__ = [
 def to_time(x: Number | str) -> Fraction:
     """Exact time from a number. Floats go through a Farey-style approximation (denominator <= 1e7), as
     fraction.js does in Strudel, so `0.1` is 1/10 rather than the binary float's exact value."""
-    if isinstance(x, Fraction):
+    if isinstance(x, FRACTIONS):
         return x
     if isinstance(x, bool):
         return Fraction(int(x))
@@ -606,7 +610,7 @@ def truthy(v: Any) -> bool:
         return False
     if isinstance(v, str):
         return v not in ("f", "false", "0", "~", "")
-    if isinstance(v, (int, float, Fraction)):
+    if isinstance(v, (int, float, *FRACTIONS)):
         return v != 0
     return True
 
@@ -746,7 +750,7 @@ def _xorwise(x: int) -> int:
 def time_to_rand(t: Number) -> float:
     """A pseudo-random float in [0, 1) from a time: 300 cycles are stretched over [0, 2**29), then one
     xorshift round. Same numbers as Tidal's and Strudel's `timeToRand`."""
-    if isinstance(t, Fraction):
+    if isinstance(t, FRACTIONS):
         x = float(t.numerator) / float(t.denominator)  # as fraction.js's valueOf
     else:
         x = float(t)
@@ -829,7 +833,7 @@ def numeral(v: Any) -> int | float:
         return int(v)
     if isinstance(v, (int, float)):
         return v
-    if isinstance(v, Fraction):
+    if isinstance(v, FRACTIONS):
         return float(v)
     if isinstance(v, str):
         from .notes import is_note_name, note_to_midi

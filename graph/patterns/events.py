@@ -8,10 +8,11 @@ integers, as JavaScript has one number type), strings stay strings: sample names
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from typing import Any
 
-from .core import Hap, Pattern
+from quicktions import Fraction
+
+from .core import FRACTIONS, Hap, Pattern
 from .mini import MiniNotationError, parse_mini
 
 __all__ = ["events_record", "events_text", "format_time", "json_value", "onset_events"]
@@ -31,7 +32,7 @@ def json_value(v: Any) -> Any:
         return int(v)
     if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if isinstance(v, Fraction):
+    if isinstance(v, FRACTIONS):
         return json_value(float(v))
     if isinstance(v, dict):
         return {str(k): json_value(x) for k, x in v.items()}

@@ -25,15 +25,24 @@ from __future__ import annotations
 import functools
 import math
 import re
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from quicktions import Fraction
 
 from .core import (
-    MidiNote, Pattern, _seeded_rand, choose_in_with, fastcat, pure, silence, stack, timecat, to_time,
+    MidiNote,
+    Pattern,
+    _seeded_rand,
+    choose_in_with,
+    fastcat,
+    pure,
+    silence,
+    stack,
+    timecat,
+    to_time,
 )
 from .notes import chord_notes
 

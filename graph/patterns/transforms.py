@@ -27,11 +27,24 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Callable
 
+from quicktions import Fraction
+
 from .core import (
-    Hap, Pattern, TimeSpan, control_map, fastcat, patternify, pure, reify, silence, slowcat, stack, to_time,
+    FRACTIONS,
+    Hap,
+    Pattern,
+    TimeSpan,
+    control_map,
+    fastcat,
+    patternify,
+    pure,
+    reify,
+    silence,
+    slowcat,
+    stack,
+    to_time,
 )
 from .mini import parse_mini
 
@@ -141,7 +154,7 @@ class Transform:
 
 
 def _is_number(a: Any) -> bool:
-    return isinstance(a, (int, float, Fraction)) and not isinstance(a, bool) and math.isfinite(a)
+    return isinstance(a, (int, float, *FRACTIONS)) and not isinstance(a, bool) and math.isfinite(a)
 
 
 def _int(v: Any) -> int:
