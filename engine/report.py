@@ -70,7 +70,8 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: i
         where = f"{node.pos.line}:{node.pos.col}" if node.pos else ""
         dead = "" if node.id in live else "  (unused)"
         bus = f" ~{node.buses[0]}" if node.buses else ""
-        lines.append(f"  {node.id:>4}  {node.kind:<10} {node.label:<10} {inputs[:40]:<40} {cost:>7.2f}  {where}{bus}{dead}")
+        shown = "view" if node.kind == "channel" else f"{cost:.2f}"  # a channel names a row, it does no work
+        lines.append(f"  {node.id:>4}  {node.kind:<10} {node.label:<10} {inputs[:40]:<40} {shown:>7}  {where}{bus}{dead}")
     lines.append("")
     lines += _loops_text(graph, schedule, sr, block)
     lines.append("evaluation order (one kernel call per batch per block; a loop is one generated call):")

@@ -119,6 +119,10 @@ class _Compiler:
         self._split_wide_mixes()
         buses = {}
         for name, value in self.bus_values.items():
+            if isinstance(value, Voices) and id(value) in self.voice_nodes:  # the signal it became
+                value = self.voice_nodes[id(value)][1]
+            elif isinstance(value, Pat) and id(value.pattern) in self.pattern_nodes:
+                value = Lin.of(self.pattern_nodes[id(value.pattern)])
             for channel in dict.fromkeys(channels(value)):
                 if isinstance(channel, Lin) and len(channel.terms) == 1 and channel.terms[0][1] == 1.0 and not channel.bias:
                     node_id = channel.terms[0][0]
