@@ -2,7 +2,7 @@
 
 `python -m benchmarks.drums` times it with `engine.bench.bench_program` (10 s of audio, 44.1 kHz, 512-sample
 blocks, median of 3, one worker), then renders it once more with timers around the pattern queries to say
-how much of the render time goes to querying patterns (`engine.voices._EventClock.take`, which calls
+how much of the render time goes to querying patterns (`engine.clock.EventClock.take`, which calls
 `cycle_events` once per cycle, and `engine.controls.SteppedControl.fill`) rather than to the voice kernels,
 and counts the voices sounding at once (per node, and summed over all 16 nodes, sampled after every block).
 """
@@ -40,14 +40,14 @@ def drum_program(buses: int = 16) -> str:
 
 def measure_pattern_share(text: str, *, seconds: float, sr: int, block: int) -> dict:
     """One serial render with timers around every pattern query. Returns seconds spent and voice counts."""
-    from engine import controls, voices
+    from engine import clock, controls, voices
     from engine.kernels import voices as vk
     from engine.render import Renderer, RenderSettings
     from graph.compiler import compile_program
 
     spent = {"take": 0.0, "cycle_events": 0.0, "controls": 0.0}
     calls = {"take": 0, "cycle_events": 0, "controls": 0}
-    originals = (voices._EventClock.take, voices._EventClock.cycle_events, controls.SteppedControl.fill)
+    originals = (clock.EventClock.take, clock.EventClock.cycle_events, controls.SteppedControl.fill)
 
     def timed(name, fn):
         def wrapper(*args, **kw):
@@ -60,8 +60,8 @@ def measure_pattern_share(text: str, *, seconds: float, sr: int, block: int) -> 
 
         return wrapper
 
-    voices._EventClock.take = timed("take", originals[0])
-    voices._EventClock.cycle_events = timed("cycle_events", originals[1])
+    clock.EventClock.take = timed("take", originals[0])
+    clock.EventClock.cycle_events = timed("cycle_events", originals[1])
     controls.SteppedControl.fill = timed("controls", originals[2])
     try:
         graph = compile_program(text, "drums")
@@ -87,7 +87,7 @@ def measure_pattern_share(text: str, *, seconds: float, sr: int, block: int) -> 
         report = renderer.report(frames, 0.0)
         renderer.close()
     finally:
-        voices._EventClock.take, voices._EventClock.cycle_events, controls.SteppedControl.fill = originals
+        clock.EventClock.take, clock.EventClock.cycle_events, controls.SteppedControl.fill = originals
     return {
         "render_s": wall,
         "setup_s": setup,

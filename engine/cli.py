@@ -41,9 +41,8 @@ class _Progress:
         if self.bar is None:
             if time.perf_counter() - self.started < 1.0 or not sys.stderr.isatty():
                 return
-            from rich.progress import BarColumn, Progress, TimeRemainingColumn
-
             from rich.console import Console
+            from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
             self.bar = Progress(
                 "[progress.description]{task.description}",

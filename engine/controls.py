@@ -13,6 +13,9 @@ from typing import Any
 import numba as nb
 import numpy as np
 
+from engine.clock import EventClock
+from graph.patterns import control_value
+
 
 @nb.njit(cache=True, nogil=True)
 def fill_steps(row, offset, first, count, positions, values, held):
@@ -40,37 +43,22 @@ class SteppedControl:
     """One pattern's stepped signal, filled block by block in time order."""
 
     def __init__(self, pattern: Any, cps: Fraction, sr: int) -> None:
-        from graph.patterns import control_onsets
-
-        self._onsets = control_onsets
-        self.pattern = pattern
-        self.samples_per_cycle = Fraction(sr) / cps
+        self.clock = EventClock(pattern, (), cps, sr)
+        self.samples_per_cycle = self.clock.spc
         self._cycle = -1
         self._positions = np.zeros(0, dtype=np.int64)
         self._values = np.zeros(0, dtype=np.float64)
         self._cycle_end = 0
-        self.held = self._value_before_start()
-
-    def _value_before_start(self) -> float:
-        """The value sounding at sample 0 if the pattern has no onset there: its last value in cycle -1."""
-        before = self._onsets(self.pattern, -1)
-        return float(before[-1][1]) if before else 0.0
+        # The value sounding at sample 0 when the pattern has no onset there: its last value in cycle -1.
+        before = self.clock.onsets(-1)
+        self.held = control_value(before[-1][2]) if before else 0.0
 
     def _load_cycle(self, cycle: int) -> None:
-        # An onset just before a cycle boundary can round up to the boundary's sample, which belongs to the
-        # next cycle, so the previous cycle's onsets are included too (they sort first).
-        spc = self.samples_per_cycle
-        start, end = math.ceil(cycle * spc), math.ceil((cycle + 1) * spc)
-        steps = [
-            (math.ceil(t * spc), v)
-            for c in (cycle - 1, cycle)
-            for t, v in self._onsets(self.pattern, c)
-            if start <= math.ceil(t * spc) < end
-        ]
-        self._positions = np.array([p for p, _ in steps], dtype=np.int64)
-        self._values = np.array([v for _, v in steps], dtype=np.float64)
+        events = self.clock.cycle_events(cycle)
+        self._positions = np.array([at for at, _, _ in events], dtype=np.int64)
+        self._values = np.array([control_value(v) for _, _, v in events], dtype=np.float64)
         self._cycle = cycle
-        self._cycle_end = end
+        self._cycle_end = math.ceil((cycle + 1) * self.samples_per_cycle)
 
     def fill(self, arena: np.ndarray, row_index: int, first: int, count: int) -> None:
         """Write absolute samples [first, first + count) into arena[row_index, 0:count]."""

@@ -10,10 +10,10 @@ from typing import Callable
 import numpy as np
 
 from engine.controls import SteppedControl
-from engine.samples import SampleBank, SampleError, SampleLibrary
-from engine.voices import SampleVoices, SynthVoices
 from engine.master import nonfinite_rows, silence_nonfinite
 from engine.plan import Batch, LoopStage, Schedule
+from engine.samples import SampleBank, SampleError, SampleLibrary
+from engine.voices import SampleVoices, SynthVoices
 from graph.errors import PhononError
 from graph.signal_graph import Node
 

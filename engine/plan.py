@@ -17,9 +17,9 @@ import numpy as np
 from engine.fused import loop_runner
 from engine.kernels import SPLIT_KERNELS, load_all
 from graph.feedback import FeedbackPlan, Loop
-from graph.units import Unit, unit_graph
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
+from graph.units import Unit, unit_graph
 
 
 @dataclass

@@ -17,14 +17,14 @@ import numpy as np
 import soundfile as sf
 
 from engine.executor import BlockEvaluator, Incident, default_samples
-from engine.parts import build_parts
-from workers import TaskFailed, WorkerDied
 from engine.master import OUTMIX_CODES, master_rows, mix_master
+from engine.parts import build_parts
 from engine.plan import Schedule
 from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
 from graph.errors import PhononError
 from graph.signal_graph import SignalGraph
+from workers import TaskFailed, WorkerDied
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from engine.plan import LoopStage, build_schedule
-from graph.partition import partition
-from graph.units import unit_graph
 from graph.analysis import reachable
+from graph.partition import partition
 from graph.signal_graph import Input, SignalGraph
+from graph.units import unit_graph
 
 
 def _input(graph: SignalGraph, x: Input) -> str:

@@ -7,85 +7,18 @@ the node into its two output rows."""
 
 from __future__ import annotations
 
-import bisect
-import math
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
+from engine.clock import EventClock
 from engine.kernels import voices as vk
 from engine.samples import SampleBank, SampleError
-from graph.values import voice_value
 from graph.errors import PhononError
 from graph.signal_graph import Node
 
 VOICE_POOL = 512
 PROBE_CYCLES = 8  # cycles queried before rendering (and kept), so an unknown sample name fails up front
-
-
-class _EventClock:
-    """A voice node's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time.
-
-    Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
-    whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
-    Tidal. Queried cycles are kept while they may still be needed (the probe before rendering fills the
-    first ones), so no cycle is queried twice."""
-
-    def __init__(self, pattern: Any, params: tuple, cps: Fraction, sr: int) -> None:
-        self.pattern = pattern
-        self.params = params
-        self.spc = Fraction(sr) / cps
-        self._onsets: dict[int, list[tuple[Fraction, float, dict]]] = {}
-        self._cycle = None
-        self._events: list[tuple[int, float, dict]] = []
-        self._positions: list[int] = []
-
-    def onsets(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
-        """(onset, duration in samples, controls) of the events starting in cycle `cycle`."""
-        if cycle not in self._onsets:
-            events = [(h.whole.begin, float((h.whole.end - h.whole.begin) * self.spc), h.value)
-                      for h in self.pattern.onsets(cycle, cycle + 1)]
-            for name, values in self.params:
-                haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
-                starts = [h.part.begin for h in haps]
-                merged = []
-                for t, length, controls in events:
-                    for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
-                        if h.part.end > t:
-                            merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
-                events = merged
-            self._onsets[cycle] = events
-        return self._onsets[cycle]
-
-    def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
-        """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before
-        a cycle boundary can round up onto the boundary, so the previous cycle's tail is included)."""
-        start, end = math.ceil(cycle * self.spc), math.ceil((cycle + 1) * self.spc)
-        found = [
-            (at, length, controls)
-            for c in (cycle - 1, cycle)
-            for t, length, controls in self.onsets(c)
-            if start <= (at := math.ceil(t * self.spc)) < end
-        ]
-        found.sort(key=lambda e: e[0])  # stable: simultaneous events keep their pattern order
-        for old in [c for c in self._onsets if c < cycle - 1]:
-            del self._onsets[old]
-        return found
-
-    def take(self, first: int, n: int) -> list[tuple[int, float, dict]]:
-        """Events with onsets in [first, first + n)."""
-        out = []
-        end = first + n
-        cycle = int(math.floor(first / self.spc))
-        while math.ceil(cycle * self.spc) < end:
-            if self._cycle != cycle:
-                self._events, self._cycle = self.cycle_events(cycle), cycle
-                self._positions = [e[0] for e in self._events]
-            lo, hi = bisect.bisect_left(self._positions, first), bisect.bisect_left(self._positions, end)
-            out.extend(self._events[lo:hi])
-            cycle += 1
-        return out
 
 
 def _number(controls: dict, key: str, default: float, node: Node) -> float:
@@ -106,7 +39,7 @@ class _Voices:
     def __init__(self, node: Node, cps: Fraction, sr: int) -> None:
         self.node = node
         self.sr = sr
-        self.clock = _EventClock(node.pattern, node.params, cps, sr)
+        self.clock = EventClock(node.pattern, node.params, cps, sr)
         self.triggers = np.zeros((64, self.width), dtype=np.float64)
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position

@@ -1,0 +1,76 @@
+"""Pattern events on the sample clock: an event whose onset is at cycle t starts on sample
+ceil(t * sr / cps). Patterns are queried once per cycle and the cycles kept while they may still be needed,
+never per sample. Used by stepped control signals (engine/controls.py) and voices (engine/voices.py)."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from fractions import Fraction
+from typing import Any
+
+from graph.values import voice_value
+
+
+class EventClock:
+    """A voice node's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time.
+
+    Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
+    whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
+    Tidal. Queried cycles are kept while they may still be needed (the probe before rendering fills the
+    first ones), so no cycle is queried twice."""
+
+    def __init__(self, pattern: Any, params: tuple, cps: Fraction, sr: int) -> None:
+        self.pattern = pattern
+        self.params = params
+        self.spc = Fraction(sr) / cps
+        self._onsets: dict[int, list[tuple[Fraction, float, dict]]] = {}
+        self._cycle = None
+        self._events: list[tuple[int, float, dict]] = []
+        self._positions: list[int] = []
+
+    def onsets(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
+        """(onset, duration in samples, controls) of the events starting in cycle `cycle`."""
+        if cycle not in self._onsets:
+            events = [(h.whole.begin, float((h.whole.end - h.whole.begin) * self.spc), h.value)
+                      for h in self.pattern.onsets(cycle, cycle + 1)]
+            for name, values in self.params:
+                haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
+                starts = [h.part.begin for h in haps]
+                merged = []
+                for t, length, controls in events:
+                    for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
+                        if h.part.end > t:
+                            merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
+                events = merged
+            self._onsets[cycle] = events
+        return self._onsets[cycle]
+
+    def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
+        """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before
+        a cycle boundary can round up onto the boundary, so the previous cycle's tail is included)."""
+        start, end = math.ceil(cycle * self.spc), math.ceil((cycle + 1) * self.spc)
+        found = [
+            (at, length, controls)
+            for c in (cycle - 1, cycle)
+            for t, length, controls in self.onsets(c)
+            if start <= (at := math.ceil(t * self.spc)) < end
+        ]
+        found.sort(key=lambda e: e[0])  # stable: simultaneous events keep their pattern order
+        for old in [c for c in self._onsets if c < cycle - 1]:
+            del self._onsets[old]
+        return found
+
+    def take(self, first: int, n: int) -> list[tuple[int, float, dict]]:
+        """Events with onsets in [first, first + n)."""
+        out = []
+        end = first + n
+        cycle = int(math.floor(first / self.spc))
+        while math.ceil(cycle * self.spc) < end:
+            if self._cycle != cycle:
+                self._events, self._cycle = self.cycle_events(cycle), cycle
+                self._positions = [e[0] for e in self._events]
+            lo, hi = bisect.bisect_left(self._positions, first), bisect.bisect_left(self._positions, end)
+            out.extend(self._events[lo:hi])
+            cycle += 1
+        return out
