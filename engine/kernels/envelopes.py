@@ -33,7 +33,8 @@ from engine.kernels import kernel
 
 
 @nb.njit(cache=True, inline="always")
-def _ads(t: float, a: float, d: float, s: float) -> float:
+def ads_level(t: float, a: float, d: float, s: float) -> float:
+    """The attack-decay-sustain curve at time t (a zero attack starts at 1, a zero decay jumps to s)."""
     if t < a:
         return t / a
     t -= a
@@ -86,7 +87,7 @@ def adsr(arena, wiring, state, start, stop):
             d = max(decay[n], 0.0)
             s = min(max(sustain[n], 0.0), 1.0)
             r = max(release[n], 0.0) * sr  # in samples
-            e = _ads((cnt - s0) / sr, a, d, s)
+            e = ads_level((cnt - s0) / sr, a, d, s)
             left = s1 - cnt
             if left < r:
                 e *= left / r
@@ -110,6 +111,6 @@ def env(arena, wiring, state, start, stop):
             a = max(attack[n], 0.0)
             d = max(decay[n], 0.0)
             s = min(max(sustain[n], 0.0), 1.0)
-            out[n] = _ads(cnt / sr, a, d, s)
+            out[n] = ads_level(cnt / sr, a, d, s)
             cnt += 1.0
         st[1] = cnt

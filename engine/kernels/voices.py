@@ -94,6 +94,7 @@ import math
 import numba as nb
 import numpy as np
 
+from engine.kernels.envelopes import ads_level
 from engine.kernels.oscillators import _blep
 
 DEFAULT_VOICES = 512
@@ -525,17 +526,6 @@ def _seconds(x: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def _ads_level(tau: float, a: float, d: float, s: float) -> float:
-    """The attack-decay-sustain curve at tau (a zero attack starts at 1, a zero decay jumps to s)."""
-    if tau < a:
-        return tau / a
-    tau -= a
-    if tau < d:
-        return 1.0 - (1.0 - s) * (tau / d)
-    return s
-
-
-@nb.njit(cache=True, inline="always")
 def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
     """Add `run` samples of one voice from column n0 with envelope c0 + c1 * (x0 + q) (x0 = tau - origin of the
     first sample, an exact integer); returns the phase after them."""
@@ -647,7 +637,7 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
             end = gate + r_len - 1.0 if r_len >= 1.0 else gate
         if sus == 0.0 and a_len + d_len <= gate:  # silent once the decay has reached 0
             end = min(end, a_len + d_len - 1.0 if d_len >= 1.0 else a_len)
-        level = _ads_level(gate, a_len, d_len, sus) if gate < _NEVER else sus
+        level = ads_level(gate, a_len, d_len, sus) if gate < _NEVER else sus
         if gate < _NEVER and level == 0.0:
             end = min(end, gate)
         if not end >= 1.0:
