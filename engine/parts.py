@@ -76,7 +76,7 @@ def build_parts(
         parts = partition(ug, workers)
     else:
         parts = [Part(0, "all", list(ug.order), 0.0)]
-    schedules = [build_schedule(graph, sr, block, only=set(p.units)) for p in parts]
+    schedules = [build_schedule(graph, sr, block, only=set(p.units), ug=ug) for p in parts]
     layout = schedules[0]
     shared = workers > 1
     arena = SharedArena((ring, layout.rows, block), dtype=np.float64) if shared else None

@@ -19,7 +19,7 @@ from engine.kernels import SPLIT_KERNELS, load_all
 from graph.feedback import FeedbackPlan, Loop
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
-from graph.units import Unit, unit_graph
+from graph.units import Unit, UnitGraph, unit_graph
 
 
 @dataclass
@@ -107,11 +107,14 @@ def _make_batch(graph: SignalGraph, kind_name: str, members: list[int], level: i
     return Batch(kind_name, None, members, wiring, state, level, 1 + n_consts)
 
 
-def build_schedule(graph: SignalGraph, sr: int, block: int, only: set[Unit] | None = None) -> Schedule:
+def build_schedule(
+    graph: SignalGraph, sr: int, block: int, only: set[Unit] | None = None, ug: UnitGraph | None = None
+) -> Schedule:
     """The schedule of a whole program, or of the units `only` (one part of a parallel render). Rows are
-    laid out for the whole program either way, so every part addresses the same arena the same way."""
+    laid out for the whole program either way, so every part addresses the same arena the same way.
+    `ug` is the program's unit graph when the caller already has it (one per part otherwise)."""
     kernels = load_all()
-    ug = unit_graph(graph, sr)
+    ug = ug or unit_graph(graph, sr)
     fplan = ug.feedback
     all_order = ug.nodes_in_order()
     ordered_units = ug.order if only is None else [u for u in ug.order if u in only]
