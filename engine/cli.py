@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
+from engine import interrupts
 from graph.errors import PhononError
 
 
@@ -226,13 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum, frame) -> None:
-    raise KeyboardInterrupt  # unwinds like Ctrl-C, so every cleanup (partial files, workers) runs
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    saved = interrupts.install()
     try:
         return args.run(args)
     except PhononError as e:
@@ -244,7 +240,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    finally:
+        interrupts.restore(saved)
+
+
+def run() -> None:
+    """The `phonon` command: `main`, then exit. The stop signals stay handled until the process ends, so a
+    late one cannot raise past `main`. After a stop signal the cleanup has already run, so exit at once:
+    letting Python finalise would let it kill itself with SIGINT (status -2 instead of 130) when the
+    KeyboardInterrupt had escaped an exec() of library code, as numba's lazy imports do while kernels load."""
+    interrupts.install()
+    code = main()
+    if interrupts.requested():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
+from engine import interrupts
 from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.parts import build_parts
@@ -230,6 +231,7 @@ def _stream(
     done, peak = 0, 0.0
     with Renderer(graph, settings, frames, workers) as renderer:
         while done < frames:
+            interrupts.check()
             n = min(CHUNK_FRAMES, frames - done)
             renderer.render_into(chunk, n)
             view = chunk[:n]

@@ -374,11 +374,38 @@ def test_interrupted_render_leaves_nothing(tmp_path):
     assert listing(tmp_path) == {"prog.phonon"}  # no output, no .partial
 
 
-def test_terminated_render_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_terminated_render_leaves_nothing(tmp_path, sig):
     proc, _ = _start_long_render(tmp_path)
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
-    assert proc.returncode != 0
+    proc.send_signal(sig)  # SIGHUP: the terminal was closed
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert listing(tmp_path) == {"prog.phonon"}
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interrupt_python_swallows_still_stops_the_render(tmp_path, monkeypatch, capsys):
+    """A KeyboardInterrupt raised inside a ctypes callback (numba loads code through them) is only printed
+    as "Exception ignored"; the render must stop all the same, at the next chunk, and leave nothing."""
+    import ctypes
+
+    from engine import render
+    from engine.cli import main
+
+    chunks = []
+    original = render.Renderer.render_into
+
+    def render_into(self, dest, frames):
+        if not chunks:
+            ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGINT))()
+        chunks.append(frames)
+        return original(self, dest, frames)
+
+    monkeypatch.setattr(render.Renderer, "render_into", render_into)
+    prog = write(tmp_path, TONE)
+    assert main(["render", str(prog), "-o", str(tmp_path / "x.wav"), "-d", "60", "--workers", "1"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert len(chunks) == 1  # it stopped at the next chunk instead of rendering the minute
     assert listing(tmp_path) == {"prog.phonon"}
 
 

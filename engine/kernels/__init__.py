@@ -60,4 +60,14 @@ def load_all() -> dict[str, Callable]:
         reverb,
     )
 
+    _load_numba_registries()
     return KERNELS
+
+
+def _load_numba_registries() -> None:
+    """numba imports its numpy support (and scipy's BLAS, where installed) when it loads the first compiled
+    function: about 0.3 s. Do it here, before workers fork, so they inherit it instead of each paying it,
+    and no render pays it after its first block started."""
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()
