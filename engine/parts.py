@@ -72,10 +72,9 @@ def build_parts(
     `origin[0]` (read per block; default 0) is the absolute sample where block 0 starts, so a program can
     start mid-song on the pattern clock (live reloading); set it before the runtime forks."""
     ug = unit_graph(graph, sr)
-    if workers > 1:
-        parts = partition(ug, workers)
-    else:
-        parts = [Part(0, "all", list(ug.order), 0.0)]
+    parts = partition(ug, workers) if workers > 1 else []
+    if len(parts) <= 1:  # one part (or none: a constant program) runs in-process, like one worker
+        parts, workers = [Part(0, "all", list(ug.order), 0.0)], 1
     schedules = [build_schedule(graph, sr, block, only=set(p.units), ug=ug) for p in parts]
     layout = schedules[0]
     shared = workers > 1

@@ -50,6 +50,13 @@ def test_every_worker_count_renders_the_same_samples(name):
         np.testing.assert_array_equal(render_array(text, seconds=0.4, workers=workers), serial, err_msg=f"{workers}")
 
 
+@pytest.mark.parametrize("text", ["out: 0.1\n", "~a: 0.5\n", "out: 1/0\n", "o1: 0.2\no2: sine 440 * 0.1\n"])
+def test_constant_programs_render_at_any_worker_count(text):
+    serial = render_array(text, seconds=0.05, workers=1)
+    for workers in (2, 4):
+        np.testing.assert_array_equal(render_array(text, seconds=0.05, workers=workers), serial)
+
+
 def test_bus8x_plan_has_a_part_per_partial_sum_and_per_output():
     graph = compile_program(all_workloads()["bus8x"])
     parts = partition(unit_graph(graph, 44100), 2)
@@ -75,8 +82,8 @@ def test_a_bus_shared_by_two_outputs_is_computed_once_per_block():
         for evaluator in renderer.parts.evaluators:
             for segment, _ in evaluator._segments:
                 segment[:] = [
-                    ((lambda f, w: (lambda *a: (calls.append(tuple(w[:, 0])), f(*a))))(fn, wiring), wiring, state)
-                    for fn, wiring, state in segment
+                    ((lambda f, w: (lambda *a: (calls.append(tuple(w[:, 0])), f(*a))))(fn, arrays[0]), arrays)
+                    for fn, arrays in segment
                 ]
         renderer.render_into(np.zeros((2560, 2)), 2560)
     kick_row = renderer.schedule.node_row[kick]
