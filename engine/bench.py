@@ -1,5 +1,8 @@
 """`phonon bench`: realtime factor and milliseconds per block for programs and worker counts, medians of
-several runs, with speedup and parallel efficiency against one worker and the runtime's wait times."""
+several runs, with speedup and parallel efficiency against one worker and the runtime's wait times, and the
+cost model's predicted speedup beside the measured one (graph/cost_model.py), so a run comparing core counts
+explains itself: a measured speedup far below the prediction points at the machine (busy cores, slow
+handoffs), one matching it at the program's structure (too few or unequal parts)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import numpy as np
 
 from engine.render import Renderer, RenderSettings
 from graph.compiler import compile_program
+from graph.cost_model import scaling
 
 
 def bench_program(
@@ -72,11 +76,13 @@ def bench_files(
 ) -> int:
     results = []
     for text, name in programs:
+        model = scaling(compile_program(text, name), workers, sr, block)
         for w in workers:
             r = bench_program(text, name, seconds=seconds, sr=sr, block=block, repeat=repeat, workers=w)
             # Speedup against the first worker count given (1 unless told otherwise).
             base = next((x for x in results if x["program"] == name and x["workers"] == workers[0]), r)
             r["speedup"] = r["realtime"] / base["realtime"]
+            r["predicted_speedup"] = model.speedup(w, base=workers[0])
             r["efficiency"] = r["speedup"] * workers[0] / w
             results.append(r)
     if plot:
@@ -89,14 +95,16 @@ def bench_files(
     from rich.table import Table
 
     table = Table(title=f"block {block} at {sr} Hz (budget {block / sr * 1000:.2f} ms), median of {repeat}")
-    columns = ("program", "workers", "parts", "realtime", "ms/block", "p99 ms", "speedup", "efficiency", "wait us")
+    columns = (
+        "program", "workers", "parts", "realtime", "ms/block", "p99 ms", "speedup", "predicted", "efficiency", "wait us"
+    )
     for col in columns:
         table.add_column(col, justify="left" if col == "program" else "right")
     for r in results:
         table.add_row(
             r["program"], str(r["workers"]), str(r["parts"]), f"{r['realtime']:.1f}x", f"{r['ms_per_block_median']:.3f}",
-            f"{r['ms_per_block_p99']:.3f}", f"{r['speedup']:.2f}x", f"{r['efficiency']:.0%}",
-            f"{r['wait_us_per_block']:.0f}",
+            f"{r['ms_per_block_p99']:.3f}", f"{r['speedup']:.2f}x", f"{r['predicted_speedup']:.2f}x",
+            f"{r['efficiency']:.0%}", f"{r['wait_us_per_block']:.0f}",
         )
     Console().print(table)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 import time
@@ -246,12 +247,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The `phonon` command: `main`, then exit. The stop signals stay handled until the process ends, so a
-    late one cannot raise past `main`. After a stop signal the cleanup has already run, so exit at once:
-    letting Python finalise would let it kill itself with SIGINT (status -2 instead of 130) when the
+    late one cannot raise past `main`. After a stop signal the cleanup has already run, so run the exit handlers
+    and leave: letting Python finalise would let it kill itself with SIGINT (status -2 instead of 130) when the
     KeyboardInterrupt had escaped an exec() of library code, as numba's lazy imports do while kernels load."""
     interrupts.install()
     code = main()
     if interrupts.requested():
+        atexit._run_exitfuncs()  # what finalising would still do: PortAudio closes its device (and JACK client)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -10,8 +10,9 @@ from typing import Callable
 import numpy as np
 
 from engine.controls import SteppedControl
+from engine.fused import part_runner
 from engine.master import nonfinite_rows, silence_nonfinite
-from engine.plan import Batch, LoopStage, Schedule
+from engine.plan import Batch, ChainStage, LoopStage, Schedule
 from engine.samples import SampleBank, SampleError, SampleLibrary
 from engine.voices import SampleVoices, SynthVoices
 from graph.errors import PhononError
@@ -86,29 +87,53 @@ class BlockEvaluator:
     def _build_segments(self) -> None:
         """Runs of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None."""
         self._segments: list[tuple[list, tuple | None]] = []
-        calls: list[tuple[Callable, np.ndarray, np.ndarray]] = []
+        calls: list[tuple[Callable, tuple]] = []  # (kernel, its arrays after the arena)
         for index, stage in enumerate(self.schedule.stages):
             if isinstance(stage, LoopStage):
                 self._segments.append((calls, (stage.runner, stage.args, stage.loop.step)))
                 calls = []
+            elif isinstance(stage, ChainStage):
+                calls.append((stage.kernel, stage.args))
             elif stage.kernel is not None:
-                calls.append((stage.kernel, stage.wiring, stage.state))
+                calls.append((stage.kernel, (stage.wiring, stage.state)))
             if index in self._guards:
                 rows = np.array(self._guards[index], dtype=np.int64).reshape(-1, 1)
-                calls.append((silence_nonfinite, rows, _NO_STATE))
+                calls.append((silence_nonfinite, (rows, _NO_STATE)))
         self._segments.append((calls, None))
+        self._runner = None  # the fused part runner, made on first use (see `fuse`)
+
+    def fuse(self) -> None:
+        """Compile (or load from the cache) this schedule's part runner: from then on each block is one call."""
+        items, args, steps = [], [], []
+        for calls, loop in self._segments:
+            for fn, arrays in calls:
+                items.append((fn, len(arrays)))
+                args += arrays
+            if loop is not None:
+                runner, loop_args, step = loop
+                items.append((runner, len(loop_args)))
+                args += loop_args
+                steps.append(step)
+        if not items:
+            return
+        runner = part_runner(items)
+        self._runner_args = (np.array(steps, dtype=np.int64), *args)
+        self._runner = runner
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
         """Compute absolute samples [first_sample, first_sample + n) into columns [0, n) of ring slot `slot`."""
         arena = self.slots[slot]
         for host, row in self._hosts:
             host.fill(arena, row, first_sample, n)
-        for calls, loop in self._segments:
-            for fn, wiring, state in calls:
-                fn(arena, wiring, state, 0, n)
-            if loop is not None:
-                runner, args, step = loop
-                runner(arena, 0, n, step, *args)
+        if self._runner is not None:
+            self._runner(arena, 0, n, n, *self._runner_args)
+        else:
+            for calls, loop in self._segments:
+                for fn, arrays in calls:
+                    fn(arena, *arrays, 0, n)
+                if loop is not None:
+                    runner, args, step = loop
+                    runner(arena, 0, n, step, *args)
         if nonfinite_rows(arena, self.exports, n, self._export_found):
             self.contain_nonfinite(first_sample, n, slot)
 
@@ -137,7 +162,7 @@ class BlockEvaluator:
             if node_id in found and not from_outside_bad and unit not in self._reported:
                 self._reported.add(unit)
                 if not isinstance(unit, tuple):  # from now on, silence it before anything downstream reads it
-                    self._guards.setdefault(s.stages.index(s.node_batch[node_id][0]), []).append(s.node_row[node_id])
+                    self._guards.setdefault(s.stage_of(node_id), []).append(s.node_row[node_id])
                 at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
                 where = s.graph.nodes[node_id].where() + s.loop_description(node_id)
                 new.append(Incident(node_id, where, at))

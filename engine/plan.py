@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from engine.fused import loop_runner
-from engine.kernels import SPLIT_KERNELS, load_all
+from engine.kernels import SPLIT_KERNELS, load_all, load_chains
 from graph.feedback import FeedbackPlan, Loop
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
@@ -46,7 +46,27 @@ class LoopStage:
     level: int
 
 
-Stage = Batch | LoopStage
+@dataclass
+class ChainStage:
+    """Chains of nodes run link after link by one lane kernel (engine.kernels.chains), many chains side by
+    side: `members` holds one batch per link, row i of each being chain i."""
+
+    kind: str  # the links' kinds, e.g. "saw>svf"
+    kernel: Callable
+    members: list[Batch]
+    args: tuple[np.ndarray, ...]
+    level: int
+
+    @property
+    def nodes(self) -> list[int]:
+        return [n for b in self.members for n in b.nodes]
+
+
+Stage = Batch | LoopStage | ChainStage
+
+# Chains the lane kernels run: (first kind, second kind) -> kernel name in engine.kernels.chains. The
+# second node must be the first's only reader, so the first's output never needs an arena row.
+CHAINS = {("saw", "svf"): "saw_svf"}
 
 
 @dataclass
@@ -65,8 +85,17 @@ class Schedule:
 
     @property
     def batches(self) -> list[Batch]:
-        """Every batch, loop members included, in evaluation order."""
-        return [b for s in self.stages for b in (s.members if isinstance(s, LoopStage) else [s])]
+        """Every batch, loop and chain members included, in evaluation order."""
+        return [b for s in self.stages for b in (s.members if isinstance(s, (LoopStage, ChainStage)) else [s])]
+
+    def stage_of(self, node_id: int) -> int:
+        """Index in `stages` of the stage that computes a node."""
+        batch = self.node_batch[node_id][0]
+        for i, stage in enumerate(self.stages):
+            if stage is batch or batch in getattr(stage, "members", ()):
+                return i
+        raise KeyError(node_id)
+
 
     def unit_of(self, node_id: int) -> object:
         """The node itself, or ("loop", i) for a node of feedback loop i."""
@@ -143,14 +172,34 @@ def build_schedule(
         row_of(x)  # every constant gets its row now, so all parts agree on the layout
     output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
 
+    chained = _chains(ug, ordered_units)  # second link -> first link
+    firsts = set(chained.values())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for u in ordered_units:
-        if not isinstance(u, tuple):
-            groups[(unit_level[u], graph.nodes[u].kind)].append(u)
+        if isinstance(u, tuple) or u in firsts:
+            continue
+        kind = graph.nodes[u].kind
+        if u in chained:
+            kind = graph.nodes[chained[u]].kind + ">" + kind
+        groups[(unit_level[u], kind)].append(u)
 
     stages: list[tuple[tuple, Stage]] = []
     node_batch: dict[int, tuple[Batch, int]] = {}
+    constant = None
     for (lvl, kind_name), nodes in sorted(groups.items()):
+        if ">" in kind_name:  # chains: one batch per link, the lane kernel runs them together
+            links = [[chained[n] for n in nodes], nodes]
+            members = [_make_batch(graph, k, ns, lvl, row_of, sr) for k, ns in zip(kind_name.split(">"), links)]
+            for b in members:
+                b.kernel = kernels[b.kind]  # kept for reference; the chain kernel computes them
+                node_batch.update({n: (b, i) for i, n in enumerate(b.nodes)})
+            if constant is None:
+                constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
+                constant[list(const_rows.values())] = True
+            args = (constant, *(a for b in members for a in (b.wiring, b.state)))
+            chain_kernel = getattr(load_chains(), CHAINS[tuple(kind_name.split(">"))])
+            stages.append(((lvl, 0, kind_name), ChainStage(kind_name, chain_kernel, members, args, lvl)))
+            continue
         batch = _make_batch(graph, kind_name, nodes, lvl, row_of, sr)
         batch.kernel = None if KINDS[kind_name].host_filled else kernels[kind_name]
         node_batch.update({n: (batch, i) for i, n in enumerate(nodes)})
@@ -190,3 +239,32 @@ def build_schedule(
         feedback=fplan,
         node_batch=node_batch,
     )
+
+
+def _chains(ug: UnitGraph, units: list[Unit]) -> dict[int, int]:
+    """The chains among `units` (one part) that a lane kernel runs: second link -> first link, where the
+    first's only reader in the whole program (outputs included) is the second, and both are in this part.
+    The choice depends only on the graph, so every worker count runs the same chains."""
+    graph = ug.graph
+    readers: dict[int, int] = defaultdict(int)
+    for n in ug.evaluated:
+        for i in ug.inputs_of(n):
+            readers[i] += 1
+    for pair in graph.outputs.values():
+        for x in pair:
+            if isinstance(p := ug.producer(x), int):
+                readers[p] += 1
+    here = set(units)
+    found = {}
+    for u in units:
+        if isinstance(u, tuple) or not graph.nodes[u].inputs:
+            continue
+        first = ug.producer(graph.nodes[u].inputs[0])
+        if (
+            isinstance(first, int)
+            and first in here
+            and (graph.nodes[first].kind, graph.nodes[u].kind) in CHAINS
+            and readers[first] == 1
+        ):
+            found[u] = first
+    return found

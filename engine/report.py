@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from engine.plan import LoopStage, build_schedule
 from graph.analysis import reachable
+from graph.cost_model import DEFAULT_COUNTS, scaling, suggested_workers
 from graph.partition import partition
 from graph.signal_graph import Input, SignalGraph
 from graph.units import unit_graph
@@ -34,6 +37,28 @@ def plan_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 51
         )
     load = [sum(p.cost_ns for p in parts if p.worker == w) * block / 1000 for w in range(workers)]
     lines.append("  load per worker (us per block): " + ", ".join(f"{x:.1f}" for x in load))
+    return lines
+
+
+def scaling_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 512) -> list[str]:
+    """Predicted speedup per worker count (graph/cost_model.py), so scaling can be read before running it."""
+    ug = unit_graph(graph, sr)
+    counts = sorted({n for n in DEFAULT_COUNTS if n <= 64} | {workers})
+    s = scaling(ug, counts, sr, block)
+    us = block / 1000
+    lines = ["predicted scaling (estimated costs plus per-part, per-kernel-call, handoff and master overheads;"]
+    lines.append("  a free core per worker assumed):")
+    lines.append(
+        f"  work {s.total_ns * us:.1f} us per block, critical path {s.critical_ns * us:.1f} us: "
+        f"at most {s.amdahl:.1f}x within a block (work / critical path)"
+    )
+    lines.append(f"  balance of the plan for {workers}: {s.balance[workers]:.2f} (max worker load / mean load)")
+    lines.append("  " + f"{'workers':<9}" + "".join(f"{n:>8}" for n in counts))
+    lines.append("  " + f"{'us/block':<9}" + "".join(f"{s.ns_per_block[n] / 1000:>8.1f}" for n in counts))
+    lines.append("  " + f"{'speedup':<9}" + "".join(f"{s.speedup(n):>7.2f}x" for n in counts))
+    cores = os.cpu_count() or 1
+    best = suggested_workers(ug, cores, sr, block)
+    lines.append(f"  suggested on this machine ({cores} cores): {best} worker{'s' if best != 1 else ''}")
     return lines
 
 
@@ -85,6 +110,8 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: i
     if workers:
         lines.append("")
         lines += plan_text(graph, workers, sr, block)
+        lines.append("")
+        lines += scaling_text(graph, workers, sr, block)
     lines.append("")
     lines.append(
         f"{len(live)} live nodes in {len(schedule.batches)} batches, arena {schedule.rows} rows x {block}; "

@@ -32,10 +32,10 @@ def test_python_calls_each_batch_once_per_block():
     renderer = Renderer(compile_program(ALL_BASIC), RenderSettings(block=256))
     calls = []
     ((segment, loop),) = renderer.evaluator._segments
-    segment[:] = [((lambda f: (lambda *a: (calls.append(f), f(*a))))(fn), w, s) for fn, w, s in segment]
+    segment[:] = [((lambda f: (lambda *a: (calls.append(f), f(*a))))(fn), arrays) for fn, arrays in segment]
     dest = np.zeros((256 * 10, 2))
     renderer.render_into(dest, 256 * 10)
-    assert len(calls) == 10 * len(renderer.schedule.batches)
+    assert len(calls) == 10 * len(renderer.schedule.stages)
 
 
 @pytest.mark.parametrize("block", [1, 64, 100, 2048])

@@ -64,6 +64,13 @@ def load_all() -> dict[str, Callable]:
     return KERNELS
 
 
+def load_chains():
+    """The lane kernels of chains (engine.kernels.chains), imported only by programs that have chains."""
+    from engine.kernels import chains
+
+    return chains
+
+
 def _load_numba_registries() -> None:
     """numba imports its numpy support (and scipy's BLAS, where installed) when it loads the first compiled
     function: about 0.3 s. Do it here, before workers fork, so they inherit it instead of each paying it,

@@ -1,0 +1,96 @@
+"""Voices in SIMD lanes (engine.kernels.chains) and fused part runners (engine.fused): the same audio as the
+batch kernels, chosen by the graph alone, and generated code keyed by structure, never by numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import engine.plan as plan
+from benchmarks.workloads import all_workloads
+from engine.executor import BlockEvaluator
+from engine.plan import ChainStage, build_schedule
+from engine.render import render_array
+from graph.compiler import compile_program
+
+MODULATED = """~lfo: sine 3 * 200 + 600
+o1: saw (~lfo * 0.2 + 110) # lpf (~lfo * 2 + 400) 0.9 * 0.2
+o2: saw "55 82.5 <110 165>" # hpf "300 3000" 2 * 0.2
+o3: saw 220 # bpf ~lfo 4 * 0.2 + saw 0 # notch 500 * 0.1
+"""
+
+
+def _without_chains(monkeypatch) -> None:
+    monkeypatch.setattr(plan, "CHAINS", {})
+
+
+@pytest.mark.parametrize("name", ["heavy", "bus8x", "moderate"])
+def test_lanes_agree_with_the_batch_kernels(name, monkeypatch):
+    text = all_workloads()[name]
+    lanes = render_array(text, seconds=0.3)
+    _without_chains(monkeypatch)
+    batched = render_array(text, seconds=0.3)
+    assert np.abs(batched).max() > 0.01
+    np.testing.assert_allclose(lanes, batched, rtol=0, atol=1e-12)
+
+
+def test_modulated_voices_take_the_one_voice_path_and_still_agree(monkeypatch):
+    """Frequencies, cutoffs and q that change within a block (signals, patterns), every filter mode, and a
+    0 Hz saw: each voice whose inputs are not steady over a block runs the batch kernels' arithmetic."""
+    lanes = render_array(MODULATED, seconds=2.0, block=512)
+    assert any(isinstance(s, ChainStage) for s in build_schedule(compile_program(MODULATED), 44100, 512).stages)
+    _without_chains(monkeypatch)
+    batched = render_array(MODULATED, seconds=2.0, block=512)
+    assert np.abs(batched).max() > 0.05
+    np.testing.assert_allclose(lanes, batched, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [64, 2048])
+def test_lanes_do_not_depend_on_the_block_size(block):
+    text = all_workloads()["heavy"]
+    np.testing.assert_allclose(render_array(text, seconds=0.3, block=block), render_array(text, seconds=0.3), atol=1e-9)
+
+
+def test_only_a_saw_with_a_single_filter_reader_is_chained():
+    text = "~s: saw 55\no1: ~s # lpf 800 * 0.1\no2: ~s * 0.1\no3: saw 110 # lpf 900 * 0.1\n"
+    graph = compile_program(text)
+    schedule = build_schedule(graph, 44100, 512)
+    chains = [s for s in schedule.stages if isinstance(s, ChainStage)]
+    assert len(chains) == 1 and chains[0].kind == "saw>svf"
+    saw, svf = chains[0].members
+    assert graph.nodes[saw.nodes[0]].consts == () and graph.nodes[svf.nodes[0]].inputs[0] == saw.nodes[0]
+    assert graph.buses["s"] not in chains[0].nodes  # ~s has two readers: its row is needed
+    for workers in (1, 2, 3):
+        out = render_array(text, seconds=0.2, workers=workers)
+        np.testing.assert_array_equal(out, render_array(text, seconds=0.2))
+
+
+@pytest.mark.parametrize("name", ["bus8x", "feedback"])
+def test_a_fused_part_runner_computes_the_same_samples(name):
+    text = all_workloads()[name] if name != "feedback" else (
+        "~in: impulse 3\n~fb: ~out # delay 0.01 0.0 1.0 * 0.5\n~out: ~in + ~fb\n~x: (~x * 0.7 + saw 110 * 0.3) # lpf 2000\n"
+        "o1: ~out * 0.5\no2: ~x * 0.3\n"
+    )
+    schedule = build_schedule(compile_program(text), 44100, 256)
+    a, b = BlockEvaluator(schedule, np.zeros(schedule.arena_shape())), None
+    fused_schedule = build_schedule(compile_program(text), 44100, 256)
+    b = BlockEvaluator(fused_schedule, np.zeros(fused_schedule.arena_shape()))
+    b.fuse()
+    for k in range(20):
+        a.process(k * 256, 256)
+        b.process(k * 256, 256)
+        np.testing.assert_array_equal(a.arena, b.arena)
+
+
+def test_editing_numbers_or_adding_a_voice_reuses_the_compiled_part():
+    def fused(text: str):
+        schedule = build_schedule(compile_program(text), 44100, 512)
+        evaluator = BlockEvaluator(schedule, np.zeros(schedule.arena_shape()))
+        evaluator.fuse()
+        evaluator.process(0, 512)
+        return evaluator._runner
+
+    first = fused("out: ((saw 55 # lpf 800 0.7) + (saw 82 # lpf 900 0.7)) * 0.1 # delay 0.25 0.5\n")
+    compiled = len(first.signatures)
+    again = fused("out: ((saw 60 # lpf 1200) + (saw 90 # lpf 300 0.9) + (saw 20 # hpf 99)) * 0.3 # delay 0.2 0.1\n")
+    assert again is first and len(again.signatures) == compiled == 1
