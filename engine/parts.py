@@ -75,6 +75,8 @@ def build_parts(
     parts = partition(ug, workers) if workers > 1 else []
     if len(parts) <= 1:  # one part (or none: a constant program) runs in-process, like one worker
         parts, workers = [Part(0, "all", list(ug.order), 0.0)], 1
+    if workers == 1:
+        ring = 1  # in-process, block after block: one arena slot, which stays in the cache
     schedules = [build_schedule(graph, sr, block, only=set(p.units), ug=ug) for p in parts]
     layout = schedules[0]
     shared = workers > 1
