@@ -64,8 +64,9 @@ class ChainStage:
 
 Stage = Batch | LoopStage | ChainStage
 
-# Chains the lane kernels run: (first kind, second kind) -> kernel name in engine.kernels.chains. The
-# second node must be the first's only reader, so the first's output never needs an arena row.
+# Chains the lane kernels run: (first kind, second kind) -> kernel name in engine.kernels.chains (which also
+# has NAME_scratch(voices), its working arrays). The second node must be the first's only reader, so the
+# first's output never needs an arena row.
 CHAINS = {("saw", "svf"): "saw_svf"}
 
 
@@ -196,8 +197,11 @@ def build_schedule(
             if constant is None:
                 constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
                 constant[list(const_rows.values())] = True
-            args = (constant, *(a for b in members for a in (b.wiring, b.state)))
-            chain_kernel = getattr(load_chains(), CHAINS[tuple(kind_name.split(">"))])
+            chains = load_chains()
+            name = CHAINS[tuple(kind_name.split(">"))]
+            scratch = getattr(chains, name + "_scratch")(len(nodes))
+            args = (constant, *(a for b in members for a in (b.wiring, b.state)), *scratch)
+            chain_kernel = getattr(chains, name)
             stages.append(((lvl, 0, kind_name), ChainStage(kind_name, chain_kernel, members, args, lvl)))
             continue
         batch = _make_batch(graph, kind_name, nodes, lvl, row_of, sr)

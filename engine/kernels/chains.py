@@ -12,8 +12,8 @@ lane arithmetic is plain IEEE (no contraction, no reassociation), so a voice com
 whichever voices share its batch: parallel renders stay bit-identical to serial ones. Against the batch
 kernels (which contract multiply-adds) it agrees to about 1e-15.
 
-Arguments: `constant` (bool per arena row: rows that never change), then the saw batch's (wiring, state) and
-the svf batch's, row i of each being one chain."""
+Arguments: `constant` (bool per arena row: rows that never change), the saw batch's (wiring, state) and the
+svf batch's, row i of each being one chain, then the scratch arrays of `saw_svf_scratch`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ from engine.kernels.filters import _coefficients, _load, _mode_mix, _store, _tic
 from engine.kernels.oscillators import _advance, _blep
 
 TILE = 16  # samples per pass over the voices: their outputs wait in a [TILE, voices] buffer
+LANE_FIELDS = 12  # rows of the structure of arrays: phase, dt, |dt|, 1/|dt|, ic1, ic2, a1, a2, a3, gx, gb, gl
+
+
+def saw_svf_scratch(voices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays `saw_svf` works in for a batch of `voices` chains: lane indices, state, output tile."""
+    return np.zeros(voices, dtype=np.int64), np.zeros((LANE_FIELDS, voices)), np.zeros((TILE, voices))
 
 
 @nb.njit(cache=True, inline="always")
@@ -42,12 +48,11 @@ def _steady(arena, constant, row: int, start: int, stop: int) -> bool:
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, start, stop):
+def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes, soa, tile, start, stop):
     if stop <= start:
         return
     voices = saw_wiring.shape[0]
-    lanes = np.empty(voices, dtype=np.int64)  # voices that run in the lanes this block
-    count = 0
+    count = 0  # lanes[:count]: the voices that run in the lanes this block
     for i in range(voices):
         f, c, r = saw_wiring[i, 1], svf_wiring[i, 2], svf_wiring[i, 3]
         if _steady(arena, constant, f, start, stop) and _steady(arena, constant, c, start, stop) and _steady(
@@ -71,19 +76,9 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, start
             _store(svf_state[i], s)
     if count == 0:
         return
-    # Structure of arrays for the lane voices.
-    phase = np.empty(count)
-    dt = np.empty(count)
-    adt = np.empty(count)
-    inv = np.empty(count)
-    ic1 = np.empty(count)
-    ic2 = np.empty(count)
-    a1 = np.empty(count)
-    a2 = np.empty(count)
-    a3 = np.empty(count)
-    gx = np.empty(count)
-    gb = np.empty(count)
-    gl = np.empty(count)
+    # Structure of arrays for the lane voices (rows of `soa`, made once by the planner: no allocation per block).
+    phase, dt, adt, inv, ic1, ic2 = soa[0], soa[1], soa[2], soa[3], soa[4], soa[5]
+    a1, a2, a3, gx, gb, gl = soa[6], soa[7], soa[8], soa[9], soa[10], soa[11]
     for j in range(count):
         i = lanes[j]
         phase[j] = saw_state[i, 1]
@@ -95,7 +90,6 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, start
         ic1[j], ic2[j], a1[j], a2[j], a3[j] = s[0], s[1], s[4], s[5], s[6]
         gx[j], gb[j], gl[j] = m[0], m[1] - m[2] * s[7], m[3]
         _store(svf_state[i], s)  # the coefficients, for the per-voice path of a later block
-    tile = np.empty((TILE, count))
     t0 = start
     while t0 < stop:
         t1 = min(t0 + TILE, stop)
