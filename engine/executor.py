@@ -107,11 +107,11 @@ class BlockEvaluator:
         items, args, steps = [], [], []
         for calls, loop in self._segments:
             for fn, arrays in calls:
-                items.append((fn, len(arrays)))
+                items.append((fn, len(arrays), False))
                 args += arrays
             if loop is not None:
                 runner, loop_args, step = loop
-                items.append((runner, len(loop_args)))
+                items.append((runner, len(loop_args), True))
                 args += loop_args
                 steps.append(step)
         if not items:

@@ -192,7 +192,7 @@ def build_schedule(
             links = [[chained[n] for n in nodes], nodes]
             members = [_make_batch(graph, k, ns, lvl, row_of, sr) for k, ns in zip(kind_name.split(">"), links)]
             for b in members:
-                b.kernel = kernels[b.kind]  # kept for reference; the chain kernel computes them
+                b.kernel = kernels[b.kind]  # as for loop members: the kind's kernel, though the chain kernel runs them
                 node_batch.update({n: (b, i) for i, n in enumerate(b.nodes)})
             if constant is None:
                 constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
