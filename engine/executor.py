@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.controls import SteppedControl
 from engine.fused import part_runner
-from engine.master import nonfinite_rows, silence_nonfinite
+from engine.master import copy_rows, nonfinite_rows, silence_nonfinite
 from engine.plan import Batch, ChainStage, LoopStage, Schedule
 from engine.samples import SampleBank, SampleError, SampleLibrary
 from engine.voices import SampleVoices, SynthVoices
@@ -32,29 +32,36 @@ class Incident:
 
 @dataclass
 class BlockEvaluator:
-    """Runs one schedule (a whole program, or one part of it). `arena` is [rows, block], or [ring, rows,
-    block] when blocks rotate through ring slots (the parallel runtime). `exports` are the rows others read
-    (other parts, the master): they are checked after every block, and if one went non-finite the part
-    contains it before anyone reads it. Incidents are also written to `log` (int64: [count, node, sample,
-    node, sample, ...]) when given, so a master can report what happened in a worker process."""
+    """Runs one schedule (a whole program, or one part of it) in `arena` ([rows, block]).
+
+    In a parts runtime the part also has `ring` ([slots, handoff rows, span]): what crosses between parts
+    and to the master. `imports` ([2, n]: arena rows, slot rows) are copied in before each block, `exports`
+    (the same shape) copied out after it; the rows that never leave the part stay in the arena, which stays
+    in the cache. Exports (or, standalone, the outputs) are checked after every block, and if one went
+    non-finite the part contains it before anyone reads it. Incidents are also written to `log` (int64:
+    [count, node, sample, node, sample, ...]) when given, so a master can report what happened in a worker
+    process."""
 
     schedule: Schedule
     arena: np.ndarray
     samples: Callable[[], SampleBank] | SampleBank | None = None  # the sample bank, or what makes it
     exports: np.ndarray | None = None
     log: np.ndarray | None = None
+    ring: np.ndarray | None = None
+    imports: np.ndarray | None = None
     incidents: list[Incident] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         s = self.schedule
-        self.slots = self.arena if self.arena.ndim == 3 else self.arena[None]
-        if self.slots.shape[1:] != s.arena_shape():
+        if self.arena.shape != s.arena_shape():
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
-        for slot in self.slots:
-            s.fill_constants(slot)
+        s.fill_constants(self.arena)
+        none = np.zeros((2, 0), dtype=np.int64)
         if self.exports is None:
-            self.exports = np.unique(np.array(list(s.output_rows.values()), dtype=np.int64))
-        self._export_found = np.zeros(len(self.exports), dtype=np.int64)
+            outputs = np.unique(np.array(list(s.output_rows.values()), dtype=np.int64))
+            self.exports = np.stack([outputs, outputs]) if self.ring is None else none
+        self.imports = none if self.imports is None else self.imports
+        self._export_found = np.zeros(self.exports.shape[1], dtype=np.int64)
         # Nodes the host fills once per block from pattern events: (filler, its first arena row).
         self._hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []
         for stage in s.stages:
@@ -121,8 +128,21 @@ class BlockEvaluator:
         self._runner = runner
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
-        """Compute absolute samples [first_sample, first_sample + n) into columns [0, n) of ring slot `slot`."""
-        arena = self.slots[slot]
+        """Compute absolute samples [first_sample, first_sample + n): into the arena's columns [0, n) when
+        standalone (n at most a block), else into ring slot `slot`'s columns [0, n), a block at a time."""
+        if self.ring is None:
+            self._block(first_sample, n)
+            return
+        ring, block = self.ring[slot], self.schedule.block
+        imports, exports = self.imports, self.exports
+        for offset in range(0, n, block):
+            m = min(block, n - offset)
+            copy_rows(self.arena, imports[0], 0, ring, imports[1], offset, m)
+            self._block(first_sample + offset, m)
+            copy_rows(ring, exports[1], offset, self.arena, exports[0], 0, m)
+
+    def _block(self, first_sample: int, n: int) -> None:
+        arena = self.arena
         for host, row in self._hosts:
             host.fill(arena, row, first_sample, n)
         if self._runner is not None:
@@ -134,15 +154,15 @@ class BlockEvaluator:
                 if loop is not None:
                     runner, args, step = loop
                     runner(arena, 0, n, step, *args)
-        if nonfinite_rows(arena, self.exports, n, self._export_found):
-            self.contain_nonfinite(first_sample, n, slot)
+        if nonfinite_rows(arena, self.exports[0], n, self._export_found):
+            self.contain_nonfinite(first_sample, n)
 
-    def contain_nonfinite(self, first_sample: int, n: int, slot: int = 0) -> list[Incident]:
+    def contain_nonfinite(self, first_sample: int, n: int) -> list[Incident]:
         """Silence every node whose block went non-finite and reset its state, so one bad block cannot poison
         filters and delays forever; the node where it started is guarded from then on (its non-finite samples
         are silenced before anything reads them), so the rest of the program keeps playing. Returns new
         incidents, each node (or loop) reported once."""
-        arena = self.slots[slot]
+        arena = self.arena
         if nonfinite_rows(arena, self._order_rows, n, self._found) == 0:
             return []
         s = self.schedule

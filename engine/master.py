@@ -67,6 +67,16 @@ def nonfinite_rows(arena, rows, n, found):
     return total
 
 
+@nb.njit(cache=True, nogil=True)
+def copy_rows(dst, dst_rows, dst_offset, src, src_rows, src_offset, n):
+    """dst[dst_rows[i], dst_offset:][:n] = src[src_rows[i], src_offset:][:n]: the rows a part takes from the
+    ring slots before a block and hands to them after it."""
+    for i in range(dst_rows.shape[0]):
+        d, s = dst[dst_rows[i]], src[src_rows[i]]
+        for k in range(n):
+            d[dst_offset + k] = s[src_offset + k]
+
+
 def master_rows(output_rows: dict[int, tuple[int, int]]) -> np.ndarray:
     return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64).reshape(-1, 2)
 

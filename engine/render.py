@@ -30,7 +30,8 @@ from workers import TaskFailed, WorkerDied
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
 SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
 CHUNK_FRAMES = 16384
-RING_OFFLINE = 8  # blocks a part may run ahead of its consumers when rendering to a file
+RING_OFFLINE = 4  # steps a part may run ahead of its consumers when rendering to a file
+SPAN_OFFLINE = 8  # blocks per runtime step when rendering to a file: a step's fixed costs are paid per 8 blocks
 
 
 @dataclass
@@ -103,27 +104,28 @@ class Renderer:
 
     def __init__(
         self, graph: SignalGraph, settings: RenderSettings, frames: int | None = None, workers: int = 1,
-        ring: int = RING_OFFLINE, start: int = 0,
+        ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE,
     ) -> None:
         settings.check()
         self.graph = graph
         self.settings = settings
         self.frames = frames
         block = settings.block
+        self.step = span * block  # samples per runtime step (the kernels still see blocks of `block`)
         folders = [Path(f) for f in settings.samples]
         self._origin = [int(start)]  # absolute sample of the first block (the pattern clock), see start_at
         try:
             self.parts = build_parts(
                 graph, settings.sr, block, workers, ring, lambda: default_samples(settings.sr, folders), self._length,
-                self._origin,
+                self._origin, span,
             )
         except PhononError as e:  # found while preparing (an unknown sample): point at the program text
             raise e.located(graph.source, graph.filename) from None
         self.schedule: Schedule = self.parts.schedule
-        self._out_rows = master_rows(self.schedule.output_rows)
+        self._out_rows = master_rows(self.parts.output_rows())
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
-        self._mixed = np.zeros((block, 2), dtype=np.float64)  # the current block's master, partly consumed
+        self._mixed = np.zeros((self.step, 2), dtype=np.float64)  # the current step's master, partly consumed
         self._mixed_from = self._mixed_to = 0
         self._next_block = 0
         self.position = int(start)  # next absolute sample delivered
@@ -136,8 +138,8 @@ class Renderer:
         self._origin[0] = self.position = int(position)
 
     def _length(self, k: int) -> int:
-        block = self.settings.block
-        return block if self.frames is None else max(0, min(block, self.frames - k * block))
+        step = self.step
+        return step if self.frames is None else max(0, min(step, self.frames - k * step))
 
     @property
     def evaluator(self) -> BlockEvaluator:
@@ -150,7 +152,7 @@ class Renderer:
         if n == 0:
             raise ValueError("rendering past the end of the render")
         if not self._started:
-            blocks = None if self.frames is None else -(-self.frames // self.settings.block)
+            blocks = None if self.frames is None else -(-self.frames // self.step)
             self.parts.runtime.start(blocks)
             self._started = True
         runtime = self.parts.runtime

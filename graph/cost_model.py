@@ -1,19 +1,20 @@
 """Scaling you can read before you buy the cores: predicted time per block and speedup for a worker count.
 
 The model replays what the runtime (workers/runtime.py) does with the partition plan, on estimated costs:
-every process runs its parts in index order, block after block; a part starts when its inputs for that block
+every process runs its parts in index order, step after step (a step is `span` blocks), a part that reads
+another process's part one step behind it (the runtime's lag); a part starts when its inputs for that step
 are published and when its ring slot is free again (consumers and, for output parts, the master are done
-with the block `ring` earlier); there is no barrier per stage. Process 0 is the master: it runs its own
-parts and, once an output's parts have published a block, mixes that block into the master. Each part
-costs its nodes' `cost_ns` per sample plus fixed per-block overheads, so a program of many tiny parts does
-not look free. One worker is modelled as the runtime runs it: the whole program as one part, no handoffs.
+with the step `ring` earlier); there is no barrier per stage. Process 0 is the master: it runs its own
+parts and, once an output's parts have published a step, mixes it into the master. Each part costs its
+nodes' `cost_ns` per sample plus fixed overheads per block and per step, so a program of many tiny parts
+does not look free. One worker is modelled as the runtime runs it: the whole program as one part.
 
-Per block, with B samples per block:
-  part       = cost_ns * B + PART + BATCH * kernel calls + LOOP_CALL * loop step calls + HANDOFF_CPU * inputs
-               from other processes
-  master mix = MASTER + HANDOFF_CPU * output parts on other processes (on process 0)
-  a block crossing processes is seen HANDOFF_LATENCY later
-  predicted(N) = steady-state time between the master's mixes, never below the busiest process's sum
+Per step, with B samples per block and S blocks per step:
+  part       = S (cost_ns * B + PART_BLOCK + BATCH * kernel calls + LOOP_CALL * loop step calls)
+               + PART_STEP + HANDOFF_CPU * inputs from other processes
+  master mix = MASTER_STEP + MASTER_SAMPLE * S * B + HANDOFF_CPU * output parts on other processes
+  a step crossing processes is seen HANDOFF_LATENCY later
+  predicted(N) = steady-state time between the master's mixes per block, never below the busiest process's
   speedup(N) = predicted(1) / predicted(N); work / critical path (longest chain of part costs) bounds what
   splitting one block can give.
 
@@ -29,14 +30,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from graph.partition import Part, partition
+from graph.partition import Part, partition, structure
 from graph.signal_graph import SignalGraph
 from graph.units import UnitGraph, unit_graph
 
-# Per part and block: the Python call into the part's evaluator, its non-finite check of the rows it exports,
-# and the runtime's readiness check and publish (measured 3.5 us for a two-batch part, of which about 1.5 is
-# its two kernel calls, plus 2-4 us runtime bookkeeping per task in workers.bench_handoff).
-OVERHEAD_NS_PER_PART_BLOCK = 3000.0
+# Per part and block: the evaluator's loop, the copies of its imports and exports, its non-finite check ...
+OVERHEAD_NS_PER_PART_BLOCK = 1500.0
+# ... and per step: the call into the part and the runtime's readiness check and publish (2-4 us runtime
+# bookkeeping per task in workers.bench_handoff).
+OVERHEAD_NS_PER_PART_STEP = 3000.0
 # Per batch (one kernel call: a kind on a level, or one loop) and block: a jitted call from Python costs
 # 0.3-0.5 us plus about 0.1 us per array argument (DESIGN.md).
 OVERHEAD_NS_PER_BATCH_BLOCK = 1000.0
@@ -48,14 +50,16 @@ OVERHEAD_NS_PER_LOOP_CALL = 4.0
 HANDOFF_LATENCY_NS = 5000.0
 # ... and the reader's CPU time to check and acknowledge it.
 HANDOFF_CPU_NS = 1000.0
-# The master's own work per block: waiting for the outputs, mixing them, handing the block on
-# (measured 19 us per block outside part code for a one-node program on 1 worker).
-MASTER_NS_PER_BLOCK = 15000.0
+# The master's own work per step: waiting for the outputs, mixing them, handing the step on (measured 19 us
+# per step outside part code for a one-node program on 1 worker, steps of one block), and per sample mixed.
+MASTER_NS_PER_STEP = 15000.0
+MASTER_NS_PER_SAMPLE = 4.0
 # Below this much estimated work per block one process renders the program over 100x real time, and what a
 # second process could save is smaller than the wake-up jitter of processes on a busy machine.
 LIGHT_NS_PER_BLOCK = 100_000.0
 
-RING = 8  # blocks a part may run ahead of its consumers (engine/render.py RING_OFFLINE)
+RING = 4  # steps a part may run ahead of its consumers (engine/render.py RING_OFFLINE)
+SPAN = 8  # blocks per step (engine/render.py SPAN_OFFLINE)
 DEFAULT_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 
 
@@ -95,7 +99,7 @@ def plan(ug: UnitGraph, workers: int) -> list[Part]:
 
 
 def _part_overhead_ns(ug: UnitGraph, part: Part, block: int) -> float:
-    """Fixed cost per block of running one part: the part, its kernel calls, and loop steps."""
+    """Fixed cost per block of running one part: its block loop, its kernel calls, and loop steps."""
     batches: set[object] = set()
     step_calls = 0
     for u in part.units:
@@ -121,83 +125,106 @@ def _sinks(ug: UnitGraph, parts: list[Part]) -> list[int]:
     return sorted({part_of[ug.unit(n)] for n in producers if isinstance(n, int) and ug.unit(n) in part_of})
 
 
-def simulate(ug: UnitGraph, parts: list[Part], block: int = 512, ring: int = RING, blocks: int | None = None) -> float:
+def lags(parts: list[Part], ring: int = RING) -> dict[int, int]:
+    """The runtime's lag of each part (workers/runtime.py): one step behind its latest producer on another
+    process; none when the ring cannot hold the largest."""
+    by_index = {p.index: p for p in parts}
+    lag: dict[int, int] = {}
+    for p in sorted(parts, key=lambda p: (p.stage, p.index)):  # deps have lower stages
+        lag[p.index] = max((lag[d] + (by_index[d].worker != p.worker) for d in p.deps), default=0)
+    return lag if max(lag.values(), default=0) < ring else {i: 0 for i in lag}
+
+
+def simulate(
+    ug: UnitGraph, parts: list[Part], block: int = 512, ring: int = RING, span: int = SPAN, steps: int | None = None
+) -> float:
     """Predicted wall time per block (ns) of running `parts` as assigned (part.worker), in steady state.
 
-    A discrete-event replay of the runtime's rule: in-order per process, a part of block k waits for its
-    deps' block k (plus a handoff when they ran elsewhere) and for its consumers' block k - ring; the master
-    (process 0) mixes block k once every output part has published it, and in between runs its own parts
-    whenever they are ready (it takes whichever of the two can start first)."""
-    blocks = blocks or 4 * ring
+    A discrete-event replay of the runtime's rule: in order per process, pass after pass (a part with lag L
+    runs step i - L in pass i), a part of step k waits for its deps' step k (plus a handoff when they ran
+    elsewhere) and for its consumers' step k - ring; the master (process 0) mixes step k once every output
+    part has published it, and in between runs its own parts whenever they are ready (it takes whichever of
+    the two can start first)."""
+    steps = steps or 4 * ring + 8
     by_index = {p.index: p for p in parts}
     worker = {p.index: p.worker for p in parts}
+    lag = lags(parts, ring)
     duration: dict[int, float] = {}
     consumers: dict[int, list[int]] = defaultdict(list)
     for p in parts:
         cross = sum(1 for d in p.deps if worker[d] != p.worker)
-        duration[p.index] = p.cost_ns * block + _part_overhead_ns(ug, p, block) + HANDOFF_CPU_NS * cross
+        duration[p.index] = (
+            span * (p.cost_ns * block + _part_overhead_ns(ug, p, block))
+            + OVERHEAD_NS_PER_PART_STEP
+            + HANDOFF_CPU_NS * cross
+        )
         for d in p.deps:
             consumers[d].append(p.index)
     sinks = _sinks(ug, parts)
-    mix_ns = MASTER_NS_PER_BLOCK + HANDOFF_CPU_NS * sum(1 for t in sinks if worker[t] != 0)
+    mix_ns = (
+        MASTER_NS_PER_STEP + MASTER_NS_PER_SAMPLE * span * block + HANDOFF_CPU_NS * sum(1 for t in sinks if worker[t] != 0)
+    )
     MIX = -1  # the master's mix, as a pseudo-part on process 0: it reads the sinks
     worker[MIX], duration[MIX] = 0, mix_ns
     waits_for = {t: [(d, 0) for d in by_index[t].deps] + [(c, ring) for c in consumers[t]] for t in by_index}
     waits_for[MIX] = [(t, 0) for t in sinks]
     for t in sinks:
-        waits_for[t].append((MIX, ring))  # the master frees an output's ring slot once it mixed the block
+        waits_for[t].append((MIX, ring))  # the master frees an output's ring slot once it mixed the step
 
     queues: dict[int, list[int]] = defaultdict(list)  # process -> its parts in index order
     for p in sorted(parts, key=lambda p: p.index):
         queues[p.worker].append(p.index)
     queues.setdefault(0, [])
-    pos = {w: 0 for w in queues}  # items the process has started: block * len(queue) + i
+    top = max(lag.values(), default=0)
+    items = {  # each process's (part, step) in the order it runs them
+        w: iter([(t, i - lag[t]) for i in range(steps + top) for t in queue if 0 <= i - lag[t] < steps])
+        for w, queue in queues.items()
+    }
     free = {w: 0.0 for w in queues}
-    done: dict[tuple[int, int], float] = {}  # (part, block) -> finish time
+    done: dict[tuple[int, int], float] = {}  # (part, step) -> finish time
     ready: dict[tuple[int, int], float] = {}  # items whose inputs are all scheduled -> earliest start
     blocked: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # missing -> items waiting
 
     def check(t: int, k: int) -> None:
         """Note when item (t, k) may start, or park it on the first thing it waits for not yet scheduled."""
         at = 0.0
-        for d, lag in waits_for[t]:
-            if k - lag < 0:
+        for d, behind in waits_for[t]:
+            if k - behind < 0:
                 continue
-            if (d, k - lag) not in done:
-                blocked[d, k - lag].append((t, k))
+            if (d, k - behind) not in done:
+                blocked[d, k - behind].append((t, k))
                 return
-            at = max(at, done[d, k - lag] + (HANDOFF_LATENCY_NS if worker[d] != worker[t] else 0.0))
+            at = max(at, done[d, k - behind] + (HANDOFF_LATENCY_NS if worker[d] != worker[t] else 0.0))
         ready[t, k] = at
 
     def advance(w: int) -> None:
-        queue = queues[w]
-        if queue and pos[w] < blocks * len(queue):
-            k, i = divmod(pos[w], len(queue))
-            check(queue[i], k)
+        item = next(items[w], None)
+        if item is not None:
+            check(*item)
 
     for w in queues:
         advance(w)
     check(MIX, 0)
     mixes = 0
-    while mixes < blocks:
+    while mixes < steps:
         start, (t, k) = min((max(free[worker[t]], at), (t, k)) for (t, k), at in ready.items())  # MIX first on ties
         del ready[t, k]
         w = worker[t]
         free[w] = done[t, k] = start + duration[t]
         if t == MIX:
             mixes += 1
-            if mixes < blocks:
+            if mixes < steps:
                 check(MIX, mixes)
         else:
-            pos[w] += 1
             advance(w)
         for waiting in blocked.pop((t, k), []):
             check(*waiting)
-    # Steady state: the second half's average, but never below the busiest process's work per block (the
-    # run-ahead slack of early blocks can take longer than the replay to use up).
+    # Steady state: the second half's average, but never below the busiest process's work per step (the
+    # run-ahead slack of early steps can take longer than the replay to use up).
     busy = {w: sum(duration[t] for t in queue) + (mix_ns if w == 0 else 0.0) for w, queue in queues.items()}
-    half = blocks // 2
-    return max(max(busy.values()), (done[MIX, blocks - 1] - done[MIX, half - 1]) / (blocks - half))
+    half = steps // 2
+    per_step = max(max(busy.values()), (done[MIX, steps - 1] - done[MIX, half - 1]) / (steps - half))
+    return per_step / span
 
 
 @dataclass(frozen=True)
@@ -238,7 +265,7 @@ def scaling(
     """Predict every worker count in `counts` (1 is always added: speedups are against it)."""
     ug = _as_ug(graph_or_ug, sr)
     counts = sorted(set(counts) | {1})
-    parts = partition(ug, 2)  # parts do not depend on the worker count, only their assignment does
+    parts = structure(ug)  # the program's parts, before they are assigned to workers and merged
     times, balances = {}, {}
     for n in counts:
         assigned = plan(ug, n)
@@ -256,7 +283,7 @@ def suggested_workers(graph_or_ug: SignalGraph | UnitGraph, cores: int, sr: int 
     """The smallest worker count whose predicted speedup is within 10% of the best up to `cores`; 1 for a
     light program, whose whole block costs less than coordinating processes could win back."""
     ug = _as_ug(graph_or_ug, sr)
-    parts = partition(ug, 1)
+    parts = structure(ug)
     if cores <= 1 or len(parts) <= 1 or total_cost(parts) * block < LIGHT_NS_PER_BLOCK:
         return 1
     counts = range(1, min(cores, len(parts)) + 1)  # more workers than parts would idle

@@ -4,7 +4,9 @@ Parts follow the program's structure, never the worker count: each unit belongs 
 feeds (outputs, and the partial sums a wide sum was split into): what only one output uses goes with that
 output, what several use becomes a shared part of an earlier stage, and each partial sum of a wide sum is
 a part of its own, so a single heavy bus spreads over workers too. Parts then go to workers by estimated
-cost, longest first within each stage (feedback loops are units, so they always stay whole)."""
+cost, longest first within each stage (feedback loops are units, so they always stay whole), and the parts
+one worker runs in one stage become one task: one call per worker, stage and block instead of one per part
+(parts of one stage never read each other, and a node computes the same numbers in any part)."""
 
 from __future__ import annotations
 
@@ -39,6 +41,12 @@ def _anchor_name(graph: SignalGraph, ug: UnitGraph, u: Unit, outputs: dict[Unit,
 
 
 def partition(ug: UnitGraph, workers: int) -> list[Part]:
+    """The plan the runtime runs on `workers` processes: the program's parts, assigned and merged."""
+    return assign(structure(ug), workers)
+
+
+def structure(ug: UnitGraph) -> list[Part]:
+    """The program's parts in (stage, first unit) order, before any assignment to workers."""
     graph = ug.graph
     outputs: dict[Unit, list[int]] = defaultdict(list)
     for ch, pair in sorted(graph.outputs.items()):
@@ -106,10 +114,25 @@ def partition(ug: UnitGraph, workers: int) -> list[Part]:
         p.stage = stage[p.index]
     for p in order:
         p.index = renumber[p.index]
-    parts = order
+    return order
 
+
+def assign(parts: list[Part], workers: int) -> list[Part]:
+    """Parts to workers by estimated cost, longest first per stage; then the parts of one worker and stage
+    merged into one (same stage: they never read each other, so no order between them is lost)."""
     load = [0.0] * max(1, workers)
-    for part in sorted(parts, key=lambda p: (p.stage, -p.cost_ns, p.index)):  # longest first per stage
-        part.worker = min(range(len(load)), key=lambda w: (load[w], w))
-        load[part.worker] += part.cost_ns
-    return parts
+    worker: dict[int, int] = {}
+    for part in sorted(parts, key=lambda p: (p.stage, -p.cost_ns, p.index)):
+        worker[part.index] = min(range(len(load)), key=lambda w: (load[w], w))
+        load[worker[part.index]] += part.cost_ns
+    groups: dict[tuple[int, int], list[Part]] = defaultdict(list)
+    for p in parts:  # parts are in (stage, index) order, so groups come out in a topological order
+        groups[p.stage, worker[p.index]].append(p)
+    merged_index = {p.index: i for i, group in enumerate(groups.values()) for p in group}
+    merged = []
+    for i, ((stage, w), group) in enumerate(groups.items()):
+        deps = sorted({merged_index[d] for p in group for d in p.deps})
+        name = group[0].name if len(group) == 1 else ", ".join(p.name for p in group)
+        units = [u for p in group for u in p.units]
+        merged.append(Part(i, name, units, sum(p.cost_ns for p in group), deps, stage, w))
+    return merged

@@ -18,7 +18,7 @@ from graph.cost_model import (
     suggested_workers,
     total_cost,
 )
-from graph.partition import partition
+from graph.partition import partition, structure
 from graph.units import unit_graph
 
 CHAIN = "out: saw 55 # lpf 800 # lpf 900\n"
@@ -41,13 +41,16 @@ def ug_of(text: str):
 
 def test_bus8x_predictions_grow_up_to_its_independent_parts():
     ug = ug_of(all_workloads()["bus8x"])
-    independent = sum(1 for p in partition(ug, 1) if not p.deps)
+    independent = sum(1 for p in structure(ug) if not p.deps)
     assert independent >= 8
+    # Worker counts that divide the parts evenly; between them a count that leaves some workers with one
+    # part more than others may be no faster than the count below it (the model says so, rightly).
+    even = [n for n in range(1, independent + 1) if independent % n == 0]
     s = scaling(ug, range(1, independent + 1))
-    speedups = [s.speedup(n) for n in range(1, independent + 1)]
-    assert all(b >= a - 1e-9 for a, b in zip(speedups, speedups[1:])), speedups
-    assert speedups[1] > 1.3 and speedups[-1] > 4
-    assert speedups[-1] <= s.amdahl + 1e-9
+    speedups = [s.speedup(n) for n in even]
+    assert all(b > a for a, b in zip(speedups, speedups[1:])), speedups
+    assert s.speedup(2) > 1.3 and speedups[-1] > 4
+    assert all(s.speedup(n) <= s.amdahl + 1e-9 for n in range(1, independent + 1))
 
 
 def test_a_single_chain_does_not_scale():
@@ -71,7 +74,7 @@ def test_eight_independent_outputs_scale_close_to_eight_bounded_by_the_critical_
 
 def test_critical_path_follows_dependencies():
     ug = ug_of(all_workloads()["bus8x"])
-    parts = partition(ug, 4)
+    parts = structure(ug)
     by_stage0 = max(p.cost_ns for p in parts if p.stage == 0)
     output = max(p.cost_ns for p in parts if p.stage == 1)
     assert critical_path(parts) == pytest.approx(by_stage0 + output)

@@ -29,7 +29,7 @@ def test_same_kind_same_level_is_one_kernel_call():
 
 
 def test_python_calls_each_batch_once_per_block():
-    renderer = Renderer(compile_program(ALL_BASIC), RenderSettings(block=256))
+    renderer = Renderer(compile_program(ALL_BASIC), RenderSettings(block=256), frames=256 * 10)
     calls = []
     ((segment, loop),) = renderer.evaluator._segments
     segment[:] = [((lambda f: (lambda *a: (calls.append(f), f(*a))))(fn), arrays) for fn, arrays in segment]

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.workloads import all_workloads, three_node_programs
 from engine.render import Renderer, RenderSettings, render_array
 from graph.compiler import compile_program
-from graph.partition import partition
+from graph.partition import partition, structure
 from graph.units import unit_graph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,14 +57,17 @@ def test_constant_programs_render_at_any_worker_count(text):
         np.testing.assert_array_equal(render_array(text, seconds=0.05, workers=workers), serial)
 
 
-def test_bus8x_plan_has_a_part_per_partial_sum_and_per_output():
-    graph = compile_program(all_workloads()["bus8x"])
-    parts = partition(unit_graph(graph, 44100), 2)
+def test_bus8x_plan_has_a_part_per_partial_sum_and_per_output_and_one_task_per_worker_and_stage():
+    ug = unit_graph(compile_program(all_workloads()["bus8x"]), 44100)
+    parts = structure(ug)
     outputs = [p for p in parts if p.stage == 1]
     assert sorted(p.name for p in outputs) == [f"o{i}" for i in range(1, 9)]
     assert all(len(p.deps) == 2 and all(parts[d].stage == 0 for d in p.deps) for p in outputs)
-    assert len(parts) == 24 and {p.worker for p in parts} == {0, 1}
-    load = [sum(p.cost_ns for p in parts if p.worker == w) for w in (0, 1)]
+    assert len(parts) == 24
+    tasks = partition(ug, 2)
+    assert sorted((t.stage, t.worker) for t in tasks) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert sorted(u for t in tasks for u in t.units) == sorted(u for p in parts for u in p.units)
+    load = [sum(p.cost_ns for p in tasks if p.worker == w) for w in (0, 1)]
     assert max(load) / min(load) < 1.1
 
 

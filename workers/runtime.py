@@ -17,6 +17,12 @@ Each process runs its own tasks in the order they appear in ``tasks``, block aft
 rules allow; there is no barrier per block. The per-process orders, together with the dependencies, must be
 acyclic (checked in the constructor): then no schedule can deadlock.
 
+Pipelining: a task that reads another process's output runs one block behind it (its *lag* is one more than
+that producer's). In its pass over its tasks a process runs task ``t`` for block ``i - lag[t]``, so it never
+waits for a block that another process is computing at the same moment: a whole pass of slack absorbs the
+jitter of the other process, where without lags each cross-process dependency costs the difference in their
+finishing times every block. Lags are used when the ring can hold them (``ring > max lag``), else all are 0.
+
 Processes
 ---------
 * ``n_workers == 1``: no fork at all; the master runs every task itself, inside ``wait_block``, through the
@@ -228,6 +234,7 @@ class Runtime:
         self._order: list[tuple[int, ...]] = [tuple(i for i in range(T) if self._task_proc[i] == p)
                                               for p in range(self.n_procs)]
         self._check_deadlock_free()
+        self._lag = self._lags()
 
         # -- counters: task done counters, then RELEASED, then LAST (last block allowed) ---------------------
         self._RELEASED = T
@@ -283,8 +290,9 @@ class Runtime:
         self._state = "new"  # new -> running -> stopped
         self._proc_id = 0  # which process this object lives in (changes in forked workers)
         self._master_pid = os.getpid()
-        self._cursor_block = 0
-        self._cursor_idx = 0
+        self._cursor_pass = 0  # the master's pass over its tasks, and what is left of it
+        self._cursor_items: list[tuple[int, int]] = []
+        self._cursor: tuple[int, int] | None = None  # the master's next item
         self._last_check = 0.0
         self._final_stats: list[ProcessStats] | None = None
         self._error: BaseException | None = None
@@ -302,6 +310,19 @@ class Runtime:
         if not 0 <= t < len(self.tasks):
             raise ValueError(f"Runtime: {t} is not a task index (0..{len(self.tasks) - 1})")
         return t
+
+    def _lags(self) -> list[int]:
+        """lag[t]: 0 without cross-process deps, else one more than its highest lagging cross-process dep
+        (same-process deps: as high as theirs). All 0 when the ring cannot hold the largest lag."""
+        lag: dict[int, int] = {}
+
+        def of(t: int) -> int:
+            if t not in lag:
+                lag[t] = max((of(d) + (self._task_proc[d] != self._task_proc[t]) for d in self._deps[t]), default=0)
+            return lag[t]
+
+        lags = [of(t) for t in range(len(self.tasks))]
+        return lags if max(lags, default=0) < self.ring else [0] * len(lags)
 
     def _check_deadlock_free(self) -> None:
         """Dependencies plus each process's run order must form a DAG, else some schedule deadlocks."""
@@ -419,8 +440,21 @@ class Runtime:
         if os.getppid() != self._master_pid:
             raise _Stop
 
+    def _pass_items(self, p: int, i: int) -> list[tuple[int, int]]:
+        """Process ``p``'s pass ``i``: (task, block) in its order, blocks ``i - lag``."""
+        return [(t, i - self._lag[t]) for t in self._order[p] if i - self._lag[t] >= 0]
+
+    def _take(self, items: list[tuple[int, int]]) -> tuple[int, int]:
+        """The next item of a pass: the first within the block limit, else the first (which waits for the
+        limit to grow). An item after one beyond the limit has a lower block and never depends on it, and the
+        master may need it before it raises the limit."""
+        last = self._load(self._LAST)
+        for n, item in enumerate(items):
+            if item[1] <= last:
+                return items.pop(n)
+        return items.pop(0)
+
     def _worker_loop(self, p: int) -> None:
-        order = self._order[p]
         h = self._h
         ready = self._ready
         wait = h.wait
@@ -428,11 +462,13 @@ class Runtime:
         q = self._statq
         row = p * _S_ROW
         tasks = self.tasks
-        k = 0
+        i = 0
         while True:
             if h.cell(_STOP):
                 raise _Stop
-            for t in order:
+            items = self._pass_items(p, i)
+            while items:
+                t, k = self._take(items)
                 if not ready(t, k):
                     self._account_wait(wait(p, lambda t=t, k=k: ready(t, k), poll))
                 try:
@@ -444,7 +480,7 @@ class Runtime:
                         pass
                     raise
             q[row + _S_BLOCKS] += 1
-            k += 1
+            i += 1
 
     # -----------------------------------------------------------------------------------------------------
     # master side
@@ -514,16 +550,25 @@ class Runtime:
         return True
 
     def _master_next(self) -> tuple[int, int] | None:
-        order = self._order[0]
-        if not order:
+        if not self._order[0]:
             return None
-        return order[self._cursor_idx], self._cursor_block
+        while self._cursor is None:
+            if not self._cursor_items:
+                self._cursor_items = self._pass_items(0, self._cursor_pass)
+            if self._cursor_items:
+                self._cursor = self._take(self._cursor_items)
+            else:
+                self._cursor_pass += 1
+                self._statq[_S_BLOCKS] += 1
+        if self._cursor[1] > self._load(self._LAST) and self._cursor_items:  # one behind it may run first
+            self._cursor_items.insert(0, self._cursor)
+            self._cursor = self._take(self._cursor_items)
+        return self._cursor
 
     def _master_advance(self) -> None:
-        self._cursor_idx += 1
-        if self._cursor_idx == len(self._order[0]):
-            self._cursor_idx = 0
-            self._cursor_block += 1
+        self._cursor = None
+        if not self._cursor_items:
+            self._cursor_pass += 1
             self._statq[_S_BLOCKS] += 1
 
     def _master_run(self, t: int, k: int) -> None:
