@@ -18,7 +18,7 @@ rules allow; there is no barrier per block. The per-process orders, together wit
 acyclic (checked in the constructor): then no schedule can deadlock.
 
 Pipelining: a task that reads another process's output runs one block behind it (its *lag* is one more than
-that producer's). In its pass over its tasks a process runs task ``t`` for block ``i - lag[t]``, so it never
+that producer's). In its pass ``i`` over its tasks a process runs task ``t`` for block ``i - lag[t]``, so it never
 waits for a block that another process is computing at the same moment: a whole pass of slack absorbs the
 jitter of the other process, where without lags each cross-process dependency costs the difference in their
 finishing times every block. Lags are used when the ring can hold them (``ring > max lag``), else all are 0.
@@ -290,9 +290,8 @@ class Runtime:
         self._state = "new"  # new -> running -> stopped
         self._proc_id = 0  # which process this object lives in (changes in forked workers)
         self._master_pid = os.getpid()
-        self._cursor_pass = 0  # the master's pass over its tasks, and what is left of it
-        self._cursor_items: list[tuple[int, int]] = []
-        self._cursor: tuple[int, int] | None = None  # the master's next item
+        self._master_nxt = [0] * len(self._order[0])  # next block of each of the master's tasks
+        self._cursor = 0  # position of the master's next item in its order
         self._last_check = 0.0
         self._final_stats: list[ProcessStats] | None = None
         self._error: BaseException | None = None
@@ -310,6 +309,11 @@ class Runtime:
         if not 0 <= t < len(self.tasks):
             raise ValueError(f"Runtime: {t} is not a task index (0..{len(self.tasks) - 1})")
         return t
+
+    @property
+    def lags(self) -> dict[str, int]:
+        """Task name -> how many steps behind the first pass it runs (see "Pipelining" above)."""
+        return {t.name: lag for t, lag in zip(self.tasks, self._lag)}
 
     def _lags(self) -> list[int]:
         """lag[t]: 0 without cross-process deps, else one more than its highest lagging cross-process dep
@@ -440,19 +444,23 @@ class Runtime:
         if os.getppid() != self._master_pid:
             raise _Stop
 
-    def _pass_items(self, p: int, i: int) -> list[tuple[int, int]]:
-        """Process ``p``'s pass ``i``: (task, block) in its order, blocks ``i - lag``."""
-        return [(t, i - self._lag[t]) for t in self._order[p] if i - self._lag[t] >= 0]
-
-    def _take(self, items: list[tuple[int, int]]) -> tuple[int, int]:
-        """The next item of a pass: the first within the block limit, else the first (which waits for the
-        limit to grow). An item after one beyond the limit has a lower block and never depends on it, and the
-        master may need it before it raises the limit."""
+    def _pick(self, p: int, nxt: list[int]) -> int:
+        """Position in process ``p``'s order of its next item, given each task's next block ``nxt``: the
+        earliest in pass order (block + lag, then position) within the block limit, else the earliest (it
+        waits for the limit to grow). A task's item never depends on a same-process item later in pass order,
+        nor on one beyond the limit when its own block is within it, so this order never deadlocks, and the
+        master may need an item within the limit before it raises the limit."""
         last = self._load(self._LAST)
-        for n, item in enumerate(items):
-            if item[1] <= last:
-                return items.pop(n)
-        return items.pop(0)
+        lag = self._lag
+        order = self._order[p]
+        best, best_key, first, first_key = -1, 0, 0, nxt[0] + lag[order[0]]
+        for pos, t in enumerate(order):
+            key = nxt[pos] + lag[t]
+            if nxt[pos] <= last and (best < 0 or key < best_key):
+                best, best_key = pos, key
+            if key < first_key:
+                first, first_key = pos, key
+        return best if best >= 0 else first
 
     def _worker_loop(self, p: int) -> None:
         h = self._h
@@ -462,25 +470,25 @@ class Runtime:
         q = self._statq
         row = p * _S_ROW
         tasks = self.tasks
-        i = 0
+        order = self._order[p]
+        nxt = [0] * len(order)  # each task's next block
         while True:
             if h.cell(_STOP):
                 raise _Stop
-            items = self._pass_items(p, i)
-            while items:
-                t, k = self._take(items)
-                if not ready(t, k):
-                    self._account_wait(wait(p, lambda t=t, k=k: ready(t, k), poll))
+            pos = self._pick(p, nxt)
+            t, k = order[pos], nxt[pos]
+            if not ready(t, k):
+                self._account_wait(wait(p, lambda t=t, k=k: ready(t, k), poll))
+            try:
+                self._run_item(t, k)
+            except BaseException as exc:
                 try:
-                    self._run_item(t, k)
-                except BaseException as exc:
-                    try:
-                        exc._phonon_task = tasks[t].name
-                    except Exception:
-                        pass
-                    raise
-            q[row + _S_BLOCKS] += 1
-            i += 1
+                    exc._phonon_task = tasks[t].name
+                except Exception:
+                    pass
+                raise
+            nxt[pos] += 1
+            q[row + _S_BLOCKS] = min(nxt)
 
     # -----------------------------------------------------------------------------------------------------
     # master side
@@ -550,26 +558,15 @@ class Runtime:
         return True
 
     def _master_next(self) -> tuple[int, int] | None:
-        if not self._order[0]:
+        order = self._order[0]
+        if not order:
             return None
-        while self._cursor is None:
-            if not self._cursor_items:
-                self._cursor_items = self._pass_items(0, self._cursor_pass)
-            if self._cursor_items:
-                self._cursor = self._take(self._cursor_items)
-            else:
-                self._cursor_pass += 1
-                self._statq[_S_BLOCKS] += 1
-        if self._cursor[1] > self._load(self._LAST) and self._cursor_items:  # one behind it may run first
-            self._cursor_items.insert(0, self._cursor)
-            self._cursor = self._take(self._cursor_items)
-        return self._cursor
+        self._cursor = self._pick(0, self._master_nxt)
+        return order[self._cursor], self._master_nxt[self._cursor]
 
     def _master_advance(self) -> None:
-        self._cursor = None
-        if not self._cursor_items:
-            self._cursor_pass += 1
-            self._statq[_S_BLOCKS] += 1
+        self._master_nxt[self._cursor] += 1
+        self._statq[_S_BLOCKS] = min(self._master_nxt)
 
     def _master_run(self, t: int, k: int) -> None:
         try:
