@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.timings import TIMINGS  # first: the import phase starts here
 from engine import interrupts
 from graph.errors import PhononError
 
@@ -63,10 +64,19 @@ class _Progress:
 
 
 def _workers(text: str) -> int:
+    """A worker count, or 0 for "auto" (what the cost model says pays off for the program on this machine)."""
+    if text == "auto":
+        return 0
     n = int(text)
     if not 1 <= n <= 256:
         raise argparse.ArgumentTypeError("use 1 .. 256 workers")
     return n
+
+
+WORKERS_HELP = (
+    "processes, or auto (the default): as many as the cost model predicts pay off for this program on this "
+    "machine (one for a light program; see phonon graph FILE --workers N)"
+)
 
 
 def _worker_list(text: str) -> list[int]:
@@ -79,7 +89,14 @@ def _worker_list(text: str) -> list[int]:
 def cmd_render(args: argparse.Namespace) -> int:
     from engine.render import RenderSettings, duration_frames, output_format, render_to_file
 
+    TIMINGS.lap("import")
+    if args.file != "-" and Path(args.file).resolve() == Path(args.output).resolve():
+        raise PhononError(
+            f"the output {args.output} is the program file itself: rendering would overwrite the program",
+            hint="give another name with -o",
+        )
     graph = _compile(args.file)
+    TIMINGS.lap("parse")
     settings = RenderSettings(
         sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, fade_in=args.fade_in,
         fade_out=args.fade_out, samples=tuple(args.samples),
@@ -93,22 +110,27 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         report = render_to_file(
             graph, args.output, frames, settings, subtype=args.subtype, channels=1 if args.mono else 2,
-            progress=progress, workers=args.workers,
+            progress=progress, workers=args.workers, timings=TIMINGS,
         )
     finally:
         progress.close()
     elapsed = time.perf_counter() - started
+    TIMINGS.lap("write")
     for line in graph.notes:
         print(f"note: {line}", file=sys.stderr)
     for line in report.lines():
         print(line, file=sys.stderr)
     if not args.quiet:
         seconds_out = frames / args.sr
+        rendering = TIMINGS.phases.get("render", 0.0) + TIMINGS.phases.get("load kernels", 0.0)
         print(
             f"wrote {args.output}: {seconds_out:.2f} s, {args.sr} Hz, {'mono' if args.mono else 'stereo'}, "
-            f"peak {report.peak:.3f}, {seconds_out / max(elapsed, 1e-9):.1f}x real time",
+            f"peak {report.peak:.3f}, {seconds_out / max(rendering, 1e-9):.1f}x real time on {report.workers} "
+            f"worker{'s' if report.workers != 1 else ''} ({elapsed:.2f} s with planning and writing)",
             file=sys.stderr,
         )
+    if args.timings:
+        print(TIMINGS.line(), file=sys.stderr)
     return 0
 
 
@@ -174,12 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
     r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
-    r.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    r.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
     r.add_argument(
         "--samples", action="append", default=[], metavar="DIR",
         help="a Dirt-Samples style folder (NAME/*.wav); searched before PHONON_SAMPLES, ./samples and the kit",
     )
     r.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    r.add_argument(
+        "--timings", action="store_true",
+        help="say where the time went: interpreter, import, parse, plan, load kernels, render, write",
+    )
     r.set_defaults(run=cmd_render)
 
     g = sub.add_parser("graph", help="show the compiled signal graph")
@@ -217,8 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--latency", type=float, default=0.1, help="seconds rendering runs ahead of the device (default 0.1)"
     )
-    p.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, help="processes (default: all cores)")
-    p.add_argument("--reload-workers", type=_workers, help="processes for reloaded programs (default: --workers)")
+    p.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
+    p.add_argument(
+        "--reload-workers", type=_workers, help="processes for reloaded programs, or auto (default: --workers)"
+    )
     p.add_argument("-d", "--duration", type=float, help="stop after this many seconds (default: at Ctrl-C)")
     p.add_argument("--gain", type=float, default=1.0, help="output gain (default 1.0)")
     p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")

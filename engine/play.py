@@ -664,7 +664,7 @@ class Player:
             where = f"{device.name} ({device.hostapi})"
             self.console.message(
                 f"playing {self.name} on {where}: {sr} Hz, block {block}, latency {self.latency:g} s, "
-                f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+                f"{self._current.workers} worker{'s' if self._current.workers != 1 else ''}"
                 + (", watching for changes" if self.watch else "")
                 + ("" if self.duration is not None else "; Ctrl-C stops")
             )

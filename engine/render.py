@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.parts import build_parts
 from engine.plan import Schedule
+from engine.timings import Timings
 from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
 from graph.errors import PhononError
@@ -65,6 +67,7 @@ class RenderReport:
     peak: float = 0.0
     voices_stolen: int = 0
     most_voices: int = 0
+    workers: int = 1
 
     def lines(self) -> list[str]:
         out = []
@@ -98,6 +101,22 @@ def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: 
     return int(round(Fraction(str(cycles)) * sr / graph.cps))
 
 
+def resolve_workers(graph: SignalGraph, workers: int) -> int:
+    """`workers`, or for 0 ("auto") what the cost model suggests for this program on the cores we may use."""
+    if workers:
+        return workers
+    from graph.cost_model import suggested_workers
+
+    return suggested_workers(graph, available_cores(), block=512)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 class Renderer:
     """Produces the stereo master chunk by chunk. The program runs as parts on `workers` processes (the
     master is one of them) through the worker runtime; with one worker, in this process alone."""
@@ -107,6 +126,7 @@ class Renderer:
         ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE,
     ) -> None:
         settings.check()
+        self.workers = workers = resolve_workers(graph, workers)
         self.graph = graph
         self.settings = settings
         self.frames = frames
@@ -189,7 +209,7 @@ class Renderer:
             stolen, most = stolen + s, max(most, m)
         return RenderReport(
             frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.parts.incidents(), peak,
-            stolen, most,
+            stolen, most, self.workers,
         )
 
     def close(self) -> None:
@@ -227,23 +247,31 @@ def _stream(
     sink: Callable[[np.ndarray], None],
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    timings: Timings | None = None,
 ) -> RenderReport:
+    timings = timings or Timings()
     chunk = np.zeros((CHUNK_FRAMES, 2), dtype=np.float64)
     fade_in, fade_out = int(settings.fade_in * settings.sr), int(settings.fade_out * settings.sr)
     done, peak = 0, 0.0
     with Renderer(graph, settings, frames, workers) as renderer:
+        timings.lap("plan")
         while done < frames:
             interrupts.check()
-            n = min(CHUNK_FRAMES, frames - done)
+            n = min(CHUNK_FRAMES, frames - done, CHUNK_FRAMES if done else renderer.step)  # first step alone
             renderer.render_into(chunk, n)
+            if not done:  # numba loads each compiled kernel (from its cache) at its first call
+                timings.lap("load kernels")
             view = chunk[:n]
             if fade_in or fade_out:
                 _apply_fades(view, done, frames, min(fade_in, frames), min(fade_out, frames))
             peak = max(peak, float(np.abs(view).max()))
+            started = time.perf_counter()
             sink(view)
+            timings.add("write", time.perf_counter() - started)
             done += n
             if progress is not None:
                 progress(done, frames)
+        timings.lap("render")
         return renderer.report(frames, peak)
 
 
@@ -304,6 +332,7 @@ def render_to_file(
     channels: int = 2,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    timings: Timings | None = None,
 ) -> RenderReport:
     """Render to a sound file. The file appears (atomically) only if the whole render succeeds."""
     target = Path(path)
@@ -320,9 +349,9 @@ def render_to_file(
     try:
         with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
             if channels == 2:
-                report = _stream(graph, frames, settings, f.write, progress, workers)
+                report = _stream(graph, frames, settings, f.write, progress, workers, timings)
             else:
-                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers)
+                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers, timings)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

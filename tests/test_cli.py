@@ -469,3 +469,44 @@ def test_bench_json():
     assert result["realtime"] > 0
     assert result["ms_per_block_median"] > 0
     assert result["seconds"] == 1.0
+
+
+def test_timings_say_where_the_time_went(tmp_path):
+    prog = write(tmp_path, "out: sine 440 * 0.1\n")
+    r = phonon("render", prog, "-o", tmp_path / "t.wav", "-d", "0.5", "--timings")
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stderr.splitlines() if ln.startswith("timings:"))
+    phases = dict(re.findall(r"([a-z ]+) (\d+\.\d+) s", line.split(":", 1)[1].split(";")[0]))
+    phases = {name.strip(): float(v) for name, v in phases.items()}
+    assert list(phases) == ["interpreter", "import", "parse", "plan", "load kernels", "write", "render"]
+    total = float(re.search(r"total (\d+\.\d+) s", line).group(1))
+    assert total == pytest.approx(sum(phases.values()), abs=0.01)
+    assert "x real time on 1 worker (" in r.stderr  # speed from rendering alone; start-up shown beside it
+
+
+def test_default_worker_count_is_what_the_cost_model_suggests_and_changes_nothing(tmp_path):
+    from benchmarks.workloads import all_workloads
+    from engine.render import available_cores
+    from graph.compiler import compile_program
+    from graph.cost_model import suggested_workers
+
+    light = write(tmp_path, "out: saw 110 # lpf 900 0.7 * 0.1\n", "light.phonon")
+    r = phonon("render", light, "-o", tmp_path / "light.wav", "-d", "0.2")
+    assert r.returncode == 0 and "on 1 worker (" in r.stderr, r.stderr
+    text = all_workloads()["bus8x"]
+    heavy = write(tmp_path, text, "bus8x.phonon")
+    expected = suggested_workers(compile_program(text), available_cores())
+    auto = phonon("render", heavy, "-o", tmp_path / "auto.wav", "-d", "0.3", "--subtype", "FLOAT")
+    assert auto.returncode == 0, auto.stderr
+    assert f"on {expected} worker{'s' if expected != 1 else ''} (" in auto.stderr
+    one = phonon("render", heavy, "-o", tmp_path / "one.wav", "-d", "0.3", "--subtype", "FLOAT", "--workers", "1")
+    assert one.returncode == 0, one.stderr
+    np.testing.assert_array_equal(sf.read(tmp_path / "auto.wav")[0], sf.read(tmp_path / "one.wav")[0])
+
+
+def test_render_refuses_to_overwrite_its_own_program(tmp_path):
+    prog = write(tmp_path, "out: sine 440 * 0.1\n", "song.wav")
+    r = phonon("render", prog, "-o", tmp_path / "." / "song.wav", "-d", "0.1")
+    assert r.returncode != 0 and "overwrite the program" in r.stderr and "-o" in r.stderr
+    assert prog.read_text() == "out: sine 440 * 0.1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]

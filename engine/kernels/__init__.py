@@ -16,6 +16,8 @@ anywhere gives the same result (invariant 2).
 
 from __future__ import annotations
 
+import sys
+
 from typing import Callable
 
 KERNELS: dict[str, Callable] = {}
@@ -71,10 +73,24 @@ def load_chains():
     return chains
 
 
+# numba checks at import of its numpy support whether scipy's BLAS can be loaded (for np.dot and np.linalg,
+# which no kernel uses): 0.2 s of a 0.4 s load where scipy is installed. Hidden while it loads (an entry of None
+# in sys.modules makes an import fail), and only if nothing imported them yet.
+_UNUSED_BY_KERNELS = ("scipy.linalg.cython_blas", "scipy.linalg.cython_lapack")
+
+
 def _load_numba_registries() -> None:
-    """numba imports its numpy support (and scipy's BLAS, where installed) when it loads the first compiled
-    function: about 0.3 s. Do it here, before workers fork, so they inherit it instead of each paying it,
-    and no render pays it after its first block started."""
+    """numba imports its numpy support when it loads the first compiled function: about 0.2 s. Do it here,
+    before workers fork, so they inherit it instead of each paying it, and no render pays it after its first
+    block started."""
     from numba.core.registry import cpu_target
 
-    cpu_target.target_context.refresh()
+    hidden = [name for name in _UNUSED_BY_KERNELS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
