@@ -132,7 +132,21 @@ def assign(parts: list[Part], workers: int) -> list[Part]:
     merged = []
     for i, ((stage, w), group) in enumerate(groups.items()):
         deps = sorted({merged_index[d] for p in group for d in p.deps})
-        name = group[0].name if len(group) == 1 else ", ".join(p.name for p in group)
+        name = _merged_name([p.name for p in group])
         units = [u for p in group for u in p.units]
         merged.append(Part(i, name, units, sum(p.cost_ns for p in group), deps, stage, w))
     return merged
+
+
+def _merged_name(names: list[str]) -> str:
+    """"out partial sums 1, 5, 7, o2" for ["out partial sum 1", "out partial sum 5", "out partial sum 7", "o2"]."""
+    sums: dict[str, list[str]] = defaultdict(list)
+    others = []
+    for name in names:
+        target, sep, number = name.rpartition(" partial sum ")
+        if sep and number.isdigit():
+            sums[target].append(number)
+        else:
+            others.append(name)
+    merged = [f"{t} partial sum{'s' if len(ns) > 1 else ''} {', '.join(ns)}" for t, ns in sums.items()]
+    return "; ".join(merged + others)
