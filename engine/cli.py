@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
 import sys
 import time
@@ -61,6 +62,17 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _number(text: str) -> float:
+    """A finite number: inf and nan are refused here, with the option's name, rather than deep in a render."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number (give e.g. 8 or 0.5)")
+    return value
 
 
 def _workers(text: str) -> int:
@@ -186,14 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", help="program file, or - for standard input")
     r.add_argument("-o", "--output", required=True, help="output file: .wav, .flac, .ogg or .aiff")
     length = r.add_mutually_exclusive_group()
-    length.add_argument("-d", "--duration", type=float, help="seconds to render (default 8)")
-    length.add_argument("-c", "--cycles", type=float, help="cycles to render, at the program's tempo")
+    length.add_argument("-d", "--duration", type=_number, help="seconds to render (default 8)")
+    length.add_argument("-c", "--cycles", type=_number, help="cycles to render, at the program's tempo")
     r.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
     r.add_argument("--block", type=int, default=512, help="block size in samples (default 512)")
-    r.add_argument("--gain", type=float, default=1.0, help="output gain (default 1.0)")
-    r.add_argument("--ceiling", type=float, default=1.0, help="peak ceiling, hard clip (default 1.0)")
-    r.add_argument("--fade-in", type=float, default=0.0, help="fade-in seconds (default 0)")
-    r.add_argument("--fade-out", type=float, default=0.0, help="fade-out seconds (default 0)")
+    r.add_argument("--gain", type=_number, default=1.0, help="output gain (default 1.0)")
+    r.add_argument("--ceiling", type=_number, default=1.0, help="peak ceiling, hard clip (default 1.0)")
+    r.add_argument("--fade-in", type=_number, default=0.0, help="fade-in seconds (default 0)")
+    r.add_argument("--fade-out", type=_number, default=0.0, help="fade-out seconds (default 0)")
     r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
     r.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
@@ -218,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure rendering speed")
     b.add_argument("files", nargs="+", help="program files")
-    b.add_argument("-d", "--duration", type=float, default=10.0, help="seconds of audio per run (default 10)")
+    b.add_argument("-d", "--duration", type=_number, default=10.0, help="seconds of audio per run (default 10)")
     b.add_argument("--sr", type=int, default=44100)
     b.add_argument("--block", type=int, default=512)
     b.add_argument("--repeat", type=int, default=3, help="runs per program; the median is reported")
@@ -241,14 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sr", type=int, help="sample rate (default: the device's)")
     p.add_argument("--block", type=int, default=512, help="block size in samples, also the device's (default 512)")
     p.add_argument(
-        "--latency", type=float, default=0.1, help="seconds rendering runs ahead of the device (default 0.1)"
+        "--latency", type=_number, default=0.1, help="seconds rendering runs ahead of the device (default 0.1)"
     )
     p.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
     p.add_argument(
         "--reload-workers", type=_workers, help="processes for reloaded programs, or auto (default: --workers)"
     )
-    p.add_argument("-d", "--duration", type=float, help="stop after this many seconds (default: at Ctrl-C)")
-    p.add_argument("--gain", type=float, default=1.0, help="output gain (default 1.0)")
+    p.add_argument("-d", "--duration", type=_number, help="stop after this many seconds (default: at Ctrl-C)")
+    p.add_argument("--gain", type=_number, default=1.0, help="output gain (default 1.0)")
     p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on standard output")
     p.set_defaults(run=cmd_play)

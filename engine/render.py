@@ -6,6 +6,7 @@ are gathered into a fixed chunk buffer that is written and reused."""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -51,10 +52,12 @@ class RenderSettings:
             raise PhononError(f"sample rate {self.sr} is out of range", hint="use e.g. --sr 44100 or --sr 48000")
         if self.block < 1 or self.block > 65536:
             raise PhononError(f"block size {self.block} is out of range", hint="use 1 .. 65536, e.g. --block 512")
+        if not math.isfinite(self.gain):
+            raise PhononError(f"the gain must be a finite number, not {self.gain}")
         if not 0.0 < self.ceiling <= 1.0:
             raise PhononError("the ceiling must be in (0, 1]")
-        if self.fade_in < 0 or self.fade_out < 0:
-            raise PhononError("fades cannot be negative")
+        if not (0 <= self.fade_in < math.inf and 0 <= self.fade_out < math.inf):
+            raise PhononError("fades must be finite and not negative", hint="e.g. --fade-in 0.5")
 
 
 @dataclass
@@ -93,11 +96,11 @@ def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: 
     if (seconds is None) == (cycles is None):
         raise PhononError("give exactly one of a duration in seconds or a number of cycles")
     if seconds is not None:
-        if not seconds > 0:
-            raise PhononError("the duration must be positive")
+        if not 0 < seconds < math.inf:
+            raise PhononError("the duration must be positive (a finite number of seconds)")
         return int(round(Fraction(str(seconds)) * sr))
-    if not cycles > 0:
-        raise PhononError("the number of cycles must be positive")
+    if not 0 < cycles < math.inf:
+        raise PhononError("the number of cycles must be positive and finite")
     return int(round(Fraction(str(cycles)) * sr / graph.cps))
 
 

@@ -510,3 +510,15 @@ def test_render_refuses_to_overwrite_its_own_program(tmp_path):
     assert r.returncode != 0 and "overwrite the program" in r.stderr and "-o" in r.stderr
     assert prog.read_text() == "out: sine 440 * 0.1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+@pytest.mark.parametrize(
+    "option,value", [("--duration", "inf"), ("--cycles", "inf"), ("--fade-in", "nan"), ("--fade-out", "inf"),
+                     ("--gain", "nan"), ("--ceiling", "nan"), ("--duration", "1e999")],
+)
+def test_non_finite_numbers_are_refused_by_name_and_nothing_is_written(tmp_path, option, value):
+    prog = write(tmp_path, "out: sine 440 * 0.1\n")
+    r = phonon("render", prog, "-o", tmp_path / "x.wav", option, value)
+    assert r.returncode == 2 and option in r.stderr and "not a finite number" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prog.phonon"]
