@@ -363,17 +363,18 @@ def test_a_task_reading_another_process_runs_a_step_behind_and_a_growing_limit_n
     deps = graph_deps("chain", 4)
     with SharedArena((4, 4, W), np.int64) as arena:
         tasks = make_tasks(arena, deps, 2, assign=lambda t: 1 - t % 2)
-        with Runtime(tasks, 2, 4, sinks=["task1", "task3"]).start(n_blocks=3) as rt:
-            assert rt.lags == {"task0": 0, "task1": 1, "task2": 2, "task3": 3}
-            for k in range(40):
-                if k % 3 == 0:
-                    time.sleep(0.002)
-                    assert max(rt.done(t) for t in range(4)) <= k + 2  # nothing ran past the limit
-                    rt.set_limit(k + 3)
-                rt.wait_block(k)
-                for t in (1, 3):
-                    np.testing.assert_array_equal(arena.array[t, k % 4, 2:], expected(deps, k)[t])
-                rt.release_block(k)
+        for step in (3, 1):  # the limit grows 3 blocks at a time, then one block at a time (the tightest)
+            with Runtime(tasks, 2, 4, sinks=["task1", "task3"]).start(n_blocks=step) as rt:
+                assert rt.lags == {"task0": 0, "task1": 1, "task2": 2, "task3": 3}
+                for k in range(40):
+                    if k % step == 0:
+                        time.sleep(0.002)
+                        assert max(rt.done(t) for t in range(4)) <= k + step - 1  # nothing ran past the limit
+                        rt.set_limit(k + step)
+                    rt.wait_block(k)
+                    for t in (1, 3):
+                        np.testing.assert_array_equal(arena.array[t, k % 4, 2:], expected(deps, k)[t])
+                    rt.release_block(k)
     with SharedArena((4, 2, W), np.int64) as arena:  # a ring of 2 cannot hold lag 3: no lags
         assert set(Runtime(make_tasks(arena, deps, 2, assign=lambda t: 1 - t % 2), 2, 2).lags.values()) == {0}
 
