@@ -13,7 +13,8 @@ SVF lowpass at 1000 + 10 * i Hz, q 0.707.
            `delay 0.25 0.5` (0.25 s, feedback 0.5, mix 0.5), and the 8 delay outputs are summed.
 
 The arithmetic is the engine's (engine/kernels/oscillators.py `saw`, engine/kernels/filters.py `svf` in
-lowpass mode, engine/kernels/delays.py `delay`), written out by hand, without fastmath:
+lowpass mode, engine/kernels/delays.py `delay`), written out by hand (the saw's phase step and PolyBLEP are
+the engine's own inlined helpers, `_advance` and `_blep`), without fastmath:
   saw     out = 2 phase - 1 - blep(phase, dt), dt = freq * (1 / sr), phase advanced by dt and wrapped.
   svf     g = tan(pi fc / sr), k = 1 / q, a1 = 1 / (1 + g (g + k)), a2 = g a1, a3 = g a2, computed once per
           voice (the cutoff is constant); per sample v3 = x - ic2, v1 = a1 ic1 + a2 v3,
@@ -53,6 +54,8 @@ import time
 import numba as nb
 import numpy as np
 
+from engine.kernels.oscillators import _advance, _blep  # the saw's phase step and PolyBLEP, inlined
+
 Q = 0.707
 GAIN = 0.005
 VOICES = {"heavy": 100, "extreme": 500}
@@ -70,29 +73,6 @@ def voice_cutoff(i: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- kernels
-
-
-@nb.njit(cache=True, inline="always")
-def _blep(t, dt):
-    if t < dt:
-        x = t / dt
-        return x + x - x * x - 1.0
-    if t > 1.0 - dt:
-        x = (t - 1.0) / dt
-        return x * x + x + x + 1.0
-    return 0.0
-
-
-@nb.njit(cache=True, inline="always")
-def _advance(phase, dt):
-    phase += dt
-    if phase >= 1.0:
-        phase -= 1.0
-        if phase >= 1.0:
-            phase -= math.floor(phase)
-    elif phase < 0.0:
-        phase -= math.floor(phase)
-    return phase
 
 
 @nb.njit(cache=True, inline="always")

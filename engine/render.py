@@ -104,13 +104,13 @@ def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: 
     return int(round(Fraction(str(cycles)) * sr / graph.cps))
 
 
-def resolve_workers(graph: SignalGraph, workers: int) -> int:
+def resolve_workers(graph: SignalGraph, workers: int, block: int = 512) -> int:
     """`workers`, or for 0 ("auto") what the cost model suggests for this program on the cores we may use."""
     if workers:
         return workers
     from graph.cost_model import suggested_workers
 
-    return suggested_workers(graph, available_cores(), block=512)
+    return suggested_workers(graph, available_cores(), block=block)
 
 
 def available_cores() -> int:
@@ -129,7 +129,7 @@ class Renderer:
         ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE,
     ) -> None:
         settings.check()
-        self.workers = workers = resolve_workers(graph, workers)
+        self.workers = workers = resolve_workers(graph, workers, settings.block)
         self.graph = graph
         self.settings = settings
         self.frames = frames
