@@ -73,6 +73,8 @@ class BlockEvaluator:
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
         self._reported: set[object] = set()  # units (a node, or a loop) already reported
+        self._chain_of = {id(b): c for c in s.stages if isinstance(c, ChainStage) for b in c.links}
+        self._chain_links = {k: c.links for k, c in self._chain_of.items()}
 
     def _host_for(self, node: Node) -> SteppedControl | SampleVoices | SynthVoices:
         cps, sr = self.schedule.graph.cps, self.schedule.sr
@@ -176,19 +178,26 @@ class BlockEvaluator:
             if node_id not in bad:
                 continue
             unit = s.unit_of(node_id)
-            inputs = (s.feedback.resolve(x) for x in s.graph.nodes[node_id].inputs)
-            from_outside_bad = any(isinstance(x, int) and x in bad and s.unit_of(x) != unit for x in inputs)
+            batch, i = s.node_batch[node_id]
+            links = self._chain_links.get(id(batch), [batch])  # a chain's links go wrong (and restart) together
+            partners = [b.nodes[i] for b in links]
+            inputs = (s.feedback.resolve(x) for n in partners for x in s.graph.nodes[n].inputs)
+            from_outside_bad = any(
+                isinstance(x, int) and x in bad and s.unit_of(x) != unit and x not in partners for x in inputs
+            )
             row = arena[s.node_row[node_id], :n]
             if node_id in found and not from_outside_bad and unit not in self._reported:
                 self._reported.add(unit)
                 if not isinstance(unit, tuple):  # from now on, silence it before anything downstream reads it
                     self._guards.setdefault(s.stage_of(node_id), []).append(s.node_row[node_id])
+                    if (chain := self._chain_of.get(id(batch))) is not None:
+                        chain.guarded[i] = True  # inside the lane kernel: before its sums read it
                 at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
                 where = s.graph.nodes[node_id].where() + s.loop_description(node_id)
                 new.append(Incident(node_id, where, at))
             row[~np.isfinite(row)] = 0.0
-            batch, i = s.node_batch[node_id]
-            batch.state[i, batch.first_mutable :] = 0.0
+            for b in links:
+                b.state[i, b.first_mutable :] = 0.0
         if new:
             self._build_segments()
         for incident in new:

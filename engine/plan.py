@@ -51,11 +51,17 @@ class ChainStage:
     """Chains of nodes run link after link by one lane kernel (engine.kernels.chains), many chains side by
     side: `members` holds one batch per link, row i of each being chain i."""
 
-    kind: str  # the links' kinds, e.g. "saw>svf"
+    kind: str  # the links' kinds, e.g. "saw>svf", and ">mix" when it also computes sums of them
     kernel: Callable
-    members: list[Batch]
+    links: list[Batch]  # one batch per link
     args: tuple[np.ndarray, ...]
     level: int
+    sums: Batch | None = None  # the sums of chains it computes
+    guarded: np.ndarray | None = None  # per chain (in `args` too): silence its non-finite samples in the kernel
+
+    @property
+    def members(self) -> list[Batch]:
+        return self.links + ([self.sums] if self.sums is not None else [])
 
     @property
     def nodes(self) -> list[int]:
@@ -64,9 +70,12 @@ class ChainStage:
 
 Stage = Batch | LoopStage | ChainStage
 
+_NO_SUMS = Batch("mix", None, [], np.zeros((0, 1), dtype=np.int64), np.zeros((0, 2)), 0)
+
 # Chains the lane kernels run: (first kind, second kind) -> kernel name in engine.kernels.chains (which also
 # has NAME_scratch(voices), its working arrays). The second node must be the first's only reader, so the
-# first's output never needs an arena row.
+# first's output never needs an arena row. A sum (mix) of chains is computed by their lane kernel too (see
+# `_sums`), so a chain read only by a sum needs no row either.
 CHAINS = {("saw", "svf"): "saw_svf"}
 
 
@@ -173,11 +182,13 @@ def build_schedule(
         row_of(x)  # every constant gets its row now, so all parts agree on the layout
     output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
 
-    chained = _chains(ug, ordered_units)  # second link -> first link
+    readers = _readers(ug)
+    chained = _chains(ug, ordered_units, readers)  # second link -> first link
+    summed = _sums(ug, ordered_units, chained)  # sum -> level of the chains it reads
     firsts = set(chained.values())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for u in ordered_units:
-        if isinstance(u, tuple) or u in firsts:
+        if isinstance(u, tuple) or u in firsts or u in summed:
             continue
         kind = graph.nodes[u].kind
         if u in chained:
@@ -191,7 +202,16 @@ def build_schedule(
         if ">" in kind_name:  # chains: one batch per link, the lane kernel runs them together
             links = [[chained[n] for n in nodes], nodes]
             members = [_make_batch(graph, k, ns, lvl, row_of, sr) for k, ns in zip(kind_name.split(">"), links)]
-            for b in members:
+            sums = [m for m in order if summed.get(m) == lvl]
+            sum_batch = _make_batch(graph, "mix", sums, lvl, row_of, sr) if sums else _NO_SUMS
+            source = np.full(sum_batch.wiring.shape, -1, dtype=np.int64)
+            chain_of = {n: i for i, n in enumerate(nodes)}
+            for s_i, m in enumerate(sums):
+                for k, x in enumerate(graph.nodes[m].inputs):
+                    source[s_i, 1 + k] = chain_of.get(ug.producer(x), -1)
+            summed_chains = {int(i) for i in source[source >= 0]}
+            owned = np.array([readers[n] == 1 and i in summed_chains for i, n in enumerate(nodes)], dtype=np.bool_)
+            for b in members + ([sum_batch] if sums else []):
                 b.kernel = kernels[b.kind]  # as for loop members: the kind's kernel, though the chain kernel runs them
                 node_batch.update({n: (b, i) for i, n in enumerate(b.nodes)})
             if constant is None:
@@ -200,9 +220,13 @@ def build_schedule(
             chains = load_chains()
             name = CHAINS[tuple(kind_name.split(">"))]
             scratch = getattr(chains, name + "_scratch")(len(nodes))
-            args = (constant, *(a for b in members for a in (b.wiring, b.state)), *scratch)
-            chain_kernel = getattr(chains, name)
-            stages.append(((lvl, 0, kind_name), ChainStage(kind_name, chain_kernel, members, args, lvl)))
+            links_args = (a for b in members for a in (b.wiring, b.state))
+            guarded = np.zeros(len(nodes), dtype=np.bool_)
+            args = (constant, *links_args, sum_batch.wiring, sum_batch.state, source, owned, guarded, *scratch)
+            stage = ChainStage(kind_name, getattr(chains, name), members, args, lvl, sum_batch if sums else None, guarded)
+            if sums:
+                stage.kind += ">mix"
+            stages.append(((lvl, 0, stage.kind), stage))
             continue
         batch = _make_batch(graph, kind_name, nodes, lvl, row_of, sr)
         batch.kernel = None if KINDS[kind_name].host_filled else kernels[kind_name]
@@ -245,19 +269,24 @@ def build_schedule(
     )
 
 
-def _chains(ug: UnitGraph, units: list[Unit]) -> dict[int, int]:
-    """The chains among `units` (one part) that a lane kernel runs: second link -> first link, where the
-    first's only reader in the whole program (outputs included) is the second, and both are in this part.
-    The choice depends only on the graph, so every worker count runs the same chains."""
-    graph = ug.graph
+def _readers(ug: UnitGraph) -> dict[int, int]:
+    """How many inputs (outputs included) read each node, in the whole program."""
     readers: dict[int, int] = defaultdict(int)
     for n in ug.evaluated:
         for i in ug.inputs_of(n):
             readers[i] += 1
-    for pair in graph.outputs.values():
+    for pair in ug.graph.outputs.values():
         for x in pair:
             if isinstance(p := ug.producer(x), int):
                 readers[p] += 1
+    return readers
+
+
+def _chains(ug: UnitGraph, units: list[Unit], readers: dict[int, int]) -> dict[int, int]:
+    """The chains among `units` (one part) that a lane kernel runs: second link -> first link, where the
+    first's only reader in the whole program (outputs included) is the second, and both are in this part.
+    The choice depends only on the graph, so every worker count runs the same chains."""
+    graph = ug.graph
     here = set(units)
     found = {}
     for u in units:
@@ -271,4 +300,22 @@ def _chains(ug: UnitGraph, units: list[Unit]) -> dict[int, int]:
             and readers[first] == 1
         ):
             found[u] = first
+    return found
+
+
+def _sums(ug: UnitGraph, units: list[Unit], chained: dict[int, int]) -> dict[int, int]:
+    """The sums among `units` that the lane kernel of the chains they read computes: sum -> the chains'
+    level. A sum qualifies when it reads chains of one level and everything else it reads is computed on an
+    earlier level (or is a constant), so all of it is ready when the lane kernel runs."""
+    graph, level = ug.graph, ug.level
+    found = {}
+    for u in units:
+        if isinstance(u, tuple) or graph.nodes[u].kind != "mix":
+            continue
+        producers = [p for p in (ug.producer(x) for x in graph.nodes[u].inputs) if isinstance(p, int)]
+        levels = {level[p] for p in producers if p in chained}
+        if len(levels) == 1:
+            chain_level = levels.pop()
+            if all(p in chained or level[ug.unit(p)] < chain_level for p in producers):
+                found[u] = chain_level
     return found

@@ -39,17 +39,17 @@ def render(program: str, seconds: float | None = None, *, cycles: float | None =
     return out[:, 0].copy()
 
 
-def render_report(program: str, seconds: float, sr: int = SR, block: int = 512, **kw):
+def render_report(program: str, seconds: float, sr: int = SR, block: int = 512, workers: int = 1, **kw):
     """Render through `engine.render.Renderer`: returns (stereo float64 array, RenderReport)."""
     from engine.render import Renderer, RenderSettings, duration_frames
     from graph.compiler import compile_program
 
     graph = compile_program(program)
-    renderer = Renderer(graph, RenderSettings(sr=sr, block=block, **kw))
     frames = duration_frames(graph, sr, seconds, None)
     dest = np.zeros((frames, 2))
-    renderer.render_into(dest, frames)
-    return dest, renderer.report(frames, float(np.abs(dest).max()))
+    with Renderer(graph, RenderSettings(sr=sr, block=block, **kw), frames, workers) as renderer:
+        renderer.render_into(dest, frames)
+        return dest, renderer.report(frames, float(np.abs(dest).max()))
 
 
 # ------------------------------------------------------------------------------------------------ level

@@ -24,6 +24,22 @@ def _without_chains(monkeypatch) -> None:
     monkeypatch.setattr(plan, "CHAINS", {})
 
 
+def _without_sums(monkeypatch) -> None:
+    monkeypatch.setattr(plan, "_sums", lambda ug, units, chained: {})
+
+
+# Sums of chains in every shape the planner meets: partial sums of a wide sum, a chain that a sum and an output
+# both read (its row is still written), a sum that also reads a signal of an earlier level (fused) or of the
+# chains' own level (not fused), voices whose frequency or cutoff moves within a block (the one-voice path).
+SUMS = """~lfo: sine 3 * 200 + 600
+~shared: saw 110 # lpf 900 0.8
+o1: (""" + " + ".join(f"saw {55 + 7 * i} # lpf {700 + 40 * i} 0.9" for i in range(40)) + """) * 0.01
+o2: ~shared * 0.2 + (saw 82.5 # hpf 400) * 0.1 + ~lfo * 0.0001
+o3: ~shared * 0.1 + (saw (~lfo * 0.3) # bpf 1200 3) * 0.2 + (sine 220 # lpf 300) * 0.1
+o4: (saw "55 110 <165 220>" # lpf (~lfo * 3) 0.7 + saw 0 # notch 500) * 0.2
+"""
+
+
 @pytest.mark.parametrize("name", ["heavy", "bus8x", "moderate"])
 def test_lanes_agree_with_the_batch_kernels(name, monkeypatch):
     text = all_workloads()[name]
@@ -56,8 +72,8 @@ def test_only_a_saw_with_a_single_filter_reader_is_chained():
     graph = compile_program(text)
     schedule = build_schedule(graph, 44100, 512)
     chains = [s for s in schedule.stages if isinstance(s, ChainStage)]
-    assert len(chains) == 1 and chains[0].kind == "saw>svf"
-    saw, svf = chains[0].members
+    assert len(chains) == 1 and chains[0].kind == "saw>svf>mix"  # o1's "* 0.1" and o3's: sums of chains
+    saw, svf = chains[0].links
     assert graph.nodes[saw.nodes[0]].consts == () and graph.nodes[svf.nodes[0]].inputs[0] == saw.nodes[0]
     assert graph.buses["s"] not in chains[0].nodes  # ~s has two readers: its row is needed
     for workers in (1, 2, 3):
@@ -94,3 +110,38 @@ def test_editing_numbers_or_adding_a_voice_reuses_the_compiled_part():
     compiled = len(first.signatures)
     again = fused("out: ((saw 60 # lpf 1200) + (saw 90 # lpf 300 0.9) + (saw 20 # hpf 99)) * 0.3 # delay 0.2 0.1\n")
     assert again is first and len(again.signatures) == compiled == 1
+
+
+def test_sums_of_chains_run_in_the_lanes_and_change_no_bit(monkeypatch):
+    """A sum computed from the lane tile adds the same numbers in the same order as the mix kernel."""
+    graph = compile_program(SUMS)
+    kinds = [s.kind for s in build_schedule(graph, 44100, 512).stages if isinstance(s, ChainStage)]
+    assert "saw>svf>mix" in kinds
+    fused = {w: render_array(SUMS, seconds=0.5, workers=w) for w in (1, 2, 3)}
+    _without_sums(monkeypatch)
+    apart = render_array(SUMS, seconds=0.5)
+    assert np.abs(apart).max() > 0.05
+    for w, out in fused.items():
+        np.testing.assert_array_equal(out, apart, err_msg=f"{w} workers")
+
+
+@pytest.mark.parametrize("name", ["heavy", "extreme"])
+def test_wide_sums_of_voices_change_no_bit(name, monkeypatch):
+    text = all_workloads()[name]
+    fused = render_array(text, seconds=0.2)
+    _without_sums(monkeypatch)
+    np.testing.assert_array_equal(fused, render_array(text, seconds=0.2))
+
+
+def test_a_voice_that_goes_non_finite_inside_a_fused_sum_is_named_and_the_others_keep_playing():
+    """An infinite frequency makes one voice NaN inside the lane kernel, where its sum reads it: the voice
+    (its filter, line 2) is reported once, silenced from then on before the sum reads it, and the voice
+    beside it in the same sum keeps playing at its level."""
+    text = "~f: 1e200 * 1e200\nout: (saw ~f # lpf 800 + sine 0 # lpf 20 + saw 220 # lpf 5000) * 0.1\n"
+    from tests.audio import render_report, tone_amplitude
+
+    for workers in (1, 2):
+        out, report = render_report(text, 1.0, workers=workers)
+        assert np.isfinite(out).all()
+        assert [(i.where, i.sample) for i in report.incidents] == [("lpf (line 2 col 16)", 1)]
+        assert tone_amplitude(out[22050:, 0], 220.0) == pytest.approx(0.1 * 2 / np.pi, rel=0.05)

@@ -12,8 +12,18 @@ lane arithmetic is plain IEEE (no contraction, no reassociation), so a voice com
 whichever voices share its batch: parallel renders stay bit-identical to serial ones. Against the batch
 kernels (which contract multiply-adds) it agrees to about 1e-15.
 
+The planner may also hand it sums (`mix` nodes) that read these chains: a tile of lane outputs is summed
+straight from the tile, so a voice whose filter feeds only a sum never writes its own arena row. Each sum
+adds its inputs in the graph's order, exactly as the mix kernel does (bias, then gain times input, one input
+after the other), so fusing a sum changes no bit of it. A sum that goes non-finite makes the lane voices
+write their rows from that tile on, so the containment still finds (and names) the voice it came from.
+
 Arguments: `constant` (bool per arena row: rows that never change), the saw batch's (wiring, state) and the
-svf batch's, row i of each being one chain, then the scratch arrays of `saw_svf_scratch`."""
+svf batch's, row i of each being one chain; the sums' (wiring, state) as the mix kernel takes them, with
+`source[s, k]` the chain whose output is input k of sum s (-1: read the arena row), `owned[i]` true where
+chain i's only reader is a fused sum (its row is not written) and `guarded[i]` true where chain i once went
+non-finite (its non-finite samples are silenced before anything reads them); then the scratch arrays of
+`saw_svf_scratch`."""
 
 from __future__ import annotations
 
@@ -29,9 +39,16 @@ TILE = 16  # samples per pass over the voices: their outputs wait in a [TILE, vo
 LANE_FIELDS = 12  # rows of the structure of arrays: phase, dt, |dt|, 1/|dt|, ic1, ic2, a1, a2, a3, gx, gb, gl
 
 
-def saw_svf_scratch(voices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arrays `saw_svf` works in for a batch of `voices` chains: lane indices, state, output tile."""
-    return np.zeros(voices, dtype=np.int64), np.zeros((LANE_FIELDS, voices)), np.zeros((TILE, voices))
+def saw_svf_scratch(voices: int) -> tuple[np.ndarray, ...]:
+    """The arrays `saw_svf` works in for a batch of `voices` chains: lane indices, each chain's lane (-1 when
+    it runs alone), state, output tile, one sum's tile."""
+    return (
+        np.zeros(voices, dtype=np.int64),
+        np.zeros(voices, dtype=np.int64),
+        np.zeros((LANE_FIELDS, voices)),
+        np.zeros((TILE, voices)),
+        np.zeros(TILE),
+    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -47,8 +64,59 @@ def _steady(arena, constant, row: int, start: int, stop: int) -> bool:
     return changes == 0
 
 
+@nb.njit(cache=True, inline="always")
+def _silence(x, first: int, n: int) -> None:
+    for k in range(first, first + n):
+        if not math.isfinite(x[k]):
+            x[k] = 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _write_lanes(arena, svf_wiring, lanes, count, tile, t0, m, owned, want: bool) -> None:
+    """Lane outputs of this tile to their arena rows, for the chains whose `owned` is `want`."""
+    for j in range(count):
+        i = lanes[j]
+        if owned[i] == want:
+            out = arena[svf_wiring[i, 0]]
+            for n in range(m):
+                out[t0 + n] = tile[n, j]
+
+
+@nb.njit(cache=True, inline="always")
+def _sum_tile(arena, sum_wiring, sum_state, source, pos, tile, acc, t0, m) -> float:
+    """Every sum over samples [t0, t0 + m): inputs in the graph's order, from the tile where a lane holds
+    them. Returns 0.0, or NaN where a sum went non-finite (x - x is NaN exactly for inf and NaN)."""
+    check = 0.0
+    for s in range(sum_wiring.shape[0]):
+        bias = sum_state[s, 1]
+        for n in range(m):
+            acc[n] = bias
+        for k in range(1, sum_wiring.shape[1]):
+            row = sum_wiring[s, k]
+            if row < 0:
+                break
+            g = sum_state[s, 1 + k]
+            i = source[s, k]
+            p = pos[i] if i >= 0 else -1
+            if p >= 0:
+                for n in range(m):
+                    acc[n] += g * tile[n, p]
+            else:
+                x = arena[row]
+                for n in range(m):
+                    acc[n] += g * x[t0 + n]
+        out = arena[sum_wiring[s, 0]]
+        for n in range(m):
+            out[t0 + n] = acc[n]
+            check += acc[n] - acc[n]
+    return check
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes, soa, tile, start, stop):
+def saw_svf(
+    arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, sum_wiring, sum_state, source, owned, guarded,
+    lanes, pos, soa, tile, acc, start, stop,
+):
     if stop <= start:
         return
     voices = saw_wiring.shape[0]
@@ -59,8 +127,10 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes
             arena, constant, r, start, stop
         ):
             lanes[count] = i
+            pos[i] = count
             count += 1
         else:  # the batch kernels' arithmetic, one voice at a time
+            pos[i] = -1
             out, freq, cutoff, q = arena[svf_wiring[i, 0]], arena[f], arena[c], arena[r]
             inv_sr = 1.0 / saw_state[i, 0]
             phase = saw_state[i, 1]
@@ -72,10 +142,10 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes
                 x = 2.0 * phase - 1.0 - _blep(phase, abs(dt))
                 phase = _advance(phase, dt)
                 out[n], s = _tick(x, _coefficients(cutoff[n], q[n], s, sr), m)
+            if guarded[i]:
+                _silence(out, start, stop - start)
             saw_state[i, 1] = phase
             _store(svf_state[i], s)
-    if count == 0:
-        return
     # Structure of arrays for the lane voices (rows of `soa`, made once by the planner: no allocation per block).
     phase, dt, adt, inv, ic1, ic2 = soa[0], soa[1], soa[2], soa[3], soa[4], soa[5]
     a1, a2, a3, gx, gb, gl = soa[6], soa[7], soa[8], soa[9], soa[10], soa[11]
@@ -90,6 +160,7 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes
         ic1[j], ic2[j], a1[j], a2[j], a3[j] = s[0], s[1], s[4], s[5], s[6]
         gx[j], gb[j], gl[j] = m[0], m[1] - m[2] * s[7], m[3]
         _store(svf_state[i], s)  # the coefficients, for the per-voice path of a later block
+    spill = False  # from the tile where a sum went non-finite on, every lane writes its row
     t0 = start
     while t0 < stop:
         t1 = min(t0 + TILE, stop)
@@ -111,9 +182,13 @@ def saw_svf(arena, constant, saw_wiring, saw_state, svf_wiring, svf_state, lanes
                 ic2[j] = 2.0 * v2 - c2
                 tile[n, j] = gx[j] * x + gb[j] * v1 + gl[j] * v2
         for j in range(count):
-            out = arena[svf_wiring[lanes[j], 0]]
-            for n in range(t1 - t0):
-                out[t0 + n] = tile[n, j]
+            if guarded[lanes[j]]:
+                _silence(tile[:, j], 0, t1 - t0)
+        _write_lanes(arena, svf_wiring, lanes, count, tile, t0, t1 - t0, owned, False)
+        if _sum_tile(arena, sum_wiring, sum_state, source, pos, tile, acc, t0, t1 - t0) != 0.0:
+            spill = True
+        if spill:
+            _write_lanes(arena, svf_wiring, lanes, count, tile, t0, t1 - t0, owned, True)
         t0 = t1
     for j in range(count):
         i = lanes[j]
