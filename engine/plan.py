@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.fused import loop_runner
 from engine.kernels import SPLIT_KERNELS, load_all, load_chains
+from graph import lanes
 from graph.feedback import FeedbackPlan, Loop
 from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
@@ -72,11 +73,6 @@ Stage = Batch | LoopStage | ChainStage
 
 _NO_SUMS = Batch("mix", None, [], np.zeros((0, 1), dtype=np.int64), np.zeros((0, 2)), 0)
 
-# Chains the lane kernels run: (first kind, second kind) -> kernel name in engine.kernels.chains (which also
-# has NAME_scratch(voices), its working arrays). The second node must be the first's only reader, so the
-# first's output never needs an arena row. A sum (mix) of chains is computed by their lane kernel too (see
-# `_sums`), so a chain read only by a sum needs no row either.
-CHAINS = {("saw", "svf"): "saw_svf"}
 
 
 @dataclass
@@ -182,9 +178,9 @@ def build_schedule(
         row_of(x)  # every constant gets its row now, so all parts agree on the layout
     output_rows = {ch: (row_of(left), row_of(right)) for ch, (left, right) in graph.outputs.items()}
 
-    readers = _readers(ug)
-    chained = _chains(ug, ordered_units, readers)  # second link -> first link
-    summed = _sums(ug, ordered_units, chained)  # sum -> level of the chains it reads
+    readers = lanes.readers(ug)
+    chained = lanes.chains(ug, ordered_units, readers)  # second link -> first link
+    summed = lanes.sums(ug, ordered_units, chained)  # sum -> level of the chains it reads
     firsts = set(chained.values())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for u in ordered_units:
@@ -218,7 +214,7 @@ def build_schedule(
                 constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
                 constant[list(const_rows.values())] = True
             chains = load_chains()
-            name = CHAINS[tuple(kind_name.split(">"))]
+            name = lanes.kernel_name(kind_name.split(">"))
             scratch = getattr(chains, name + "_scratch")(len(nodes))
             links_args = (a for b in members for a in (b.wiring, b.state))
             guarded = np.zeros(len(nodes), dtype=np.bool_)
@@ -268,54 +264,3 @@ def build_schedule(
         node_batch=node_batch,
     )
 
-
-def _readers(ug: UnitGraph) -> dict[int, int]:
-    """How many inputs (outputs included) read each node, in the whole program."""
-    readers: dict[int, int] = defaultdict(int)
-    for n in ug.evaluated:
-        for i in ug.inputs_of(n):
-            readers[i] += 1
-    for pair in ug.graph.outputs.values():
-        for x in pair:
-            if isinstance(p := ug.producer(x), int):
-                readers[p] += 1
-    return readers
-
-
-def _chains(ug: UnitGraph, units: list[Unit], readers: dict[int, int]) -> dict[int, int]:
-    """The chains among `units` (one part) that a lane kernel runs: second link -> first link, where the
-    first's only reader in the whole program (outputs included) is the second, and both are in this part.
-    The choice depends only on the graph, so every worker count runs the same chains."""
-    graph = ug.graph
-    here = set(units)
-    found = {}
-    for u in units:
-        if isinstance(u, tuple) or not graph.nodes[u].inputs:
-            continue
-        first = ug.producer(graph.nodes[u].inputs[0])
-        if (
-            isinstance(first, int)
-            and first in here
-            and (graph.nodes[first].kind, graph.nodes[u].kind) in CHAINS
-            and readers[first] == 1
-        ):
-            found[u] = first
-    return found
-
-
-def _sums(ug: UnitGraph, units: list[Unit], chained: dict[int, int]) -> dict[int, int]:
-    """The sums among `units` that the lane kernel of the chains they read computes: sum -> the chains'
-    level. A sum qualifies when it reads chains of one level and everything else it reads is computed on an
-    earlier level (or is a constant), so all of it is ready when the lane kernel runs."""
-    graph, level = ug.graph, ug.level
-    found = {}
-    for u in units:
-        if isinstance(u, tuple) or graph.nodes[u].kind != "mix":
-            continue
-        producers = [p for p in (ug.producer(x) for x in graph.nodes[u].inputs) if isinstance(p, int)]
-        levels = {level[p] for p in producers if p in chained}
-        if len(levels) == 1:
-            chain_level = levels.pop()
-            if all(p in chained or level[ug.unit(p)] < chain_level for p in producers):
-                found[u] = chain_level
-    return found

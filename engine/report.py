@@ -63,7 +63,8 @@ def scaling_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int =
 
 
 def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: int | None = None) -> str:
-    schedule = build_schedule(graph, sr, block)
+    ug = unit_graph(graph, sr)
+    schedule = build_schedule(graph, sr, block, ug=ug)
     live = reachable(graph)
     lines = [f"program {graph.filename}: tempo {float(graph.cps):g} cps, outmix {graph.outmix}"]
     lines += [f"note: {n}" for n in graph.notes]
@@ -81,7 +82,7 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: i
     lines.append(f"nodes (cost = estimated us per {block}-sample block):")
     lines.append(f"  {'id':>4}  {'kind':<10} {'call':<10} {'inputs':<40} {'cost':>7}  where")
     for node in graph.nodes:
-        cost = node.cost_ns * block / 1000
+        cost = ug.node_cost.get(node.id, node.cost_ns) * block / 1000  # lane nodes at their lane cost
         if node.id in live:
             total += cost
         inputs = ", ".join(_input(graph, x) for x in node.inputs)

@@ -93,7 +93,7 @@ def plan(ug: UnitGraph, workers: int) -> list[Part]:
         units = list(ug.order)
         if not units:
             return []
-        cost = sum(ug.graph.nodes[n].cost_ns for u in units for n in ug.members[u])
+        cost = sum(ug.cost(u) for u in units)
         return [Part(0, "all", units, cost)]
     return partition(ug, workers)
 

@@ -32,7 +32,8 @@ class Kind:
 
     `inputs` are signal inputs (each a constant, a pattern or a signal, read per sample); `consts` are fixed
     per-node numbers the compiler bakes into the state row; `state_size(sr)` is the mutable state after them.
-    `cost_ns` is the estimated cost per sample, used for reports and for partitioning.
+    `cost_ns` is the estimated cost per sample, used for reports and for partitioning; `lane_cost_ns` the
+    cost per sample of a node that runs in SIMD lanes (graph/lanes.py), per input for a variadic kind.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Kind:
     variadic: bool = False
     host_filled: bool = False
     outputs: int = 1  # a node with 2 outputs (left, right) owns two consecutive arena rows
+    lane_cost_ns: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ KINDS: dict[str, Kind] = {
     for k in (
         # sources
         Kind("sine", ("freq",), state_size=lambda sr: 1, cost_ns=9.0),
-        Kind("saw", ("freq",), state_size=lambda sr: 1, cost_ns=2.0),
+        Kind("saw", ("freq",), state_size=lambda sr: 1, cost_ns=2.0, lane_cost_ns=0.7),
         Kind("square", ("freq",), state_size=lambda sr: 1, cost_ns=3.5),
         Kind("tri", ("freq",), state_size=lambda sr: 1, cost_ns=2.5),
         Kind("pulse", ("freq", "width"), state_size=lambda sr: 1, cost_ns=4.0),
@@ -92,7 +94,7 @@ KINDS: dict[str, Kind] = {
         Kind("pink", (), consts=("seed",), state_size=lambda sr: 8, cost_ns=4.9),
         Kind("brown", (), consts=("seed",), state_size=lambda sr: 2, cost_ns=3.5),
         # filters and effects
-        Kind("svf", ("input", "cutoff", "q"), consts=("mode",), state_size=lambda sr: 8, cost_ns=4.4),
+        Kind("svf", ("input", "cutoff", "q"), consts=("mode",), state_size=lambda sr: 8, cost_ns=4.4, lane_cost_ns=1.0),
         Kind(
             "delay",
             ("input", "time", "feedback", "mix"),
@@ -123,7 +125,7 @@ KINDS: dict[str, Kind] = {
         Kind("adsr", ("attack", "decay", "sustain", "release"), consts=("cps",), state_size=lambda sr: 1, cost_ns=2.2),
         Kind("env", ("attack", "decay", "sustain", "release"), state_size=lambda sr: 1, cost_ns=1.4),
         # arithmetic: mix is sum(gain_i * x_i) + bias, with the gains and bias as consts
-        Kind("mix", (), consts=("bias",), variadic=True, cost_ns=0.6),
+        Kind("mix", (), consts=("bias",), variadic=True, cost_ns=0.6, lane_cost_ns=0.2),
         Kind("mul", ("a", "b"), cost_ns=0.6),
         Kind("div", ("a", "b"), cost_ns=1.0),
         # a bus reference that closes a feedback loop: the engine either reads the bus directly (the loop

@@ -28,10 +28,6 @@ class Part:
     worker: int = 0
 
 
-def _unit_cost(ug: UnitGraph, u: Unit) -> float:
-    return sum(ug.graph.nodes[n].cost_ns for n in ug.members[u])
-
-
 def _anchor_name(graph: SignalGraph, ug: UnitGraph, u: Unit, outputs: dict[Unit, list[int]]) -> str:
     if u in outputs:
         return "+".join("out" if ch == 0 else f"o{ch}" for ch in outputs[u])
@@ -94,7 +90,7 @@ def structure(ug: UnitGraph) -> list[Part]:
     for key, units in sorted(groups.items(), key=lambda kv: ug.order.index(kv[1][0])):
         names = sorted(partial_index.get(a) or _anchor_name(graph, ug, a, outputs) for a in key)
         name = names[0] if len(names) == 1 else "shared by " + ", ".join(names)
-        part = Part(len(parts), name, units, sum(_unit_cost(ug, u) for u in units))
+        part = Part(len(parts), name, units, sum(ug.cost(u) for u in units))
         parts.append(part)
         for u in units:
             part_of[u] = part.index

@@ -36,8 +36,14 @@ class Node:
 
     @property
     def cost_ns(self) -> float:
-        """Estimated cost per sample."""
-        return KINDS[self.kind].cost_ns * (max(1, len(self.inputs)) if KINDS[self.kind].variadic else 1)
+        """Estimated cost per sample, run by its kind's kernel."""
+        return self.cost()
+
+    def cost(self, lanes: bool = False) -> float:
+        """Estimated cost per sample; `lanes`: run in SIMD lanes with others of its kind (graph/lanes.py)."""
+        kind = KINDS[self.kind]
+        each = kind.lane_cost_ns if lanes and kind.lane_cost_ns is not None else kind.cost_ns
+        return each * (max(1, len(self.inputs)) if kind.variadic else 1)
 
 
 OUTMIX_MODES = ("none", "gain", "sqrt", "tanh", "hard")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from graph.analysis import reachable, strongly_connected
 from graph.feedback import FeedbackPlan, plan_feedback
+from graph.lanes import lane_nodes
 from graph.signal_graph import Input, SignalGraph
 
 Unit = int | tuple[str, int]  # a node id, or ("loop", index into feedback.loops)
@@ -26,6 +27,7 @@ class UnitGraph:
     level: dict[Unit, int] = field(default_factory=dict)
     members: dict[Unit, list[int]] = field(default_factory=dict)
     order: list[Unit] = field(default_factory=list)  # by level, then deterministically
+    node_cost: dict[int, float] = field(default_factory=dict)  # estimated ns per sample, lanes included
 
     def producer(self, x: Input) -> Input:
         """The evaluated node (or constant) whose rows hold x."""
@@ -39,6 +41,10 @@ class UnitGraph:
 
     def unit(self, n: int) -> Unit:
         return ("loop", self.loop_of[n]) if n in self.loop_of else n
+
+    def cost(self, u: Unit) -> float:
+        """Estimated ns per sample of a unit."""
+        return sum(self.node_cost[n] for n in self.members[u])
 
     def unit_inputs(self, u: Unit) -> set[Unit]:
         return {self.unit(i) for n in self.members[u] for i in self.inputs_of(n)} - {u}
@@ -64,4 +70,6 @@ def unit_graph(graph: SignalGraph, sr: int) -> UnitGraph:
         u = ug.unit(component[0])
         ug.level[u] = 1 + max((ug.level[d] for d in ug.unit_inputs(u)), default=-1)
     ug.order = sorted(ug.level, key=lambda u: (ug.level[u], str(u)))
+    in_lanes = lane_nodes(ug)
+    ug.node_cost = {n: graph.nodes[n].cost(lanes=n in in_lanes) for n in evaluated}
     return ug

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import engine.plan as plan
 from benchmarks.workloads import all_workloads
 from engine.executor import BlockEvaluator
 from engine.plan import ChainStage, build_schedule
 from engine.render import render_array
+from graph import lanes
 from graph.compiler import compile_program
 
 MODULATED = """~lfo: sine 3 * 200 + 600
@@ -21,11 +21,11 @@ o3: saw 220 # bpf ~lfo 4 * 0.2 + saw 0 # notch 500 * 0.1
 
 
 def _without_chains(monkeypatch) -> None:
-    monkeypatch.setattr(plan, "CHAINS", {})
+    monkeypatch.setattr(lanes, "LANE_CHAINS", set())
 
 
 def _without_sums(monkeypatch) -> None:
-    monkeypatch.setattr(plan, "_sums", lambda ug, units, chained: {})
+    monkeypatch.setattr(lanes, "sums", lambda ug, units, chained: {})
 
 
 # Sums of chains in every shape the planner meets: partial sums of a wide sum, a chain that a sum and an output
@@ -43,22 +43,22 @@ o4: (saw "55 110 <165 220>" # lpf (~lfo * 3) 0.7 + saw 0 # notch 500) * 0.2
 @pytest.mark.parametrize("name", ["heavy", "bus8x", "moderate"])
 def test_lanes_agree_with_the_batch_kernels(name, monkeypatch):
     text = all_workloads()[name]
-    lanes = render_array(text, seconds=0.3)
+    in_lanes = render_array(text, seconds=0.3)
     _without_chains(monkeypatch)
     batched = render_array(text, seconds=0.3)
     assert np.abs(batched).max() > 0.01
-    np.testing.assert_allclose(lanes, batched, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(in_lanes, batched, rtol=0, atol=1e-12)
 
 
 def test_modulated_voices_take_the_one_voice_path_and_still_agree(monkeypatch):
     """Frequencies, cutoffs and q that change within a block (signals, patterns), every filter mode, and a
     0 Hz saw: each voice whose inputs are not steady over a block runs the batch kernels' arithmetic."""
-    lanes = render_array(MODULATED, seconds=2.0, block=512)
+    in_lanes = render_array(MODULATED, seconds=2.0, block=512)
     assert any(isinstance(s, ChainStage) for s in build_schedule(compile_program(MODULATED), 44100, 512).stages)
     _without_chains(monkeypatch)
     batched = render_array(MODULATED, seconds=2.0, block=512)
     assert np.abs(batched).max() > 0.05
-    np.testing.assert_allclose(lanes, batched, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(in_lanes, batched, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("block", [64, 2048])
