@@ -57,7 +57,7 @@ def _import_line(fn: Callable, alias: str) -> str:
 _loaded: dict[str, Callable] = {}
 
 
-def _load(prefix: str, source: str) -> Callable:
+def load_source(prefix: str, source: str) -> Callable:
     """Write `source` to the cache folder (once) and return its `run`."""
     name = f"phonon_{prefix}_" + hashlib.sha1(source.encode()).hexdigest()[:16]
     if name in _loaded:
@@ -94,7 +94,7 @@ def run(arena, start, stop, step, {params}):
 {body}
         s = e
 '''
-    return _load("loop", source)
+    return load_source("loop", source)
 
 
 def part_runner(items: list[tuple[Callable, int, bool]]) -> Callable:
@@ -125,4 +125,4 @@ def run(arena, start, stop, tile, steps{''.join(', ' + p for p in params)}):
 {chr(10).join(lines) or "        pass"}
         s = e
 '''
-    return _load("part", source)
+    return load_source("part", source)

@@ -17,9 +17,8 @@ import math
 from dataclasses import dataclass, field
 
 from graph.analysis import strongly_connected
+from graph.kinds import KINDS
 from graph.signal_graph import Input, SignalGraph
-
-DELAY_TIME, DELAY_FEEDBACK, DELAY_MIX = 1, 2, 3  # input ports of the delay kind (0 is the signal)
 
 
 @dataclass
@@ -49,11 +48,11 @@ def _pure_delay_samples(graph: SignalGraph, node_id: int, component: set[int], s
     """Minimum delay in samples of a delay node that can close a loop (wet only, parameters from outside the
     loop), or None when its output depends on its input without delay."""
     node = graph.nodes[node_id]
-    if node.kind != "delay" or node.inputs[DELAY_MIX] != 1.0:
+    if node.kind != "delay":
         return None
-    if any(isinstance(node.inputs[p], int) and node.inputs[p] in component for p in (DELAY_TIME, DELAY_FEEDBACK)):
+    time, feedback, mix = (node.inputs[KINDS["delay"].inputs.index(p)] for p in ("time", "feedback", "mix"))
+    if mix != 1.0 or any(isinstance(p, int) and p in component for p in (time, feedback)):
         return None
-    time = node.inputs[DELAY_TIME]
     if isinstance(time, float):
         return max(1, int(math.floor(time * sr + 1e-9)))
     return 1  # a time signal may be anything; the kernel never delays by less than one sample

@@ -1,23 +1,32 @@
-"""The language's functions and the node kinds they compile to.
+"""Node kinds and the language's functions that make them.
 
-A *function* is what a program calls (`lpf`, `hpf`, `dist`); a *kind* is what the engine runs (one numba
-kernel per kind, see `engine/kernels`). Several functions may share a kind and differ only in fixed
-per-node constants (`lpf` and `hpf` are both the `svf` kind with another `mode`). Adding a node kind means
-one `Kind` entry here plus one kernel registered under the same name in `engine/kernels`.
+A *kind* is what the engine runs; a *function* is what a program calls (`lpf`, `hpf`, `dist`). Several
+functions may share a kind and differ only in fixed per-node constants (`lpf` and `hpf` are both the `svf`
+kind with another `mode`). Each kind is defined once, by one `define(Kind(...))`: its inputs, its
+constants, its named state, its outputs, its cost, the functions that make it, and its code: a per-sample
+`step` (the engine generates the batched kernel from it) or a block `kernel` where a kind needs the whole
+block (delay lines, voices, filters that run four at a time). The built-in kinds are defined beside their
+code in engine/kernels; a kind defined anywhere else (a test, a plug-in) is one `define` call too.
 
-Kernel state layout (the contract between this file and the kernels): every node owns one row of a float64
-state table, `[sr, *consts, *mutable state]`; `consts` are the values named in `Kind.consts`, in order.
+State layout (derived from the definition; kernels read it by name): every node owns one row of a float64
+state table, `[sr, *consts, *state fields]`. A field is one number, a fixed array, or a buffer of `size(sr)`
+numbers; the buffers come last, so every field's column is fixed (`Kind.column`).
+
+A `step` is `step(sr, *consts, *inputs, *fields) -> (out, *fields)`, its parameters named like the
+definition's (checked by `define`): one sample of one node, inlined into the generated kernel's loop.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)
 class Param:
-    """One input of a function. `default is None` means required. `lo`/`hi` document the clamp."""
+    """One input of a function. `default is None` means required; `lo`/`hi` are the clamp its kernel applies."""
 
     name: str
     default: float | None = None
@@ -27,24 +36,18 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Kind:
-    """A node kind: what one kernel computes.
-
-    `inputs` are signal inputs (each a constant, a pattern or a signal, read per sample); `consts` are fixed
-    per-node numbers the compiler bakes into the state row; `state_size(sr)` is the mutable state after them.
-    `cost_ns` is the estimated cost per sample, used for reports and for partitioning; `lane_cost_ns` the
-    cost per sample of a node that runs in SIMD lanes (graph/lanes.py), per input for a variadic kind.
-    """
+class Field:
+    """A named part of a node's state: `size` numbers, or a buffer of `size(sr)` numbers."""
 
     name: str
-    inputs: tuple[str, ...]
-    consts: tuple[str, ...] = ()
-    state_size: Callable[[int], int] = lambda sr: 0
-    cost_ns: float = 1.0
-    variadic: bool = False
-    host_filled: bool = False
-    outputs: int = 1  # a node with 2 outputs (left, right) owns two consecutive arena rows
-    lane_cost_ns: float | None = None
+    size: int | Callable[[int], int] = 1
+
+    @property
+    def buffer(self) -> bool:
+        return callable(self.size)
+
+    def width(self, sr: int) -> int:
+        return self.size(sr) if callable(self.size) else self.size
 
 
 @dataclass(frozen=True)
@@ -67,184 +70,161 @@ class Function:
         return " ".join([self.name, *parts])
 
 
-# Filter modes of the svf kind.
-SVF_LOW, SVF_HIGH, SVF_BAND, SVF_NOTCH = 0.0, 1.0, 2.0, 3.0
+@dataclass(frozen=True)
+class Kind:
+    """A node kind: what one kernel computes, defined once.
 
-DELAY_MAX_SECONDS = 2.0
-REVERB_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
-REVERB_ALLPASSES = (556, 441, 341, 225)
-CHORUS_MAX_SECONDS = 0.05
+    `inputs` are signal inputs (each a constant, a pattern or a signal, read per sample); `consts` are fixed
+    per-node numbers the compiler bakes into the state row; `state` the named fields after them. `cost_ns` is
+    the estimated cost per sample (reports, partitioning); `lane_cost_ns` the cost per sample of a node that
+    runs in SIMD lanes (graph/lanes.py), per input for a variadic kind. `functions` are the names a program
+    calls to make one; `doc` is its line in the README's function table. Code: `step` (per sample) or
+    `kernel` (per block, `kernel(arena, wiring, state, start, stop)`, see engine/kernels), and `phases`,
+    the "read"/"write" kernels of a kind that can close a feedback loop without latency.
+    """
 
+    name: str
+    inputs: tuple[str, ...] = ()
+    consts: tuple[str, ...] = ()
+    state: tuple[Field, ...] = ()
+    cost_ns: float = 1.0
+    lane_cost_ns: float | None = None
+    variadic: bool = False
+    host_filled: bool = False  # filled by the host once per block (patterns, voices): no kernel
+    outputs: int = 1  # a node with 2 outputs (left, right) owns two consecutive arena rows
+    functions: tuple[Function, ...] = ()
+    doc: str = ""
+    step: Callable | None = None
+    kernel: Callable | None = None
+    phases: dict[str, Callable] = field(default_factory=dict)
 
-def _scaled(lengths: tuple[int, ...], sr: int) -> int:
-    return sum(max(1, int(n * sr / 44100)) for n in lengths)
+    def state_size(self, sr: int) -> int:
+        """Columns of the state fields (after sr and the consts)."""
+        return sum(f.width(sr) for f in self.state)
 
+    def column(self, name: str) -> int:
+        """The state row column of a const or of a state field (a buffer's first column)."""
+        if name in self.consts:
+            return 1 + self.consts.index(name)
+        offset = 1 + len(self.consts)
+        for f in self.state:
+            if f.name == name:
+                return offset
+            if f.buffer:
+                break  # after a buffer, a column would depend on sr
+            offset += f.width(0)
+        raise KeyError(f"kind {self.name!r} has no const or state field {name!r} at a fixed column")
 
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        # sources
-        Kind("sine", ("freq",), state_size=lambda sr: 1, cost_ns=9.0),
-        Kind("saw", ("freq",), state_size=lambda sr: 1, cost_ns=2.0, lane_cost_ns=0.7),
-        Kind("square", ("freq",), state_size=lambda sr: 1, cost_ns=3.5),
-        Kind("tri", ("freq",), state_size=lambda sr: 1, cost_ns=2.5),
-        Kind("pulse", ("freq", "width"), state_size=lambda sr: 1, cost_ns=4.0),
-        Kind("impulse", ("freq",), state_size=lambda sr: 2, cost_ns=1.5),
-        Kind("noise", (), consts=("seed",), state_size=lambda sr: 1, cost_ns=1.7),
-        Kind("pink", (), consts=("seed",), state_size=lambda sr: 8, cost_ns=4.9),
-        Kind("brown", (), consts=("seed",), state_size=lambda sr: 2, cost_ns=3.5),
-        # filters and effects
-        Kind("svf", ("input", "cutoff", "q"), consts=("mode",), state_size=lambda sr: 8, cost_ns=4.4, lane_cost_ns=1.0),
-        Kind(
-            "delay",
-            ("input", "time", "feedback", "mix"),
-            state_size=lambda sr: int(DELAY_MAX_SECONDS * sr) + 8,
-            cost_ns=5.9,
-        ),
-        Kind(
-            "reverb",
-            ("input", "room", "damping", "mix"),
-            state_size=lambda sr: _scaled(REVERB_COMBS, sr) + _scaled(REVERB_ALLPASSES, sr) + 32,
-            cost_ns=25.0,
-        ),
-        Kind("distortion", ("input", "drive", "mix"), cost_ns=12.6),
-        Kind(
-            "compressor",
-            ("input", "threshold", "ratio", "attack", "release", "makeup"),
-            state_size=lambda sr: 2,
-            cost_ns=16.5,
-        ),
-        Kind(
-            "chorus",
-            ("input", "rate", "depth", "mix"),
-            state_size=lambda sr: int(CHORUS_MAX_SECONDS * sr) + 8,
-            cost_ns=16.0,
-        ),
-        Kind("bitcrush", ("input", "bits", "rate"), state_size=lambda sr: 2, cost_ns=1.7),
-        # envelopes
-        Kind("adsr", ("attack", "decay", "sustain", "release"), consts=("cps",), state_size=lambda sr: 1, cost_ns=2.2),
-        Kind("env", ("attack", "decay", "sustain", "release"), state_size=lambda sr: 1, cost_ns=1.4),
-        # arithmetic: mix is sum(gain_i * x_i) + bias, with the gains and bias as consts
-        Kind("mix", (), consts=("bias",), variadic=True, cost_ns=0.6, lane_cost_ns=0.2),
-        Kind("mul", ("a", "b"), cost_ns=0.6),
-        Kind("div", ("a", "b"), cost_ns=1.0),
-        # a bus reference that closes a feedback loop: the engine either reads the bus directly (the loop
-        # has a delay to step by) or makes it a one-sample delay (a loop with no delay of its own)
-        Kind("feedback", ("input",), state_size=lambda sr: 1, cost_ns=1.0),
-        # voices triggered by pattern events (samples, or synth notes), panned into two outputs; the host
-        # turns each block's events into triggers for the voice kernels (engine/voices.py)
-        Kind("sampler", (), host_filled=True, outputs=2, cost_ns=40.0),
-        Kind("synth", (), consts=("wave", "attack", "decay", "sustain", "release"), host_filled=True, outputs=2, cost_ns=40.0),
-        # the second output (right channel) of a two-output node: no work, it names the row
-        Kind("channel", ("input",), consts=("index",), cost_ns=0.0),
-        # a pattern read as a stepped control signal: filled by the host once per block
-        Kind("pattern", (), host_filled=True, cost_ns=0.3),
-    )
-}
+    def columns(self, *names: str) -> tuple[int, ...]:
+        return tuple(self.column(n) for n in names)
 
-_FREQ = Param("freq", 1.0, doc="Hz; a number, pattern or signal (audio-rate FM)")
-_INPUT = Param("input", doc="the signal to process (the left side of #)")
-_MIX = Param("mix", 0.5, 0.0, 1.0, "dry/wet")
+    @property
+    def first_mutable(self) -> int:
+        """Column where the mutable state starts (what a reset clears)."""
+        return 1 + len(self.consts)
 
 
-def _osc(name: str, kind: str, doc: str) -> Function:
-    return Function(name, kind, (_FREQ,), doc=doc)
+def fields(*names: str, **sized: int | Callable[[int], int]) -> tuple[Field, ...]:
+    """State fields: numbers by name, then arrays (name=count) and buffers (name=size(sr))."""
+    return tuple(Field(n) for n in names) + tuple(Field(n, size) for n, size in sized.items())
 
 
-def _filter(name: str, mode: float, doc: str) -> Function:
-    return Function(
-        name,
-        "svf",
-        (_INPUT, Param("cutoff", None, 20.0, None, "Hz, clamped to 20 .. 0.49 sr"), Param("q", 1.0, 0.5, 20.0)),
-        fixed={"mode": mode},
-        doc=doc,
-    )
+class _Registry(dict):
+    """Kinds or functions by name. The built-in kinds are defined beside their code (engine/kernels), so the
+    first lookup imports those definitions; `define` adds to it from anywhere."""
+
+    def _ready(self) -> "_Registry":
+        if not _builtins_loaded:
+            _load_builtins()
+        return self
+
+    def __getitem__(self, key: str):
+        return dict.__getitem__(self._ready(), key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self._ready(), key)
+
+    def __iter__(self) -> Iterator[str]:
+        return dict.__iter__(self._ready())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._ready())
+
+    def get(self, key: str, default=None):
+        return dict.get(self._ready(), key, default)
+
+    def keys(self):
+        return dict.keys(self._ready())
+
+    def values(self):
+        return dict.values(self._ready())
+
+    def items(self):
+        return dict.items(self._ready())
 
 
-_ADSR_PARAMS = (
-    Param("attack", None, 0.0, None, "s"),
-    Param("decay", None, 0.0, None, "s"),
-    Param("sustain", 0.7, 0.0, 1.0, "level"),
-    Param("release", 0.2, 0.0, None, "s"),
-)
+KINDS: dict[str, Kind] = _Registry()
+FUNCTIONS: dict[str, Function] = _Registry()
+_builtins_loaded = False
+BUILTIN_DEFINITIONS = "engine.kernels"  # the package whose `load_definitions()` defines the built-in kinds
 
-_FUNCTION_LIST: tuple[Function, ...] = (
-    _osc("sine", "sine", "sine oscillator"),
-    _osc("saw", "saw", "band-limited (PolyBLEP) sawtooth"),
-    _osc("square", "square", "band-limited (PolyBLEP) square"),
-    _osc("tri", "tri", "triangle"),
-    _osc("triangle", "tri", "triangle"),
-    Function("pulse", "pulse", (_FREQ, Param("width", 0.5, 0.01, 0.99)), doc="band-limited pulse (PWM)"),
-    Function(
-        "impulse",
-        "impulse",
-        (Param("freq", 0.0, 0.0, None, "Hz; 0 gives one impulse at the start"),),
-        doc="single-sample impulses of 1.0, the first on the first sample",
-    ),
-    Function("noise", "noise", (), doc="white noise"),
-    Function("white_noise", "noise", (), doc="white noise"),
-    Function("pink", "pink", (), doc="pink noise (-3 dB/octave)"),
-    Function("pink_noise", "pink", (), doc="pink noise (-3 dB/octave)"),
-    Function("brown", "brown", (), doc="brown noise (-6 dB/octave)"),
-    Function("brown_noise", "brown", (), doc="brown noise (-6 dB/octave)"),
-    _filter("lpf", SVF_LOW, "state-variable lowpass"),
-    _filter("hpf", SVF_HIGH, "state-variable highpass"),
-    _filter("bpf", SVF_BAND, "state-variable bandpass"),
-    _filter("notch", SVF_NOTCH, "state-variable notch"),
-    Function(
-        "delay",
-        "delay",
-        (_INPUT, Param("time", None, 0.0, DELAY_MAX_SECONDS, "s"), Param("feedback", 0.5), _MIX),
-        doc="interpolated delay line, up to 2 s",
-    ),
-    Function(
-        "reverb",
-        "reverb",
-        (_INPUT, Param("room", None, 0.0, 1.0), Param("damping", None, 0.0, 1.0), Param("mix", 0.3, 0.0, 1.0)),
-        doc="Freeverb-style mono reverb; out = dry + wet * mix",
-    ),
-    *(
-        Function(n, "distortion", (_INPUT, Param("drive", None, 1.0, 100.0), _MIX), doc="tanh waveshaper")
-        for n in ("distortion", "dist", "distort")
-    ),
-    *(
-        Function(
-            n,
-            "compressor",
-            (
-                _INPUT,
-                Param("threshold", None, -60.0, 0.0, "dB"),
-                Param("ratio", None, 1.0, 20.0),
-                Param("attack", None, 0.001, 1.0, "s"),
-                Param("release", None, 0.01, 3.0, "s"),
-                Param("makeup", None, 0.0, 30.0, "dB"),
-            ),
-            doc="peak compressor",
-        )
-        for n in ("compressor", "comp")
-    ),
-    Function(
-        "chorus",
-        "chorus",
-        (_INPUT, Param("rate", None, 0.1, 10.0, "Hz"), Param("depth", None, 0.0, 1.0), Param("mix", 0.3, 0.0, 1.0)),
-        doc="modulated delay chorus",
-    ),
-    Function(
-        "bitcrush",
-        "bitcrush",
-        (_INPUT, Param("bits", None, 1.0, 16.0), Param("rate", None, 1.0, None, "hold each value this many samples")),
-        doc="quantise amplitude and hold samples",
-    ),
-    Function("adsr", "adsr", _ADSR_PARAMS, chain="multiply", doc="envelope retriggered every cycle"),
-    Function("env", "env", _ADSR_PARAMS, chain="multiply", doc="free-running envelope, gate always on"),
-)
 
-FUNCTIONS: dict[str, Function] = {f.name: f for f in _FUNCTION_LIST}
+def _load_builtins() -> None:
+    global _builtins_loaded
+    _builtins_loaded = True  # first: the definitions call `define`, which looks names up
+    importlib.import_module(BUILTIN_DEFINITIONS).load_definitions()
+
+
+def define(kind: Kind) -> Kind:
+    """Register a kind and its functions. Checks what the engine relies on: a step's parameters are named
+    like the definition's (sr, consts, inputs, state fields), buffers come last, names are new."""
+    if dict.__contains__(KINDS, kind.name):
+        raise ValueError(f"kind {kind.name!r} defined twice")
+    sized = [f.buffer for f in kind.state]
+    if sized != sorted(sized):
+        raise ValueError(f"kind {kind.name!r}: buffers must come after the numbers in its state")
+    if kind.step is not None:
+        expected = ["sr", *kind.consts, *kind.inputs, *(f.name for f in kind.state)]
+        py = getattr(kind.step, "py_func", kind.step)
+        got = list(inspect.signature(py).parameters)
+        if got != expected or any(f.width(0) != 1 or f.buffer for f in kind.state):
+            raise ValueError(f"the step of kind {kind.name!r} takes ({', '.join(got)}), not ({', '.join(expected)})")
+    for function in kind.functions:
+        if function.kind != kind.name or dict.__contains__(FUNCTIONS, function.name):
+            raise ValueError(f"function {function.name!r} of kind {kind.name!r} is for {function.kind!r} or taken")
+    dict.__setitem__(KINDS, kind.name, kind)
+    for function in kind.functions:
+        dict.__setitem__(FUNCTIONS, function.name, function)
+    return kind
+
+
+# Parameters that several kinds share.
+FREQ = Param("freq", 1.0, doc="Hz; a number, pattern or signal (audio-rate FM)")
+INPUT = Param("input", doc="the signal to process (the left side of #)")
+MIX = Param("mix", 0.5, 0.0, 1.0, "dry/wet")
+
+
+def function(name: str, kind: str, *params: Param, doc: str = "", **options) -> Function:
+    return Function(name, kind, tuple(params), doc=doc, **options)
+
+
+# Kinds the compiler makes from the program's structure rather than from a function call.
+for _kind in (
+    # voices triggered by pattern events (samples, or synth notes), panned into two outputs; the host turns each
+    # block's events into triggers for the voice kernels (engine/voices.py)
+    Kind("sampler", host_filled=True, outputs=2, cost_ns=40.0),
+    Kind("synth", consts=("wave", "attack", "decay", "sustain", "release"), host_filled=True, outputs=2, cost_ns=40.0),
+    # the second output (right channel) of a two-output node: no work, it names the row
+    Kind("channel", ("input",), consts=("index",), cost_ns=0.0),
+    # a pattern read as a stepped control signal: filled by the host once per block
+    Kind("pattern", host_filled=True, cost_ns=0.3),
+):
+    dict.__setitem__(KINDS, _kind.name, _kind)
 
 # Functions the compiler folds into arithmetic instead of nodes: name -> parameter names.
 ARITHMETIC_FUNCTIONS: dict[str, tuple[Param, ...]] = {
-    "gain": (_INPUT, Param("amount")),
-    "amp": (_INPUT, Param("amount")),
+    "gain": (INPUT, Param("amount")),
+    "amp": (INPUT, Param("amount")),
     "mix": (),  # variadic: sums its arguments
     "stack": (),  # variadic: sums its arguments
 }
@@ -268,7 +248,56 @@ VOICE_PARAMS: dict[str, str] = {
 SYNTH_WAVES: dict[str, int] = {"sine": 0, "saw": 1, "square": 2, "tri": 3, "triangle": 3}
 SYNTH_ENVELOPE_DEFAULTS = (0.001, 0.1, 0.0, 0.1)  # attack, decay, sustain, release: percussive
 
+# README rows for what is not a kind's function.
+_LANGUAGE_ROWS = (
+    ("`gain amp`", "`amount`", "multiply"),
+    ("`mix stack`", "any number of signals, or a `[a, b]` list", "sum"),
+    ("`s` / `sound`", "a pattern of sample names", "sample voices; per-event `# " + " ".join(VOICE_PARAMS) + "`"),
+    (
+        "`" + " ".join(dict.fromkeys(SYNTH_WAVES)) + ' "c3 e3"`',
+        "note names `[attack decay sustain release]`",
+        "synth voices (note names make voices; numbers make a stepped oscillator)",
+    ),
+)
+
+
+def _param_text(p: Param) -> str:
+    """`name` (default) lo..hi unit, as far as the parameter has them."""
+    text = f"`{p.name}`" + ("" if p.default is None else f" ({p.default:g})")
+    if p.lo is not None and p.hi is not None:
+        text += f" {p.lo:g}..{p.hi:g}"
+    unit = p.doc.split(",")[0]
+    return text + (f" {unit}" if unit in ("s", "Hz", "dB") else "")
+
+
+def _params_text(params: tuple[Param, ...]) -> str:
+    return ", ".join(_param_text(p) for p in params if p.name != "input")
+
+
+def function_table() -> str:
+    """The README's function table: one row per built-in kind (its functions, their parameters and clamps,
+    its doc), then the language's own calls. `python -m graph.kinds` prints it."""
+    rows = ["| function | parameters (defaults) | notes |", "|---|---|---|"]
+    modules = [f"{BUILTIN_DEFINITIONS}.{m}" for m in importlib.import_module(BUILTIN_DEFINITIONS).MODULES]
+    placed = {}  # built-in kind -> (its family: the modules' order, where its code is in the module)
+    for kind in KINDS.values():
+        code = getattr(kind.kernel or kind.step, "py_func", kind.kernel or kind.step)
+        if kind.functions and code.__module__ in modules:
+            placed[kind.name] = modules.index(code.__module__), code.__code__.co_firstlineno
+    for kind in sorted((KINDS[k] for k in placed), key=lambda k: placed[k.name]):
+        if kind.functions:
+            names = " ".join(dict.fromkeys(f.name for f in kind.functions))
+            rows.append(f"| `{names}` | {_params_text(kind.functions[0].params)} | {kind.doc} |")
+    rows += [f"| {a} | {b} | {c} |" for a, b, c in _LANGUAGE_ROWS]
+    return "\n".join(rows)
+
 
 def all_names() -> list[str]:
     """Every callable name, for "did you mean" suggestions."""
     return sorted([*FUNCTIONS, *ARITHMETIC_FUNCTIONS, *VOICE_PARAMS, "s", "sound"])
+
+
+if __name__ == "__main__":  # run as a script this file is a second module: ask the real one
+    from graph import kinds
+
+    print(kinds.function_table())

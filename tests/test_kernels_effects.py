@@ -13,12 +13,14 @@ import pytest
 from scipy.signal import welch
 
 from engine.kernels import KERNELS, load_all
-from engine.kernels.delays import chorus, delay
-from engine.kernels.dynamics import bitcrush, compressor, distortion
-from engine.kernels.envelopes import adsr, env
-from engine.kernels.noise import brown, noise, pink
-from engine.kernels.reverb import reverb
-from graph.kinds import DELAY_MAX_SECONDS, KINDS
+from engine.kernels.delays import DELAY_MAX_SECONDS
+from graph.kinds import KINDS
+
+load_all()
+chorus, delay, bitcrush, compressor, distortion, adsr, env, brown, noise, pink, reverb = (
+    KERNELS[k]
+    for k in ("chorus", "delay", "bitcrush", "compressor", "distortion", "adsr", "env", "brown", "noise", "pink", "reverb")
+)
 
 SR = 44100
 
@@ -115,7 +117,7 @@ def test_kernels_registered():
     for kind in ("noise", "pink", "brown", "delay", "chorus", "reverb", "distortion", "compressor", "bitcrush",
                  "adsr", "env"):  # fmt: skip
         assert kind in registry and kind in KINDS
-    assert KERNELS["delay"] is delay and KERNELS["reverb"] is reverb and KERNELS["adsr"] is adsr
+    assert KERNELS["delay"] is KINDS["delay"].kernel and KERNELS["reverb"] is KINDS["reverb"].kernel
 
 
 # -------------------------------------------------------------------------------------------------- noise

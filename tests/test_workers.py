@@ -260,7 +260,7 @@ def test_handoff_spin_adapts_to_long_waits(no_leaks):
     """Long waits (a busy producer) stop the spinning; waits that end within the window bring it back."""
     ctx = default_context()
     h = Handoff(2, 2, ctx=ctx, initial=-1, spin_us=2000, timeout=1.0)
-    delays = [0.02] * 6 + [0.0001] * 8  # producer work before each publish, seconds
+    delays = [0.02] * 6 + [0.0] * 16  # producer work before each publish, seconds (short: none at all)
 
     def producer():
         for i, d in enumerate(delays):

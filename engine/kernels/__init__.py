@@ -1,4 +1,4 @@
-"""Numba kernels, one per node kind (see `graph.kinds`).
+"""The node kinds' code: numba kernels, defined with their kinds (`graph.kinds.define`) one family per module.
 
 Every kernel has the same signature and fills samples `[start, stop)` of a batch of nodes of its kind:
 
@@ -7,18 +7,27 @@ Every kernel has the same signature and fills samples `[start, stop)` of a batch
 - `arena`: float64 [rows, block]; every signal, constant and pattern is one row.
 - `wiring`: int64 [batch, 1 + inputs]; column 0 is the node's output row, then one row per input in the
   order of `Kind.inputs` (variadic kinds pad unused columns with -1).
-- `state`: float64 [batch, width]; row i is `[sr, *consts, *mutable state]` for node i (see `graph.kinds`).
+- `state`: float64 [batch, width]; row i is `[sr, *consts, *state fields]` for node i, read by name through
+  the kind's columns (`Kind.column`).
 
-Python calls a kernel once per batch per block (invariant 1); all per-sample work is inside the kernel.
-Kernels are stateful only through `state`, and compute sample n from samples < n, so splitting a block
-anywhere gives the same result (invariant 2).
+A kind defined by a per-sample `step` gets its kernel generated (engine/kernels/steps.py). Python calls a
+kernel once per batch per block (invariant 1); all per-sample work is inside the kernel. Kernels are
+stateful only through `state`, and compute sample n from samples < n, so splitting a block anywhere gives
+the same result (invariant 2).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-
 from typing import Callable
+
+import numba as nb
+
+from graph.kinds import KINDS
+
+# The modules that define the built-in kinds (each calls graph.kinds.define at import).
+MODULES = ("oscillators", "noise", "filters", "delays", "reverb", "dynamics", "envelopes", "arithmetic", "feedback")
 
 KERNELS: dict[str, Callable] = {}
 # Kinds that can close a feedback loop without latency run in two phases within a loop step: "read" (the
@@ -26,42 +35,28 @@ KERNELS: dict[str, Callable] = {}
 SPLIT_KERNELS: dict[str, dict[str, Callable]] = {}
 
 
-def kernel(kind: str) -> Callable[[Callable], Callable]:
-    """Register a jitted function as the kernel of node kind `kind`."""
-
-    def register(fn: Callable) -> Callable:
-        if kind in KERNELS:
-            raise ValueError(f"kernel for {kind!r} registered twice")
-        KERNELS[kind] = fn
-        return fn
-
-    return register
+@nb.njit(cache=True, inline="always")
+def flush(x: float) -> float:
+    """Denormals to 0: a decaying tail stored in state never slows the loop that reads it."""
+    return x if abs(x) > 1e-30 else 0.0
 
 
-def split_kernel(kind: str, phase: str) -> Callable[[Callable], Callable]:
-    """Register the "read" or "write" phase of a kind that can close a feedback loop."""
-
-    def register(fn: Callable) -> Callable:
-        SPLIT_KERNELS.setdefault(kind, {})[phase] = fn
-        return fn
-
-    return register
+def load_definitions() -> None:
+    """Import the modules that define the built-in kinds."""
+    for name in MODULES:
+        importlib.import_module(f"engine.kernels.{name}")
 
 
 def load_all() -> dict[str, Callable]:
-    """Import every kernel module (registration happens at import) and return the registry."""
-    from engine.kernels import (  # noqa: F401
-        arithmetic,
-        delays,
-        dynamics,
-        envelopes,
-        feedback,
-        filters,
-        noise,
-        oscillators,
-        reverb,
-    )
+    """Every kind's kernel (a step kind's generated on first use), by kind name."""
+    from engine.kernels.steps import step_kernel
 
+    for kind in KINDS.values():
+        if kind.host_filled or kind.name in KERNELS or (kind.kernel is None and kind.step is None):
+            continue
+        KERNELS[kind.name] = kind.kernel if kind.kernel is not None else step_kernel(kind)
+        if kind.phases:
+            SPLIT_KERNELS[kind.name] = dict(kind.phases)
     _load_numba_registries()
     return KERNELS
 

@@ -1,19 +1,18 @@
 """Arithmetic on signals. `mix` is the compiler's folded linear form: out = bias + sum(gain_j * x_j), so
-`(a + b - c) * 0.5 + 1` is one node. State row for mix: [sr, bias, gain_0, gain_1, ...]."""
+`(a + b - c) * 0.5 + 1` is one node. A mix's consts are its bias and then one gain per input."""
 
 from __future__ import annotations
 
 import numba as nb
 
-from engine.kernels import kernel
+from graph.kinds import Kind, define
 
 
-@kernel("mix")
 @nb.njit(cache=True, nogil=True)
 def mix(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
-        bias = state[i, 1]
+        bias = state[i, BIAS]
         for n in range(start, stop):
             out[n] = bias
         for j in range(1, wiring.shape[1]):
@@ -21,12 +20,11 @@ def mix(arena, wiring, state, start, stop):
             if row < 0:
                 break
             x = arena[row]
-            g = state[i, 1 + j]
+            g = state[i, BIAS + j]  # input j's gain follows the bias
             for n in range(start, stop):
                 out[n] += g * x[n]
 
 
-@kernel("mul")
 @nb.njit(cache=True, nogil=True)
 def mul(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -37,7 +35,6 @@ def mul(arena, wiring, state, start, stop):
             out[n] = a[n] * b[n]
 
 
-@kernel("div")
 @nb.njit(cache=True, nogil=True)
 def div(arena, wiring, state, start, stop):
     # Division by (nearly) zero gives 0, as in the original Phonon, so a silent divisor never makes inf.
@@ -48,3 +45,10 @@ def div(arena, wiring, state, start, stop):
         for n in range(start, stop):
             d = b[n]
             out[n] = a[n] / d if abs(d) > 1e-10 else 0.0
+
+
+# The compiler folds arithmetic into these (graph/compiler.py); no function of the language makes them directly.
+MIX = define(Kind("mix", consts=("bias",), variadic=True, cost_ns=0.6, lane_cost_ns=0.2, kernel=mix))
+MUL = define(Kind("mul", ("a", "b"), cost_ns=0.6, kernel=mul))
+DIV = define(Kind("div", ("a", "b"), cost_ns=1.0, kernel=div))
+(BIAS,) = MIX.columns("bias")

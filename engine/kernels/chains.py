@@ -32,8 +32,10 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels.filters import _coefficients, _load, _mode_mix, _store, _tick
-from engine.kernels.oscillators import _advance, _blep
+from engine.kernels import flush
+from engine.kernels.arithmetic import BIAS
+from engine.kernels.filters import IC1, IC2, MODE, _coefficients, _load, _mode_mix, _store, _tick
+from engine.kernels.oscillators import PHASE, _advance, _blep
 
 TILE = 16  # samples per pass over the voices: their outputs wait in a [TILE, voices] buffer
 LANE_FIELDS = 12  # rows of the structure of arrays: phase, dt, |dt|, 1/|dt|, ic1, ic2, a1, a2, a3, gx, gb, gl
@@ -88,14 +90,14 @@ def _sum_tile(arena, sum_wiring, sum_state, source, pos, tile, acc, t0, m) -> fl
     them. Returns 0.0, or NaN where a sum went non-finite (x - x is NaN exactly for inf and NaN)."""
     check = 0.0
     for s in range(sum_wiring.shape[0]):
-        bias = sum_state[s, 1]
+        bias = sum_state[s, BIAS]
         for n in range(m):
             acc[n] = bias
         for k in range(1, sum_wiring.shape[1]):
             row = sum_wiring[s, k]
             if row < 0:
                 break
-            g = sum_state[s, 1 + k]
+            g = sum_state[s, BIAS + k]
             i = source[s, k]
             p = pos[i] if i >= 0 else -1
             if p >= 0:
@@ -133,8 +135,8 @@ def saw_svf(
             pos[i] = -1
             out, freq, cutoff, q = arena[svf_wiring[i, 0]], arena[f], arena[c], arena[r]
             inv_sr = 1.0 / saw_state[i, 0]
-            phase = saw_state[i, 1]
-            m = _mode_mix(svf_state[i, 1])
+            phase = saw_state[i, PHASE]
+            m = _mode_mix(svf_state[i, MODE])
             s = _load(svf_state[i])
             sr = svf_state[i, 0]
             for n in range(start, stop):
@@ -144,18 +146,18 @@ def saw_svf(
                 out[n], s = _tick(x, _coefficients(cutoff[n], q[n], s, sr), m)
             if guarded[i]:
                 _silence(out, start, stop - start)
-            saw_state[i, 1] = phase
+            saw_state[i, PHASE] = phase
             _store(svf_state[i], s)
     # Structure of arrays for the lane voices (rows of `soa`, made once by the planner: no allocation per block).
     phase, dt, adt, inv, ic1, ic2 = soa[0], soa[1], soa[2], soa[3], soa[4], soa[5]
     a1, a2, a3, gx, gb, gl = soa[6], soa[7], soa[8], soa[9], soa[10], soa[11]
     for j in range(count):
         i = lanes[j]
-        phase[j] = saw_state[i, 1]
+        phase[j] = saw_state[i, PHASE]
         dt[j] = arena[saw_wiring[i, 1], start] * (1.0 / saw_state[i, 0])
         adt[j] = abs(dt[j])
         inv[j] = 1.0 / adt[j] if adt[j] > 0.0 else np.inf
-        m = _mode_mix(svf_state[i, 1])
+        m = _mode_mix(svf_state[i, MODE])
         s = _coefficients(arena[svf_wiring[i, 2], start], arena[svf_wiring[i, 3], start], _load(svf_state[i]), svf_state[i, 0])
         ic1[j], ic2[j], a1[j], a2[j], a3[j] = s[0], s[1], s[4], s[5], s[6]
         gx[j], gb[j], gl[j] = m[0], m[1] - m[2] * s[7], m[3]
@@ -192,6 +194,5 @@ def saw_svf(
         t0 = t1
     for j in range(count):
         i = lanes[j]
-        saw_state[i, 1] = phase[j]
-        svf_state[i, 2] = ic1[j] if abs(ic1[j]) > 1e-30 else 0.0  # flush denormals, as the filter kernel does
-        svf_state[i, 3] = ic2[j] if abs(ic2[j]) > 1e-30 else 0.0
+        saw_state[i, PHASE] = phase[j]
+        svf_state[i, IC1], svf_state[i, IC2] = flush(ic1[j]), flush(ic2[j])

@@ -1,6 +1,6 @@
 """Delay lines: `delay` (feedback echo) and `chorus` (one modulated tap).
 
-delay. State row: [sr, buf[L], w] with L = int(DELAY_MAX_SECONDS * sr) (see graph.kinds; 7 spare slots).
+delay. State: w (the write position), then buffer[L] with L = int(DELAY_MAX_SECONDS * sr).
   Per sample: d = time * sr samples, clamped to [1, L]; a d within 1e-9 of an integer is snapped to it, so
   an integer delay reads exactly one stored sample (no interpolation smear) even when time * sr rounds to
   4409.999999999999. Otherwise the tap is linearly interpolated between floor(d) and floor(d) + 1.
@@ -11,7 +11,7 @@ delay. State row: [sr, buf[L], w] with L = int(DELAY_MAX_SECONDS * sr) (see grap
   and with feedback fb every further echo is fb times the previous one. The buffer holds the full 2 s that
   `time` may ask for (the reference allocated 1 s; Ambiguity 18).
 
-chorus. State row: [sr, buf[L], w, lfo_phase] with L = int(CHORUS_MAX_SECONDS * sr) (6 spare slots).
+chorus. State: w, lfo_phase, then buffer[L] with L = int(CHORUS_MAX_SECONDS * sr).
   d = 15 ms + sin(2 pi lfo_phase) * depth * 10 ms (5..25 ms), rate clamped 0.1..10 Hz, depth 0..1, mix 0..1;
   the tap is read with 4-point cubic Hermite interpolation (smoother under modulation than linear, which
   dulls the highs by up to 6 dB at half-sample offsets); out = x * (1 - mix) + wet * mix. The LFO starts at
@@ -26,11 +26,13 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel, split_kernel
-from graph.kinds import CHORUS_MAX_SECONDS, DELAY_MAX_SECONDS
+from engine.kernels import flush
+from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
 FEEDBACK_LIMIT = 2.0  # feedback above 1 is allowed (it grows); the engine contains what becomes inf
+DELAY_MAX_SECONDS = 2.0
+CHORUS_MAX_SECONDS = 0.05
 
 
 @nb.njit(cache=True, inline="always")
@@ -78,7 +80,7 @@ def _store(buf, w, size, x, feedback, delayed):
     """Write x + feedback * delayed at w; return the next write position."""
     fb = min(max(feedback, -FEEDBACK_LIMIT), FEEDBACK_LIMIT)
     v = x + fb * delayed
-    buf[w] = v if abs(v) > 1e-30 else 0.0
+    buf[w] = flush(v)
     w += 1
     return 0 if w == size else w
 
@@ -88,10 +90,9 @@ def _line(st):
     """A delay's state row as (sr, buffer length, buffer view, write position)."""
     sr = st[0]
     size = int(DELAY_MAX_SECONDS * sr)
-    return sr, size, st[1 : 1 + size], int(st[1 + size])
+    return sr, size, st[DELAY_BUFFER : DELAY_BUFFER + size], int(st[DELAY_W])
 
 
-@kernel("delay")
 @nb.njit(cache=True, nogil=True)
 def delay(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -107,7 +108,7 @@ def delay(arena, wiring, state, start, stop):
             w = _store(buf, w, size, x[n], feedback[n], delayed)
             m = min(max(mix[n], 0.0), 1.0)
             out[n] = x[n] * (1.0 - m) + delayed * m
-        st[1 + size] = w
+        st[DELAY_W] = w
 
 
 # A delay that closes a feedback loop (mix 1, so out == delayed) runs in two phases per loop step: the taps
@@ -115,7 +116,6 @@ def delay(arena, wiring, state, start, stop):
 # once the rest of the loop has computed this step's input. Run back to back they equal `delay`.
 
 
-@split_kernel("delay", "read")
 @nb.njit(cache=True, nogil=True)
 def delay_read(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -127,7 +127,6 @@ def delay_read(arena, wiring, state, start, stop):
             w = 0 if w + 1 == size else w + 1
 
 
-@split_kernel("delay", "write")
 @nb.njit(cache=True, nogil=True)
 def delay_write(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -138,10 +137,9 @@ def delay_write(arena, wiring, state, start, stop):
         sr, size, buf, w = _line(st)
         for n in range(start, stop):
             w = _store(buf, w, size, x[n], feedback[n], out[n])
-        st[1 + size] = w
+        st[DELAY_W] = w
 
 
-@kernel("chorus")
 @nb.njit(cache=True, nogil=True)
 def chorus(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -153,16 +151,16 @@ def chorus(arena, wiring, state, start, stop):
         st = state[i]
         sr = st[0]
         size = int(CHORUS_MAX_SECONDS * sr)
-        buf = st[1 : 1 + size]
-        w = int(st[1 + size])
-        phase = st[2 + size]
+        buf = st[CHORUS_BUFFER : CHORUS_BUFFER + size]
+        w = int(st[CHORUS_W])
+        phase = st[CHORUS_PHASE]
         inv_sr = 1.0 / sr
         base = 0.015 * sr
         swing = 0.010 * sr
         max_d = size - 3.0  # the Hermite taps reach floor(d) + 2
         for n in range(start, stop):
             v = x[n]
-            buf[w] = v if abs(v) > 1e-30 else 0.0  # written first: the taps are >= 5 ms old
+            buf[w] = flush(v)  # written first: the taps are >= 5 ms old
             dep = min(max(depth[n], 0.0), 1.0)
             d = base + _lfo_sin(phase) * dep * swing
             if not d >= 1.0:  # also catches NaN
@@ -193,8 +191,37 @@ def chorus(arena, wiring, state, start, stop):
             w += 1
             if w == size:
                 w = 0
-            r = min(max(rate[n], 0.1), 10.0)
+            r = min(max(rate[n], _RATE_LO), _RATE_HI)
             phase += r * inv_sr
             phase -= math.floor(phase)
-        st[1 + size] = w
-        st[2 + size] = phase
+        st[CHORUS_W] = w
+        st[CHORUS_PHASE] = phase
+
+
+DELAY = define(
+    Kind(
+        "delay", ("input", "time", "feedback", "mix"),
+        state=fields("w", buffer=lambda sr: int(DELAY_MAX_SECONDS * sr)), cost_ns=5.9,
+        kernel=delay, phases={"read": delay_read, "write": delay_write},
+        functions=(
+            function("delay", "delay", INPUT, Param("time", None, 0.0, DELAY_MAX_SECONDS, "s"),
+                     Param("feedback", 0.5, -FEEDBACK_LIMIT, FEEDBACK_LIMIT), MIX, doc="interpolated delay line, up to 2 s"),
+        ),
+        doc="up to 2 s, interpolated; out = dry (1-mix) + wet mix",
+    )
+)  # fmt: skip
+_RATE = Param("rate", None, 0.1, 10.0, "Hz")
+_RATE_LO, _RATE_HI = _RATE.lo, _RATE.hi
+CHORUS = define(
+    Kind(
+        "chorus", ("input", "rate", "depth", "mix"),
+        state=fields("w", "phase", buffer=lambda sr: int(CHORUS_MAX_SECONDS * sr)), cost_ns=16.0, kernel=chorus,
+        functions=(
+            function("chorus", "chorus", INPUT, _RATE, Param("depth", None, 0.0, 1.0), Param("mix", 0.3, 0.0, 1.0),
+                     doc="modulated delay chorus"),
+        ),
+        doc="modulated delay",
+    )
+)  # fmt: skip
+DELAY_W, DELAY_BUFFER = DELAY.columns("w", "buffer")
+CHORUS_W, CHORUS_PHASE, CHORUS_BUFFER = CHORUS.columns("w", "phase", "buffer")

@@ -1,8 +1,8 @@
 """Waveshaping and dynamics: `distortion`, `compressor`, `bitcrush`.
 
-distortion. State row: [sr]. out = x * (1 - mix) + tanh(x * drive) * mix; drive clamped 1..100, mix 0..1.
+distortion. No state. out = x * (1 - mix) + tanh(x * drive) * mix; drive clamped 1..100, mix 0..1.
 
-compressor. State row: [sr, env, spare]. Per sample, with the documented clamps (threshold -60..0 dB,
+compressor. State: env. Per sample, with the documented clamps (threshold -60..0 dB,
   ratio 1..20, attack 0.001..1 s, release 0.01..3 s, makeup 0..30 dB):
       level = |x|;  c = exp(-1 / (attack * sr)) if level > env else exp(-1 / (release * sr))
       env   = c * env + (1 - c) * level                       (peak follower, flushed below 1e-30)
@@ -12,7 +12,7 @@ compressor. State row: [sr, env, spare]. Per sample, with the documented clamps 
   (plus makeup). The exp/log work is only redone when a parameter changes or the envelope is above the
   threshold (cached in locals, which depend on parameter values only: block-size independent).
 
-bitcrush. State row: [sr, held, countdown].
+bitcrush. State: held, countdown.
   Quantiser: q(x) = round(x * 2**(bits - 1)) / 2**(bits - 1), rounding half away from zero, bits clamped to
   1..16 (fractional bits allowed: the step 2**(1 - bits) glides). This is a `bits`-bit signed converter's
   step (2**bits steps across [-1, 1]); a full-scale [-1, 1] signal takes 2**bits + 1 values (the grid is
@@ -30,27 +30,18 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel
+from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
 _DB_TO_LN = math.log(10.0) / 20.0  # 10 ** (db / 20) == exp(db * _DB_TO_LN)
 
 
-@kernel("distortion")
-@nb.njit(cache=True, nogil=True)
-def distortion(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        x = arena[wiring[i, 1]]
-        drive = arena[wiring[i, 2]]
-        mix = arena[wiring[i, 3]]
-        for n in range(start, stop):
-            g = min(max(drive[n], 1.0), 100.0)
-            m = min(max(mix[n], 0.0), 1.0)
-            xn = x[n]
-            out[n] = xn * (1.0 - m) + math.tanh(xn * g) * m
+@nb.njit(cache=True, inline="always")
+def distortion_step(sr, input, drive, mix):
+    g = min(max(drive, _DRIVE_LO), _DRIVE_HI)
+    m = min(max(mix, 0.0), 1.0)
+    return input * (1.0 - m) + math.tanh(input * g) * m
 
 
-@kernel("compressor")
 @nb.njit(cache=True, nogil=True)
 def compressor(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -63,7 +54,7 @@ def compressor(arena, wiring, state, start, stop):
         makeup = arena[wiring[i, 6]]
         st = state[i]
         sr = st[0]
-        env = st[1]
+        env = st[ENV]
         # Per-call caches of values derived from parameters (NaN never equals itself: computed on sample 1).
         last_att = math.nan
         last_rel = math.nan
@@ -99,10 +90,9 @@ def compressor(arena, wiring, state, start, stop):
                 out[n] = xn * mk_lin * math.exp(-slope * math.log(env / thr_lin))
             else:
                 out[n] = xn * mk_lin
-        st[1] = env
+        st[ENV] = env
 
 
-@kernel("bitcrush")
 @nb.njit(cache=True, nogil=True)
 def bitcrush(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -111,8 +101,8 @@ def bitcrush(arena, wiring, state, start, stop):
         bits = arena[wiring[i, 2]]
         rate = arena[wiring[i, 3]]
         st = state[i]
-        held = st[1]
-        countdown = st[2]
+        held = st[HELD]
+        countdown = st[COUNTDOWN]
         last_bits = math.nan
         scale = 1.0
         for n in range(start, stop):
@@ -130,5 +120,38 @@ def bitcrush(arena, wiring, state, start, stop):
                 countdown += r
             out[n] = held
             countdown -= 1.0
-        st[1] = held
-        st[2] = countdown
+        st[HELD] = held
+        st[COUNTDOWN] = countdown
+
+
+_DRIVE = Param("drive", None, 1.0, 100.0)
+_DRIVE_LO, _DRIVE_HI = _DRIVE.lo, _DRIVE.hi
+DISTORTION = define(
+    Kind("distortion", ("input", "drive", "mix"), cost_ns=12.6, step=distortion_step,
+         functions=tuple(function(n, "distortion", INPUT, _DRIVE, MIX, doc="tanh waveshaper")
+                         for n in ("distortion", "dist", "distort")),
+         doc="tanh waveshaper")
+)  # fmt: skip
+_COMPRESSOR_PARAMS = (
+    Param("threshold", None, -60.0, 0.0, "dB"),
+    Param("ratio", None, 1.0, 20.0),
+    Param("attack", None, 0.001, 1.0, "s"),
+    Param("release", None, 0.01, 3.0, "s"),
+    Param("makeup", None, 0.0, 30.0, "dB"),
+)
+COMPRESSOR = define(
+    Kind("compressor", ("input", *(p.name for p in _COMPRESSOR_PARAMS)), state=fields("env"), cost_ns=16.5,
+         kernel=compressor,
+         functions=tuple(function(n, "compressor", INPUT, *_COMPRESSOR_PARAMS, doc="peak compressor")
+                         for n in ("compressor", "comp")),
+         doc="peak compressor")
+)  # fmt: skip
+BITCRUSH = define(
+    Kind("bitcrush", ("input", "bits", "rate"), state=fields("held", "countdown"), cost_ns=1.7, kernel=bitcrush,
+         functions=(function("bitcrush", "bitcrush", INPUT, Param("bits", None, 1.0, 16.0),
+                             Param("rate", None, 1.0, None, "hold each value this many samples"),
+                             doc="quantise amplitude and hold samples"),),
+         doc="quantise, hold each value `rate` samples")
+)  # fmt: skip
+(ENV,) = COMPRESSOR.columns("env")
+HELD, COUNTDOWN = BITCRUSH.columns("held", "countdown")

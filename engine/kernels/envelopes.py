@@ -8,7 +8,7 @@ Gate shape, t seconds after the trigger:
            = sustain                                      afterwards
 A zero attack starts at 1; a zero decay jumps to sustain.
 
-adsr. State row: [sr, cps, n] (n = absolute sample counter, an exact integer in a float).
+adsr. State: cps (a const), n (the absolute sample counter, an exact integer in a float).
   Sample n lies in cycle floor(n * cps / sr); a cycle starts at the first sample whose cycle number is greater
   than the previous sample's (sample 0 starts cycle 0). With s0 the start sample of n's cycle and s1 the
   start sample of the next cycle:
@@ -20,7 +20,7 @@ adsr. State row: [sr, cps, n] (n = absolute sample counter, an exact integer in 
   than the cycle gives an attack-release swell instead of silence. release 0 means no fade (a hard cut at the
   cycle end).
 
-env. State row: [sr, n]. out = ads(n / sr): the gate is always on, so the release is never reached.
+env. State: n. out = ads(n / sr): the gate is always on, so the release is never reached.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel
+from graph.kinds import Kind, Param, define, fields, function
 
 
 @nb.njit(cache=True, inline="always")
@@ -61,7 +61,6 @@ def _cycle_start(k: float, cps: float, sr: float) -> float:
     return g
 
 
-@kernel("adsr")
 @nb.njit(cache=True, nogil=True)
 def adsr(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -72,10 +71,10 @@ def adsr(arena, wiring, state, start, stop):
         release = arena[wiring[i, 4]]
         st = state[i]
         sr = st[0]
-        cps = st[1]
+        cps = st[ADSR_CPS]
         if not cps >= 1e-9:  # also catches NaN
             cps = 1e-9
-        cnt = st[2]
+        cnt = st[ADSR_N]
         s0 = -1.0
         s1 = -1.0  # forces the cycle lookup on the first sample
         for n in range(start, stop):
@@ -93,24 +92,32 @@ def adsr(arena, wiring, state, start, stop):
                 e *= left / r
             out[n] = e
             cnt += 1.0
-        st[2] = cnt
+        st[ADSR_N] = cnt
 
 
-@kernel("env")
-@nb.njit(cache=True, nogil=True)
-def env(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        attack = arena[wiring[i, 1]]
-        decay = arena[wiring[i, 2]]
-        sustain = arena[wiring[i, 3]]
-        st = state[i]
-        sr = st[0]
-        cnt = st[1]
-        for n in range(start, stop):
-            a = max(attack[n], 0.0)
-            d = max(decay[n], 0.0)
-            s = min(max(sustain[n], 0.0), 1.0)
-            out[n] = ads_level(cnt / sr, a, d, s)
-            cnt += 1.0
-        st[1] = cnt
+@nb.njit(cache=True, inline="always")
+def env_step(sr, attack, decay, sustain, release, n):
+    a = max(attack, 0.0)
+    d = max(decay, 0.0)
+    s = min(max(sustain, 0.0), 1.0)
+    return ads_level(n / sr, a, d, s), n + 1.0
+
+
+_ADSR_PARAMS = (
+    Param("attack", None, 0.0, None, "s"),
+    Param("decay", None, 0.0, None, "s"),
+    Param("sustain", 0.7, 0.0, 1.0, "level"),
+    Param("release", 0.2, 0.0, None, "s"),
+)
+_INPUTS = tuple(p.name for p in _ADSR_PARAMS)
+ADSR = define(
+    Kind("adsr", _INPUTS, consts=("cps",), state=fields("n"), cost_ns=2.2, kernel=adsr,
+         functions=(function("adsr", "adsr", *_ADSR_PARAMS, chain="multiply", doc="envelope retriggered every cycle"),),
+         doc="envelope retriggered every cycle; `x # adsr ...` multiplies")
+)  # fmt: skip
+ENV = define(
+    Kind("env", _INPUTS, state=fields("n"), cost_ns=1.4, step=env_step,
+         functions=(function("env", "env", *_ADSR_PARAMS, chain="multiply", doc="free-running envelope, gate always on"),),
+         doc="free-running envelope with the gate always on (release unused); `x # env ...` multiplies")
+)  # fmt: skip
+ADSR_CPS, ADSR_N = ADSR.columns("cps", "n")

@@ -2,7 +2,8 @@
 Nyquist, unlike the Chamberlin SVF of the original Phonon. Cutoff and q are read per sample; the
 coefficients are recomputed only when either changes, so a constant cutoff costs no `tan` per sample.
 
-State row: [sr, mode, ic1, ic2, last_cutoff, last_q, a1, a2, a3, k].
+State: the mode (a const), the integrator states ic1 and ic2, the cutoff and q the coefficients a1, a2, a3
+and k were computed for.
 
 The filter's recurrence is a chain of dependent multiply-adds, so one filter alone waits on latency. The
 kernel therefore runs four filters of a batch side by side in one sample loop (independent chains the CPU
@@ -14,7 +15,8 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel
+from engine.kernels import flush
+from graph.kinds import INPUT, Function, Kind, Param, define, fields
 
 
 @nb.njit(cache=True, inline="always")
@@ -31,15 +33,14 @@ def _mode_mix(mode: float) -> tuple:
 
 @nb.njit(cache=True, inline="always")
 def _load(st) -> tuple:
-    return (st[2], st[3], st[4], st[5], st[6], st[7], st[8], st[9])
+    return (st[IC1], st[IC2], st[LAST_CUTOFF], st[LAST_Q], st[A1], st[A2], st[A3], st[K])
 
 
 @nb.njit(cache=True, inline="always")
 def _store(st, s) -> None:
     ic1, ic2, last_fc, last_q, a1, a2, a3, k = s
-    st[2] = ic1 if abs(ic1) > 1e-30 else 0.0  # flush denormals so a silent tail never slows the loop
-    st[3] = ic2 if abs(ic2) > 1e-30 else 0.0
-    st[4], st[5], st[6], st[7], st[8], st[9] = last_fc, last_q, a1, a2, a3, k
+    st[IC1], st[IC2] = flush(ic1), flush(ic2)
+    st[LAST_CUTOFF], st[LAST_Q], st[A1], st[A2], st[A3], st[K] = last_fc, last_q, a1, a2, a3, k
 
 
 @nb.njit(cache=True, inline="always")
@@ -47,8 +48,8 @@ def _coefficients(fc: float, q: float, s: tuple, sr: float) -> tuple:
     """The state with coefficients for (fc, q), recomputed only when they changed."""
     ic1, ic2, last_fc, last_q, a1, a2, a3, k = s
     if fc != last_fc or q != last_q or k == 0.0:  # k == 0 only before the first sample
-        g = math.tan(math.pi * min(max(fc, 20.0), 0.49 * sr) / sr)
-        k = 1.0 / min(max(q, 0.5), 20.0)
+        g = math.tan(math.pi * min(max(fc, _CUTOFF_LO), 0.49 * sr) / sr)
+        k = 1.0 / min(max(q, _Q_LO), _Q_HI)
         a1 = 1.0 / (1.0 + g * (g + k))
         a2 = g * a1
         a3 = g * a2
@@ -92,7 +93,6 @@ def _steady(cutoff, q, start: int, stop: int) -> bool:
     return True
 
 
-@kernel("svf")
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def svf(arena, wiring, state, start, stop):
     if stop <= start:
@@ -104,7 +104,7 @@ def svf(arena, wiring, state, start, stop):
         o1, x1, c1, q1 = arena[wiring[i + 1, 0]], arena[wiring[i + 1, 1]], arena[wiring[i + 1, 2]], arena[wiring[i + 1, 3]]
         o2, x2, c2, q2 = arena[wiring[i + 2, 0]], arena[wiring[i + 2, 1]], arena[wiring[i + 2, 2]], arena[wiring[i + 2, 3]]
         o3, x3, c3, q3 = arena[wiring[i + 3, 0]], arena[wiring[i + 3, 1]], arena[wiring[i + 3, 2]], arena[wiring[i + 3, 3]]
-        m0, m1, m2, m3 = _mode_mix(state[i, 1]), _mode_mix(state[i + 1, 1]), _mode_mix(state[i + 2, 1]), _mode_mix(state[i + 3, 1])
+        m0, m1, m2, m3 = _mode_mix(state[i, MODE]), _mode_mix(state[i + 1, MODE]), _mode_mix(state[i + 2, MODE]), _mode_mix(state[i + 3, MODE])
         s0, s1, s2, s3 = _load(state[i]), _load(state[i + 1]), _load(state[i + 2]), _load(state[i + 3])
         sr = state[i, 0]
         if _steady(c0, q0, start, stop) and _steady(c1, q1, start, stop) and _steady(c2, q2, start, stop) and _steady(c3, q3, start, stop):
@@ -133,10 +133,35 @@ def svf(arena, wiring, state, start, stop):
         i += 4
     while i < batch:
         out, x, cutoff, q = arena[wiring[i, 0]], arena[wiring[i, 1]], arena[wiring[i, 2]], arena[wiring[i, 3]]
-        m = _mode_mix(state[i, 1])
+        m = _mode_mix(state[i, MODE])
         s = _load(state[i])
         sr = state[i, 0]
         for n in range(start, stop):
             out[n], s = _tick(x[n], _coefficients(cutoff[n], q[n], s, sr), m)
         _store(state[i], s)
         i += 1
+
+
+_CUTOFF = Param("cutoff", None, 20.0, None, "Hz, clamped to 20 .. 0.49 sr")
+_Q = Param("q", 1.0, 0.5, 20.0)
+_CUTOFF_LO, _Q_LO, _Q_HI = _CUTOFF.lo, _Q.lo, _Q.hi
+# Filter modes: each is a function of the svf kind.
+SVF_LOW, SVF_HIGH, SVF_BAND, SVF_NOTCH = 0.0, 1.0, 2.0, 3.0
+SVF = define(
+    Kind(
+        "svf", ("input", "cutoff", "q"), consts=("mode",),
+        state=fields("ic1", "ic2", "last_cutoff", "last_q", "a1", "a2", "a3", "k"),
+        cost_ns=4.4, lane_cost_ns=1.0, kernel=svf,
+        functions=tuple(
+            Function(name, "svf", (INPUT, _CUTOFF, _Q), fixed={"mode": mode}, doc=f"state-variable {what}")
+            for name, mode, what in (
+                ("lpf", SVF_LOW, "lowpass"), ("hpf", SVF_HIGH, "highpass"),
+                ("bpf", SVF_BAND, "bandpass"), ("notch", SVF_NOTCH, "notch"),
+            )
+        ),
+        doc="TPT state-variable filter, stable up to Nyquist (cutoff clamped 20 Hz .. 0.49 sr)",
+    )
+)  # fmt: skip
+MODE, IC1, IC2, LAST_CUTOFF, LAST_Q, A1, A2, A3, K = SVF.columns(
+    "mode", "ic1", "ic2", "last_cutoff", "last_q", "a1", "a2", "a3", "k"
+)

@@ -26,7 +26,7 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels import kernel
+from graph.kinds import Kind, define, fields, function
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -77,21 +77,19 @@ def _white(key, k: float) -> float:
     return float(z >> _S11) * _TWO_POW_M52 - 1.0
 
 
-@kernel("noise")
 @nb.njit(cache=True, nogil=True)
 def noise(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
         st = state[i]
-        key = _key(st[1])
-        k = st[2]
+        key = _key(st[SEED])
+        k = st[K]
         for n in range(start, stop):
             out[n] = _white(key, k)
             k += 1.0
-        st[2] = k
+        st[K] = k
 
 
-@kernel("pink")
 @nb.njit(cache=True, nogil=True)
 def pink(arena, wiring, state, start, stop):
     # Paul Kellet's refined pink filter (music-dsp archive): accurate to +-0.05 dB above 9.2 Hz at 44.1 kHz.
@@ -99,9 +97,9 @@ def pink(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
         st = state[i]
-        key = _key(st[1])
-        k = st[2]
-        b0, b1, b2, b3, b4, b5, b6 = st[3], st[4], st[5], st[6], st[7], st[8], st[9]
+        key = _key(st[SEED])
+        k = st[K]
+        b0, b1, b2, b3, b4, b5, b6 = st[B], st[B + 1], st[B + 2], st[B + 3], st[B + 4], st[B + 5], st[B + 6]
         for n in range(start, stop):
             w = _white(key, k)
             k += 1.0
@@ -113,20 +111,19 @@ def pink(arena, wiring, state, start, stop):
             b5 = -0.7616 * b5 - w * 0.0168980
             out[n] = (b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362) * PINK_SCALE
             b6 = w * 0.115926
-        st[2] = k
-        st[3], st[4], st[5], st[6], st[7], st[8], st[9] = b0, b1, b2, b3, b4, b5, b6
+        st[K] = k
+        st[B], st[B + 1], st[B + 2], st[B + 3], st[B + 4], st[B + 5], st[B + 6] = b0, b1, b2, b3, b4, b5, b6
 
 
-@kernel("brown")
 @nb.njit(cache=True, nogil=True)
 def brown(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
         out = arena[wiring[i, 0]]
         st = state[i]
         sr = st[0]
-        key = _key(st[1])
-        k = st[2]
-        y = st[3]
+        key = _key(st[SEED])
+        k = st[K]
+        y = st[Y]
         leak = math.exp(-2.0 * math.pi * BROWN_CORNER_HZ / sr)
         step = BROWN_RMS * math.sqrt(1.0 - leak * leak) / _WHITE_RMS
         for n in range(start, stop):
@@ -139,5 +136,27 @@ def brown(arena, wiring, state, start, stop):
                 # `step` of the bound it crosses, so held - s stays inside [-1, 1].
                 y = held - s
             out[n] = y
-        st[2] = k
-        st[3] = y
+        st[K] = k
+        st[Y] = y
+
+
+# The seed is a const the compiler gives each node (from its position in the program: deterministic).
+NOISE = define(
+    Kind("noise", consts=("seed",), state=fields("k"), cost_ns=1.7, kernel=noise,
+         functions=tuple(function(n, "noise", doc="white noise") for n in ("noise", "white_noise")),
+         doc="white noise; deterministic")
+)  # fmt: skip
+PINK = define(
+    Kind("pink", consts=("seed",), state=fields("k", b=7), cost_ns=4.9, kernel=pink,
+         functions=tuple(function(n, "pink", doc="pink noise (-3 dB/octave)") for n in ("pink", "pink_noise")),
+         doc="-3 dB/oct; deterministic")
+)  # fmt: skip
+BROWN = define(
+    Kind("brown", consts=("seed",), state=fields("k", "y"), cost_ns=3.5, kernel=brown,
+         functions=tuple(function(n, "brown", doc="brown noise (-6 dB/octave)") for n in ("brown", "brown_noise")),
+         doc="-6 dB/oct; deterministic")
+)  # fmt: skip
+SEED, K = NOISE.columns("seed", "k")  # the same columns in all three
+assert PINK.columns("seed", "k") == BROWN.columns("seed", "k") == (SEED, K)
+(B,) = PINK.columns("b")
+(Y,) = BROWN.columns("y")

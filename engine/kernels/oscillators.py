@@ -1,5 +1,5 @@
-"""Oscillators. State row: [sr, phase]. Phase is in cycles, in [0, 1); frequency is read per sample, so
-any signal can modulate it (audio-rate FM). Saw, square and pulse are band-limited with PolyBLEP."""
+"""Oscillators. State: the phase, in cycles, in [0, 1); frequency is read per sample, so any signal can
+modulate it (audio-rate FM). Saw, square and pulse are band-limited with PolyBLEP."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import numba as nb
 
-from engine.kernels import kernel
+from graph.kinds import FREQ, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
 
@@ -37,35 +37,6 @@ def _blep(t: float, dt: float) -> float:
     return 0.0
 
 
-@kernel("sine")
-@nb.njit(cache=True, nogil=True)
-def sine(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        for n in range(start, stop):
-            out[n] = math.sin(_TWO_PI * phase)
-            phase = _advance(phase, freq[n] * inv_sr)
-        state[i, 1] = phase
-
-
-@kernel("saw")
-@nb.njit(cache=True, nogil=True)
-def saw(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        for n in range(start, stop):
-            dt = freq[n] * inv_sr
-            out[n] = 2.0 * phase - 1.0 - _blep(phase, abs(dt))
-            phase = _advance(phase, dt)
-        state[i, 1] = phase
-
-
 @nb.njit(cache=True, inline="always")
 def _pulse_sample(phase: float, dt: float, width: float) -> float:
     value = 1.0 if phase < width else -1.0
@@ -75,70 +46,82 @@ def _pulse_sample(phase: float, dt: float, width: float) -> float:
     return value + _blep(phase, dt) - _blep(down, dt)
 
 
-@kernel("square")
-@nb.njit(cache=True, nogil=True)
-def square(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        for n in range(start, stop):
-            out[n] = _pulse_sample(phase, abs(freq[n]) * inv_sr, 0.5)
-            phase = _advance(phase, freq[n] * inv_sr)
-        state[i, 1] = phase
+@nb.njit(cache=True, inline="always")
+def sine_step(sr, freq, phase):
+    return math.sin(_TWO_PI * phase), _advance(phase, freq * (1.0 / sr))
 
 
-@kernel("pulse")
-@nb.njit(cache=True, nogil=True)
-def pulse(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        width = arena[wiring[i, 2]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        for n in range(start, stop):
-            w = min(max(width[n], 0.01), 0.99)
-            out[n] = _pulse_sample(phase, abs(freq[n]) * inv_sr, w)
-            phase = _advance(phase, freq[n] * inv_sr)
-        state[i, 1] = phase
+@nb.njit(cache=True, inline="always")
+def saw_step(sr, freq, phase):
+    dt = freq * (1.0 / sr)
+    return 2.0 * phase - 1.0 - _blep(phase, abs(dt)), _advance(phase, dt)
 
 
-@kernel("tri")
-@nb.njit(cache=True, nogil=True)
-def tri(arena, wiring, state, start, stop):
+@nb.njit(cache=True, inline="always")
+def square_step(sr, freq, phase):
+    inv_sr = 1.0 / sr
+    return _pulse_sample(phase, abs(freq) * inv_sr, 0.5), _advance(phase, freq * inv_sr)
+
+
+@nb.njit(cache=True, inline="always")
+def pulse_step(sr, freq, width, phase):
+    inv_sr = 1.0 / sr
+    w = min(max(width, _WIDTH_LO), _WIDTH_HI)
+    return _pulse_sample(phase, abs(freq) * inv_sr, w), _advance(phase, freq * inv_sr)
+
+
+@nb.njit(cache=True, inline="always")
+def tri_step(sr, freq, phase):
     # Naive triangle: its harmonics fall as 1/n^2, so aliasing is already far below a naive saw's.
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        for n in range(start, stop):
-            out[n] = 4.0 * phase - 1.0 if phase < 0.5 else 3.0 - 4.0 * phase
-            phase = _advance(phase, freq[n] * inv_sr)
-        state[i, 1] = phase
+    return 4.0 * phase - 1.0 if phase < 0.5 else 3.0 - 4.0 * phase, _advance(phase, freq * (1.0 / sr))
 
 
-@kernel("impulse")
-@nb.njit(cache=True, nogil=True)
-def impulse(arena, wiring, state, start, stop):
-    # State row: [sr, phase, started]. An impulse on the first sample, then one each time the phase wraps.
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        freq = arena[wiring[i, 1]]
-        inv_sr = 1.0 / state[i, 0]
-        phase = state[i, 1]
-        started = state[i, 2]
-        for n in range(start, stop):
-            if started == 0.0:
-                out[n] = 1.0
-                started = 1.0
-            elif phase >= 1.0:
-                out[n] = 1.0
-                phase -= math.floor(phase)
-            else:
-                out[n] = 0.0
-            phase += max(freq[n], 0.0) * inv_sr
-        state[i, 1] = phase
-        state[i, 2] = started
+@nb.njit(cache=True, inline="always")
+def impulse_step(sr, freq, phase, started):
+    # An impulse on the first sample, then one each time the phase wraps.
+    if started == 0.0:
+        out = 1.0
+        started = 1.0
+    elif phase >= 1.0:
+        out = 1.0
+        phase -= math.floor(phase)
+    else:
+        out = 0.0
+    return out, phase + max(freq, 0.0) * (1.0 / sr), started
+
+
+PULSE_WIDTH = Param("width", 0.5, 0.01, 0.99)
+_WIDTH_LO, _WIDTH_HI = PULSE_WIDTH.lo, PULSE_WIDTH.hi
+OSCILLATOR_DOC = "freq may be audio-rate (FM)"
+
+SINE = define(
+    Kind("sine", ("freq",), state=fields("phase"), cost_ns=9.0, step=sine_step,
+         functions=(function("sine", "sine", FREQ, doc="sine oscillator"),), doc="sine; " + OSCILLATOR_DOC)
+)  # fmt: skip
+SAW = define(
+    Kind("saw", ("freq",), state=fields("phase"), cost_ns=2.0, lane_cost_ns=0.7, step=saw_step,
+         functions=(function("saw", "saw", FREQ, doc="band-limited (PolyBLEP) sawtooth"),),
+         doc="band-limited (PolyBLEP) sawtooth; " + OSCILLATOR_DOC)
+)  # fmt: skip
+SQUARE = define(
+    Kind("square", ("freq",), state=fields("phase"), cost_ns=3.5, step=square_step,
+         functions=(function("square", "square", FREQ, doc="band-limited (PolyBLEP) square"),),
+         doc="band-limited (PolyBLEP) square; " + OSCILLATOR_DOC)
+)  # fmt: skip
+TRI = define(
+    Kind("tri", ("freq",), state=fields("phase"), cost_ns=2.5, step=tri_step,
+         functions=tuple(function(n, "tri", FREQ, doc="triangle") for n in ("tri", "triangle")),
+         doc="triangle; " + OSCILLATOR_DOC)
+)  # fmt: skip
+PULSE = define(
+    Kind("pulse", ("freq", "width"), state=fields("phase"), cost_ns=4.0, step=pulse_step,
+         functions=(function("pulse", "pulse", FREQ, PULSE_WIDTH, doc="band-limited pulse (PWM)"),),
+         doc="band-limited pulse (PWM); " + OSCILLATOR_DOC)
+)  # fmt: skip
+IMPULSE = define(
+    Kind("impulse", ("freq",), state=fields("phase", "started"), cost_ns=1.5, step=impulse_step,
+         functions=(function("impulse", "impulse", Param("freq", 0.0, 0.0, None, "Hz; 0 gives one impulse at the start"),
+                             doc="single-sample impulses of 1.0, the first on the first sample"),),
+         doc="single-sample clicks of 1.0, the first on the first sample (freq 0: one impulse)")
+)  # fmt: skip
+(PHASE,) = SAW.columns("phase")  # the same column in every oscillator

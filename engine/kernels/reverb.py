@@ -12,17 +12,20 @@ Per sample, with room, damping and mix clamped to 0..1:
         o = buf[k];  y = o - in;  buf[k] = in + o * 0.5
     out = x + wet * mix              (the dry signal is never reduced: the reference's law, Ambiguity 18)
 
-State row (no consts): [sr, comb buffers (8, in order), allpass buffers (4), comb indices (8),
-comb filter stores (8), allpass indices (4), 12 spare]; graph.kinds reserves exactly this, plus the spare.
-Everything written into a recursion (buffers, stores) is flushed to 0 below 1e-30 as it is written.
+State: the combs' indices and filter stores, the allpasses' indices, then their delay lines (the 8 combs',
+then the 4 allpasses', in order). Everything written into a recursion (buffers, stores) is flushed to 0 below
+1e-30 as it is written.
 """
 
 from __future__ import annotations
 
 import numba as nb
 
-from engine.kernels import kernel
-from graph.kinds import REVERB_ALLPASSES, REVERB_COMBS
+from engine.kernels import flush as _flush
+from graph.kinds import INPUT, Kind, Param, define, fields, function
+
+REVERB_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # samples at 44.1 kHz
+REVERB_ALLPASSES = (556, 441, 341, 225)
 
 _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = REVERB_COMBS
 _A0, _A1, _A2, _A3 = REVERB_ALLPASSES
@@ -31,16 +34,14 @@ ALLPASS_GAIN = 0.5
 
 @nb.njit(cache=True, inline="always")
 def _scaled(n: int, sr: float) -> int:
-    # The same arithmetic as graph.kinds._scaled: int(n * sr / 44100), at least 1.
+    # The same arithmetic as _lines_size: int(n * sr / 44100), at least 1.
     return max(1, int(n * sr / 44100.0))
 
 
-@nb.njit(cache=True, inline="always")
-def _flush(x: float) -> float:
-    return x if abs(x) > 1e-30 else 0.0
+def _lines_size(sr: int) -> int:
+    return sum(max(1, int(n * sr / 44100)) for n in REVERB_COMBS + REVERB_ALLPASSES)
 
 
-@kernel("reverb")
 @nb.njit(cache=True, nogil=True)
 def reverb(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
@@ -56,12 +57,6 @@ def reverb(arena, wiring, state, start, stop):
             _scaled(_C4, sr), _scaled(_C5, sr), _scaled(_C6, sr), _scaled(_C7, sr),
         )  # fmt: skip
         ap_len = (_scaled(_A0, sr), _scaled(_A1, sr), _scaled(_A2, sr), _scaled(_A3, sr))
-        total = 0
-        for j in range(8):
-            total += comb_len[j]
-        for j in range(4):
-            total += ap_len[j]
-        tail = 1 + total  # comb indices at tail + j, stores at tail + 8 + j, allpass indices at tail + 16 + j
         for n in range(start, stop):
             xn = x[n]
             rm = min(max(room[n], 0.0), 1.0)
@@ -69,30 +64,44 @@ def reverb(arena, wiring, state, start, stop):
             damp = 0.4 * min(max(damping[n], 0.0), 1.0)
             undamp = 1.0 - damp
             acc = 0.0
-            base = 1
+            base = LINES
             for j in range(8):
                 size = comb_len[j]
-                k = int(st[tail + j])
+                k = int(st[COMB_INDEX + j])
                 o = st[base + k]
-                store = _flush(o * undamp + st[tail + 8 + j] * damp)
-                st[tail + 8 + j] = store
+                store = _flush(o * undamp + st[COMB_STORE + j] * damp)
+                st[COMB_STORE + j] = store
                 st[base + k] = _flush(xn + store * fb)
                 k += 1
                 if k == size:
                     k = 0
-                st[tail + j] = k
+                st[COMB_INDEX + j] = k
                 acc += o
                 base += size
             y = acc * 0.125
             for j in range(4):
                 size = ap_len[j]
-                k = int(st[tail + 16 + j])
+                k = int(st[ALLPASS_INDEX + j])
                 o = st[base + k]
                 st[base + k] = _flush(y + o * ALLPASS_GAIN)
                 y = o - y
                 k += 1
                 if k == size:
                     k = 0
-                st[tail + 16 + j] = k
+                st[ALLPASS_INDEX + j] = k
                 base += size
             out[n] = xn + y * min(max(mix[n], 0.0), 1.0)
+
+
+REVERB = define(
+    Kind(
+        "reverb", ("input", "room", "damping", "mix"),
+        state=fields(comb_index=8, comb_store=8, allpass_index=4, lines=_lines_size), cost_ns=25.0, kernel=reverb,
+        functions=(
+            function("reverb", "reverb", INPUT, Param("room", None, 0.0, 1.0), Param("damping", None, 0.0, 1.0),
+                     Param("mix", 0.3, 0.0, 1.0), doc="Freeverb-style mono reverb; out = dry + wet * mix"),
+        ),
+        doc="Freeverb-style; out = dry + wet mix",
+    )
+)  # fmt: skip
+COMB_INDEX, COMB_STORE, ALLPASS_INDEX, LINES = REVERB.columns("comb_index", "comb_store", "allpass_index", "lines")
