@@ -41,6 +41,16 @@ def flush(x: float) -> float:
     return x if abs(x) > 1e-30 else 0.0
 
 
+@nb.njit(cache=True, inline="always")
+def steady(x, start: int, stop: int) -> bool:
+    """x holds one value over [start, stop) (compared without an early exit, so the loop vectorises)."""
+    first = x[start]
+    changes = 0
+    for n in range(start + 1, stop):
+        changes += x[n] != first
+    return changes == 0
+
+
 def load_definitions() -> None:
     """Import the modules that define the built-in kinds."""
     for name in MODULES:

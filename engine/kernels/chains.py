@@ -32,7 +32,7 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels import flush
+from engine.kernels import flush, steady
 from engine.kernels.arithmetic import BIAS
 from engine.kernels.filters import IC1, IC2, MODE, _coefficients, _load, _mode_mix, _store, _tick
 from engine.kernels.oscillators import PHASE, _advance, _blep
@@ -55,15 +55,8 @@ def saw_svf_scratch(voices: int) -> tuple[np.ndarray, ...]:
 
 @nb.njit(cache=True, inline="always")
 def _steady(arena, constant, row: int, start: int, stop: int) -> bool:
-    """The row holds one value over [start, stop) (a constant row always does; others are compared without
-    an early exit, so the loop vectorises)."""
-    if constant[row]:
-        return True
-    x = arena[row, start]
-    changes = 0
-    for n in range(start + 1, stop):
-        changes += arena[row, n] != x
-    return changes == 0
+    """The row holds one value over [start, stop) (a constant row always does)."""
+    return constant[row] or steady(arena[row], start, stop)
 
 
 @nb.njit(cache=True, inline="always")

@@ -26,7 +26,7 @@ import math
 
 import numba as nb
 
-from engine.kernels import flush
+from engine.kernels import flush, steady
 from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
@@ -51,8 +51,8 @@ def _lfo_sin(phase: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def _tap(buf, w, size, seconds, sr):
-    """The value `seconds` ago (read before sample w is written), linearly interpolated."""
+def _samples(seconds, sr, size):
+    """A delay time as (whole samples, fraction), within [1, size] and snapped to a near integer."""
     d = seconds * sr
     if not d >= 1.0:  # also catches NaN, so the index below is always in range
         d = 1.0
@@ -62,7 +62,13 @@ def _tap(buf, w, size, seconds, sr):
     if abs(d - r) < 1e-9:
         d = r
     di = int(d)
-    frac = d - di
+    return di, d - di
+
+
+@nb.njit(cache=True, inline="always")
+def _tap(buf, w, size, seconds, sr):
+    """The value `seconds` ago (read before sample w is written), linearly interpolated."""
+    di, frac = _samples(seconds, sr, size)
     j = w - di
     if j < 0:
         j += size
@@ -86,6 +92,45 @@ def _store(buf, w, size, x, feedback, delayed):
 
 
 @nb.njit(cache=True, inline="always")
+def _held_block(buf, w, size, di, frac, fb, m, x, out, start, stop):
+    """A block with time, feedback and mix held and a delay of at least the block: every tap reads a sample
+    stored before the block, so the samples run in stretches without wrap-around that LLVM vectorises. The
+    same arithmetic as the sample loop (`_tap`, `_store`), so the same numbers. Returns the write position."""
+    n = start
+    while n < stop:
+        j = w - di
+        if j < 0:
+            j += size
+        if frac > 0.0 and j == 0:  # the older tap wraps: one sample the long way
+            delayed = buf[0] + frac * (buf[size - 1] - buf[0])
+            xn = x[n]
+            buf[w] = flush(xn + fb * delayed)
+            out[n] = xn * (1.0 - m) + delayed * m
+            w = 0 if w + 1 == size else w + 1
+            n += 1
+            continue
+        run = min(stop - n, size - w, size - j)
+        taps, older, stores = buf[j : j + run], buf[j - 1 : j - 1 + run], buf[w : w + run]
+        xs, outs = x[n : n + run], out[n : n + run]
+        if frac > 0.0:
+            for k in range(run):
+                delayed = taps[k]
+                delayed += frac * (older[k] - delayed)
+                stores[k] = flush(xs[k] + fb * delayed)
+                outs[k] = xs[k] * (1.0 - m) + delayed * m
+        else:
+            for k in range(run):
+                delayed = taps[k]
+                stores[k] = flush(xs[k] + fb * delayed)
+                outs[k] = xs[k] * (1.0 - m) + delayed * m
+        w += run
+        if w == size:
+            w = 0
+        n += run
+    return w
+
+
+@nb.njit(cache=True, inline="always")
 def _line(st):
     """A delay's state row as (sr, buffer length, buffer view, write position)."""
     sr = st[0]
@@ -103,6 +148,13 @@ def delay(arena, wiring, state, start, stop):
         mix = arena[wiring[i, 4]]
         st = state[i]
         sr, size, buf, w = _line(st)
+        if steady(time, start, stop) and steady(feedback, start, stop) and steady(mix, start, stop):
+            di, frac = _samples(time[start], sr, size)
+            if di >= stop - start:
+                fb = min(max(feedback[start], -FEEDBACK_LIMIT), FEEDBACK_LIMIT)
+                m = min(max(mix[start], 0.0), 1.0)
+                st[DELAY_W] = _held_block(buf, w, size, di, frac, fb, m, x, out, start, stop)
+                continue
         for n in range(start, stop):
             delayed = _tap(buf, w, size, time[n], sr)
             w = _store(buf, w, size, x[n], feedback[n], delayed)
