@@ -119,4 +119,10 @@ def apply_op(op: str, a: float, b: float) -> float:
         return a - b
     if op == "*":
         return a * b
+    return safe_div(a, b)
+
+
+def safe_div(a: float, b: float) -> float:
+    """Division by (nearly) zero gives 0, as in the original Phonon, so a silent divisor never makes inf. The
+    one definition: patterns, constant folding and the div kernel (which compiles this function) all use it."""
     return a / b if abs(b) > 1e-10 else 0.0

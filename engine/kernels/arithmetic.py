@@ -6,6 +6,7 @@ from __future__ import annotations
 import numba as nb
 
 from graph.kinds import Kind, define
+from graph.values import safe_div
 
 
 @nb.njit(cache=True, nogil=True)
@@ -25,30 +26,21 @@ def mix(arena, wiring, state, start, stop):
                 out[n] += g * x[n]
 
 
-@nb.njit(cache=True, nogil=True)
-def mul(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        a = arena[wiring[i, 1]]
-        b = arena[wiring[i, 2]]
-        for n in range(start, stop):
-            out[n] = a[n] * b[n]
+@nb.njit(cache=True, inline="always")
+def mul_step(sr, a, b):
+    return a * b
 
 
-@nb.njit(cache=True, nogil=True)
-def div(arena, wiring, state, start, stop):
-    # Division by (nearly) zero gives 0, as in the original Phonon, so a silent divisor never makes inf.
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        a = arena[wiring[i, 1]]
-        b = arena[wiring[i, 2]]
-        for n in range(start, stop):
-            d = b[n]
-            out[n] = a[n] / d if abs(d) > 1e-10 else 0.0
+_safe_div = nb.njit(cache=True, inline="always")(safe_div)
+
+
+@nb.njit(cache=True, inline="always")
+def div_step(sr, a, b):
+    return _safe_div(a, b)
 
 
 # The compiler folds arithmetic into these (graph/compiler.py); no function of the language makes them directly.
 MIX = define(Kind("mix", consts=("bias",), variadic=True, cost_ns=0.6, lane_cost_ns=0.2, kernel=mix))
-MUL = define(Kind("mul", ("a", "b"), cost_ns=0.6, kernel=mul))
-DIV = define(Kind("div", ("a", "b"), cost_ns=1.0, kernel=div))
+MUL = define(Kind("mul", ("a", "b"), cost_ns=0.6, step=mul_step))
+DIV = define(Kind("div", ("a", "b"), cost_ns=1.0, step=div_step))
 (BIAS,) = MIX.columns("bias")

@@ -10,16 +10,9 @@ from engine.kernels import flush
 from graph.kinds import Kind, define, fields
 
 
-@nb.njit(cache=True, nogil=True)
-def feedback(arena, wiring, state, start, stop):
-    for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        x = arena[wiring[i, 1]]
-        last = state[i, LAST]
-        for n in range(start, stop):
-            out[n] = last
-            last = x[n]
-        state[i, LAST] = last
+@nb.njit(cache=True, inline="always")
+def feedback_step(sr, input, last):
+    return last, input
 
 
 @nb.njit(cache=True, nogil=True)
@@ -41,7 +34,7 @@ def feedback_write(arena, wiring, state, start, stop):
 # A bus reference that closes a feedback loop: the engine either reads the bus directly (the loop has a delay
 # to step by) or makes it this one-sample delay (a loop with no delay of its own).
 FEEDBACK = define(
-    Kind("feedback", ("input",), state=fields("last"), kernel=feedback,
+    Kind("feedback", ("input",), state=fields("last"), step=feedback_step,
          phases={"read": feedback_read, "write": feedback_write})
 )  # fmt: skip
 (LAST,) = FEEDBACK.columns("last")
