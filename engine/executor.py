@@ -109,10 +109,12 @@ class BlockEvaluator:
                 rows = np.array(self._guards[index], dtype=np.int64).reshape(-1, 1)
                 calls.append((silence_nonfinite, (rows, _NO_STATE)))
         self._segments.append((calls, None))
-        self._runner = None  # the fused part runner, made on first use (see `fuse`)
+        self._runner = None  # the fused part runner, once installed (see `fused_runner`)
+        self._version = getattr(self, "_version", -1) + 1  # a runner made for older segments is never installed
 
-    def fuse(self) -> None:
-        """Compile (or load from the cache) this schedule's part runner: from then on each block is one call."""
+    def fused_runner(self) -> tuple[Callable, tuple, int] | None:
+        """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, start,
+        stop, tile), and the version of the segments it runs; None when there is nothing to run."""
         items, args, steps = [], [], []
         for calls, loop in self._segments:
             for fn, arrays in calls:
@@ -124,10 +126,22 @@ class BlockEvaluator:
                 args += loop_args
                 steps.append(step)
         if not items:
-            return
-        runner = part_runner(items)
-        self._runner_args = (np.array(steps, dtype=np.int64), *args)
-        self._runner = runner
+            return None
+        return part_runner(items), (np.array(steps, dtype=np.int64), *args), self._version
+
+    def install(self, runner: Callable, args: tuple, version: int) -> bool:
+        """Run each block as one call of `runner` from now on, unless the segments changed since it was made
+        (a node got guarded after going non-finite). Same kernels, same order: the same samples."""
+        if version != self._version:
+            return False
+        self._runner_args, self._runner = args, runner
+        return True
+
+    def fuse(self) -> None:
+        """Use the part runner from now on (numba compiles it, or loads it from its cache, at the first block)."""
+        fused = self.fused_runner()
+        if fused is not None:
+            self.install(*fused)
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
         """Compute absolute samples [first_sample, first_sample + n): into the arena's columns [0, n) when

@@ -430,7 +430,7 @@ class Player:
             scratch = np.zeros((self.block, 2), dtype=np.float64)
             with Renderer(graph, self.settings, frames=self.block, workers=1, ring=2, span=1) as r:
                 r.render_into(scratch, self.block)
-        return Renderer(graph, self.settings, None, workers or self.workers, ring=RING_REALTIME, span=1)
+        return Renderer(graph, self.settings, None, workers or self.workers, ring=RING_REALTIME, span=1, tiered=True)
 
     def _read_text(self) -> str:
         if self.path == "-":

@@ -23,6 +23,7 @@ from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.parts import build_parts
 from engine.plan import Schedule
+from engine.tiers import Tiers
 from engine.timings import Timings
 from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
@@ -71,9 +72,10 @@ class RenderReport:
     voices_stolen: int = 0
     most_voices: int = 0
     workers: int = 1
+    fused: str | None = None  # what happened to the parts' fused code (engine/tiers.py)
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"note: {self.fused}"] if self.fused else []
         for inc in self.incidents:
             out.append(
                 f"warning: {inc.where} produced NaN/inf at {inc.sample / self.sr:.3f} s; "
@@ -126,7 +128,7 @@ class Renderer:
 
     def __init__(
         self, graph: SignalGraph, settings: RenderSettings, frames: int | None = None, workers: int = 1,
-        ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE,
+        ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE, tiered: bool = False,
     ) -> None:
         settings.check()
         self.workers = workers = resolve_workers(graph, workers, settings.block)
@@ -145,6 +147,9 @@ class Renderer:
         except PhononError as e:  # found while preparing (an unknown sample): point at the program text
             raise e.located(graph.source, graph.filename) from None
         self.schedule: Schedule = self.parts.schedule
+        # Tiered (the command line): fused code where it is cached, compiled in the background where not.
+        local = {i for i, p in enumerate(self.parts.parts) if workers == 1 or p.worker == 0}
+        self.tiers = Tiers.prepare(self.parts.evaluators, local) if tiered else None
         self._out_rows = master_rows(self.parts.output_rows())
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
@@ -178,6 +183,10 @@ class Renderer:
             blocks = None if self.frames is None else -(-self.frames // self.step)
             self.parts.runtime.start(blocks)
             self._started = True
+            if self.tiers is not None:
+                self.tiers.start_compiler()
+        elif self.tiers is not None:
+            self.tiers.poll()
         runtime = self.parts.runtime
         try:
             slot = runtime.wait_block(k, self.parts.sinks)
@@ -212,11 +221,15 @@ class Renderer:
             stolen, most = stolen + s, max(most, m)
         return RenderReport(
             frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.parts.incidents(), peak,
-            stolen, most, self.workers,
+            stolen, most, self.workers, self.tiers.summary() if self.tiers is not None else None,
         )
 
     def close(self) -> None:
-        self.parts.close()
+        try:
+            if self.tiers is not None:
+                self.tiers.close()
+        finally:
+            self.parts.close()
 
     def __enter__(self) -> "Renderer":
         return self
@@ -251,12 +264,13 @@ def _stream(
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
     timings: Timings | None = None,
+    tiered: bool = False,
 ) -> RenderReport:
     timings = timings or Timings()
     chunk = np.zeros((CHUNK_FRAMES, 2), dtype=np.float64)
     fade_in, fade_out = int(settings.fade_in * settings.sr), int(settings.fade_out * settings.sr)
     done, peak = 0, 0.0
-    with Renderer(graph, settings, frames, workers) as renderer:
+    with Renderer(graph, settings, frames, workers, tiered=tiered) as renderer:
         timings.lap("plan")
         while done < frames:
             interrupts.check()
@@ -336,8 +350,10 @@ def render_to_file(
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
     timings: Timings | None = None,
+    tiered: bool = True,
 ) -> RenderReport:
-    """Render to a sound file. The file appears (atomically) only if the whole render succeeds."""
+    """Render to a sound file. The file appears (atomically) only if the whole render succeeds. `tiered`: use
+    the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py)."""
     target = Path(path)
     fmt, subtype = output_format(target, subtype)
     if not target.parent.is_dir():
@@ -352,9 +368,9 @@ def render_to_file(
     try:
         with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
             if channels == 2:
-                report = _stream(graph, frames, settings, f.write, progress, workers, timings)
+                report = _stream(graph, frames, settings, f.write, progress, workers, timings, tiered)
             else:
-                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers, timings)
+                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers, timings, tiered)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

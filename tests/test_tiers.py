@@ -1,0 +1,99 @@
+"""Tiered execution (engine/tiers.py): a render never waits for a compiler. A part runs its batched kernels
+until its fused runner is compiled (in a background process) and then swaps to it between steps; the next
+render loads it from the cache. Every tier computes the same samples."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import engine.fused as fused
+from engine.executor import BlockEvaluator
+from engine.plan import build_schedule
+from engine.render import Renderer, RenderSettings, render_array
+from graph.compiler import compile_program
+
+PROGRAM = """~lfo: sine 3 * 100 + 300
+~pad: (pulse 110 0.3 # hpf 200) * 0.05
+o1: saw ~lfo # lpf 800 # dist 3 * 0.2 + ~pad # delay 0.01 0.4 0.5
+o2: tri 55 # bitcrush 6 2 * 0.05 + ~pad * 0.5
+"""
+SR, BLOCK = 44100, 512
+FRAMES = 64 * BLOCK
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """Generated code in an empty folder, so the fused runners must be compiled."""
+    monkeypatch.setenv("PHONON_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(fused, "_loaded", {})
+    return tmp_path
+
+
+def _wait_compiled(renderer: Renderer) -> None:
+    assert renderer.tiers.wait(timeout=300), "the compiler process never finished"  # a hang guard only
+
+
+def test_a_render_while_its_fused_code_compiles_equals_one_rendered_after(fresh_cache):
+    graph = compile_program(PROGRAM)
+    batched = render_array(graph, seconds=FRAMES / SR)
+    assert np.abs(batched).max() > 0.05
+    out = np.zeros((FRAMES, 2))
+    with Renderer(graph, RenderSettings(), FRAMES, 1, tiered=True) as first:
+        assert first.tiers.loaded == 0 and len(first.tiers.waiting) == 1
+        first.render_into(out, FRAMES // 2)  # batched kernels, while the compiler works
+        _wait_compiled(first)
+        rest = np.zeros((FRAMES - FRAMES // 2, 2))
+        first.render_into(rest, len(rest))  # swapped to the fused runner at the next step
+        assert first.tiers.swapped == 1
+        assert "compiled in the background" in first.report(FRAMES, 1.0).fused
+    out[FRAMES // 2 :] = rest
+    np.testing.assert_array_equal(out, batched)
+
+    with Renderer(graph, RenderSettings(), FRAMES, 1, tiered=True) as second:  # the next render: from the cache
+        assert second.tiers.loaded == 1 and not second.tiers.waiting
+        again = np.zeros((FRAMES, 2))
+        second.render_into(again, FRAMES)
+        assert second.report(FRAMES, 1.0).fused is None  # nothing compiled: nothing to say
+    np.testing.assert_array_equal(again, batched)
+
+
+def test_a_render_that_ends_first_stops_its_compiler_and_says_so(fresh_cache):
+    graph = compile_program(PROGRAM)
+    with Renderer(graph, RenderSettings(), 2 * BLOCK, 1, tiered=True) as renderer:
+        renderer.render_into(np.zeros((2 * BLOCK, 2)), 2 * BLOCK)
+        pid = renderer.tiers.compiler
+        assert pid is not None
+        note = renderer.report(2 * BLOCK, 1.0).fused
+    assert "still compiling" in note
+    with pytest.raises(ChildProcessError):  # killed and reaped: no orphan, no zombie
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_parallel_parts_load_their_fused_code_and_agree(fresh_cache):
+    graph = compile_program(PROGRAM)
+    batched = render_array(graph, seconds=FRAMES / SR)
+    with Renderer(graph, RenderSettings(), FRAMES, 2, tiered=True) as first:
+        first.render_into(np.zeros((FRAMES, 2)), FRAMES)
+        _wait_compiled(first)
+    out = np.zeros((FRAMES, 2))
+    with Renderer(graph, RenderSettings(), FRAMES, 2, tiered=True) as second:
+        assert len(second.parts.parts) > 1
+        assert second.tiers.loaded == len(second.parts.parts) and not second.tiers.waiting
+        second.render_into(out, FRAMES)
+    np.testing.assert_array_equal(out, batched)
+
+
+def test_a_nan_inside_a_fused_part_is_contained_and_names_its_node():
+    text = "~x: sine 440 * 1e200\nout: (~x * ~x # lpf 1000) * 0.5 + sine 330 * 0.1\n"
+    schedule = build_schedule(compile_program(text), SR, BLOCK)
+    evaluator = BlockEvaluator(schedule, np.zeros(schedule.arena_shape()))
+    evaluator.fuse()
+    for k in range(8):
+        evaluator.process(k * BLOCK, BLOCK)
+        assert np.isfinite(evaluator.arena[[r for pair in schedule.output_rows.values() for r in pair]]).all()
+    (incident,) = evaluator.incidents
+    assert incident.where.startswith("* (line 2 col")
+    assert evaluator._runner is None  # the guard changed the part: it runs batched again, never a stale runner
