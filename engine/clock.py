@@ -9,7 +9,17 @@ import math
 from fractions import Fraction
 from typing import Any
 
+from graph.errors import PhononError
+from graph.patterns import PatternLimitError
 from graph.values import voice_value
+
+
+def _samples(cycles: Fraction, samples_per_cycle: Fraction) -> float:
+    """An event's length in samples as a float; inf past the float range (an event slowed a googol times)."""
+    try:
+        return float(cycles * samples_per_cycle)
+    except OverflowError:
+        return math.inf
 
 
 class EventClock:
@@ -30,21 +40,28 @@ class EventClock:
         self._positions: list[int] = []
 
     def onsets(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
-        """(onset, duration in samples, controls) of the events starting in cycle `cycle`."""
+        """(onset, duration in samples, controls) of the events starting in cycle `cycle`. A pattern that asks
+        for more than the limits allow (graph/limits.py) raises a PhononError at its place in the program."""
         if cycle not in self._onsets:
-            events = [(h.whole.begin, float((h.whole.end - h.whole.begin) * self.spc), h.value)
-                      for h in self.pattern.onsets(cycle, cycle + 1)]
-            for name, values in self.params:
-                haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
-                starts = [h.part.begin for h in haps]
-                merged = []
-                for t, length, controls in events:
-                    for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
-                        if h.part.end > t:
-                            merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
-                events = merged
-            self._onsets[cycle] = events
+            try:
+                self._onsets[cycle] = self._query(cycle)
+            except PatternLimitError as e:
+                raise PhononError(e.message, e.line, e.col, e.hint) from None
         return self._onsets[cycle]
+
+    def _query(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
+        events = [(h.whole.begin, _samples(h.whole.end - h.whole.begin, self.spc), h.value)
+                  for h in self.pattern.onsets(cycle, cycle + 1)]
+        for name, values in self.params:
+            haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
+            starts = [h.part.begin for h in haps]
+            merged = []
+            for t, length, controls in events:
+                for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
+                    if h.part.end > t:
+                        merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
+            events = merged
+        return events
 
     def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
         """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before

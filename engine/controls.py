@@ -14,6 +14,7 @@ import numba as nb
 import numpy as np
 
 from engine.clock import EventClock
+from graph.errors import PhononError
 from graph.patterns import control_value
 
 
@@ -51,12 +52,20 @@ class SteppedControl:
         self._cycle_end = 0
         # The value sounding at sample 0 when the pattern has no onset there: its last value in cycle -1.
         before = self.clock.onsets(-1)
-        self.held = control_value(before[-1][2]) if before else 0.0
+        self.held = self._value(before[-1][2]) if before else 0.0
+
+    def _value(self, value: Any) -> float:
+        """A pattern value as a control number; anything else is an error at the pattern's place."""
+        try:
+            return control_value(value)
+        except ValueError as e:
+            line, col = getattr(self.clock.pattern, "origin", None) or (None, None)
+            raise PhononError(str(e), line, col, "a control pattern plays numbers or note names") from None
 
     def _load_cycle(self, cycle: int) -> None:
         events = self.clock.cycle_events(cycle)
         self._positions = np.array([at for at, _, _ in events], dtype=np.int64)
-        self._values = np.array([control_value(v) for _, _, v in events], dtype=np.float64)
+        self._values = np.array([self._value(v) for _, _, v in events], dtype=np.float64)
         self._cycle = cycle
         self._cycle_end = math.ceil((cycle + 1) * self.samples_per_cycle)
 

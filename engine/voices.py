@@ -7,6 +7,7 @@ the node into its two output rows."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -19,16 +20,26 @@ from graph.signal_graph import Node
 
 VOICE_POOL = 512
 PROBE_CYCLES = 8  # cycles queried before rendering (and kept), so an unknown sample name fails up front
+# Transpositions beyond this many semitones (a thousand octaves) give rates and frequencies no kernel plays
+# (the kernels skip such voices); the clamp only keeps 2 ** (note / 12) from overflowing first.
+MAX_SEMITONES = 12_000.0
 
 
 def _number(controls: dict, key: str, default: float, node: Node) -> float:
     value = controls.get(key, default)
     try:
         return float(value)
+    except OverflowError:  # an integer beyond the float range
+        return math.copysign(math.inf, value)
     except (TypeError, ValueError):
         raise PhononError(
             f"{key} {value!r} is not a number", node.pos.line, node.pos.col, f"{key} takes numbers"
         ) from None
+
+
+def _transposition(semitones: float) -> float:
+    """The frequency ratio of a transposition by `semitones` (NaN stays NaN: the kernels skip the voice)."""
+    return 2.0 ** (min(max(semitones, -MAX_SEMITONES), MAX_SEMITONES) / 12.0)
 
 
 class _Voices:
@@ -77,9 +88,9 @@ class SampleVoices(_Voices):
             sample_id = self.bank.id_of(name, index + int(_number(controls, "n", 0, node)))
         except SampleError as e:
             raise PhononError(e.message, node.pos.line, node.pos.col, e.hint) from None
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:  # OverflowError: an index of inf
             raise PhononError(str(e), node.pos.line, node.pos.col) from None
-        rate = _number(controls, "speed", 1.0, node) * 2.0 ** (_number(controls, "note", 0.0, node) / 12.0)
+        rate = _number(controls, "speed", 1.0, node) * _transposition(_number(controls, "note", 0.0, node))
         legato = controls.get("legato")
         hold = -1.0 if legato is None else _number(controls, "legato", 1.0, node) * length
         fields = [0.0] * vk.TRIGGER_WIDTH
@@ -126,7 +137,7 @@ class SynthVoices(_Voices):
             freq = note_to_hz(pitch)
         else:
             freq = _number(controls, "pitch", 0.0, self.node)  # a plain number is in Hz
-        freq *= 2.0 ** (_number(controls, "note", 0.0, self.node) / 12.0)
+        freq *= _transposition(_number(controls, "note", 0.0, self.node))
         attack, decay, sustain, release = self.envelope
         fields = [0.0] * vk.SYNTH_TRIGGER_WIDTH
         fields[vk.S_OFFSET] = offset

@@ -25,8 +25,9 @@ from graph.kinds import (
     Param,
     all_names,
 )
+from graph.limits import MAX_CPS, MIN_CPS
 from graph.parser import parse
-from graph.patterns import TRANSFORMS, TransformError
+from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls
 
@@ -46,6 +47,8 @@ def compile_program(text: str, filename: str = "<program>") -> SignalGraph:
         return _Compiler(program).run()
     except PhononError as e:
         raise e.located(text, filename) from None
+    except PatternLimitError as e:  # from a pattern queried where no position was at hand
+        raise _limit_error(e).located(text, filename) from None
 
 
 class _Compiler:
@@ -161,7 +164,21 @@ class _Compiler:
             raise PhononError(
                 f"{st.target} takes a positive number", st.pos.line, st.pos.col, f"for example `{st.target}: 0.5`"
             )
-        return st.expr.value * _TEMPO[st.target]
+        unit = _TEMPO[st.target]
+        cps = st.expr.value * unit
+        if not MIN_CPS <= cps <= MAX_CPS:
+            too_fast = cps > MAX_CPS
+            limit = float((MAX_CPS if too_fast else MIN_CPS) / unit)
+            raise PhononError(
+                f"{st.target} {float(st.expr.value):g} is too {'fast' if too_fast else 'slow'}: the "
+                f"{'fastest' if too_fast else 'slowest'} tempo is `{st.target}: {limit:g}`",
+                st.expr.pos.line,
+                st.expr.pos.col,
+                "tempo and cps count cycles per second, bpm beats (cycles) per minute: e.g. `tempo: 0.5` or "
+                "`bpm: 120`; " + ("a faster clock is no tempo, and its work per second grows without bound"
+                                  if too_fast else "a cycle of a million seconds is the slowest that counts exactly"),
+            )
+        return cps
 
     def _outmix(self, st: ast.Statement) -> str:
         mode = st.expr.name if isinstance(st.expr, ast.Name) else None
@@ -339,7 +356,7 @@ class _Compiler:
             )
         if name in SYNTH_WAVES and injected is None and call.args:
             first = self._expr(call.args[0])
-            if isinstance(first, Pat) and has_notes(first.pattern):
+            if isinstance(first, Pat) and _checked(has_notes, first.pattern, first.pos, ""):
                 return self._synth(call, first)
         if injected is not None and function.chain == "multiply":
             envelope = self._call(call, None)
@@ -468,7 +485,7 @@ class _Compiler:
 
             values = pure(value.value)
         elif isinstance(value, Pat):
-            values = value.pattern
+            values = value.pattern.located(value.pos.line, value.pos.col)
         else:
             raise PhononError(
                 f"{call.name} takes a number or a pattern (it is read at each event's onset)",
@@ -557,6 +574,10 @@ class _Compiler:
         def fn(pattern: Any) -> Any:
             try:
                 return _probed(built(pattern))
+            except PatternLimitError as error:
+                name = _source_name(t)
+                message = error.message if error.message.startswith(name) else f"{name}: {error.message}"
+                raise PhononError(message, t.pos.line, t.pos.col, error.hint) from None
             except (TypeError, ValueError, ZeroDivisionError) as error:
                 raise PhononError(f"{_source_name(t)}: {error}", t.pos.line, t.pos.col) from None
 
@@ -581,6 +602,8 @@ class _Compiler:
         values = [self._transform_arg(a) for a in args]
         try:
             return TRANSFORMS[e.name].build(*values)
+        except PatternLimitError as error:
+            raise PhononError(error.message, e.pos.line, e.pos.col, error.hint) from None
         except (TransformError, ValueError) as error:
             usage = " ".join([e.name, *(p.name for p in TRANSFORMS[e.name].params)])
             raise PhononError(str(error), e.pos.line, e.pos.col, f"usage: {usage}") from None
@@ -650,7 +673,7 @@ class _Compiler:
         kind = "sampler" if v.source == "s" else "synth"
         consts = () if kind == "sampler" else (float(SYNTH_WAVES[v.source]), *v.envelope)
         node_id = self._add_node(kind, (), consts, "s" if kind == "sampler" else v.source, v.pos)
-        self.nodes[node_id].pattern = v.pattern
+        self.nodes[node_id].pattern = v.pattern.located(v.pos.line, v.pos.col)
         self.nodes[node_id].params = v.params
         right = self._add_node("channel", (node_id,), (1.0,), "right", v.pos)
         return Stereo(Lin.of(node_id), Lin.of(right))
@@ -698,8 +721,9 @@ class _Compiler:
     def _pattern_node(self, v: Pat) -> int:
         key = id(v.pattern)
         if key not in self.pattern_nodes:
+            _checked(_probe_controls, v.pattern, v.pos, "a control pattern plays numbers or note names")
             node_id = self._add_node("pattern", (), (), "pattern", v.pos)
-            self.nodes[node_id].pattern = v.pattern
+            self.nodes[node_id].pattern = v.pattern.located(v.pos.line, v.pos.col)
             self.nodes[node_id].text = v.text
             self.pattern_nodes[key] = node_id
         return self.pattern_nodes[key]
@@ -711,7 +735,7 @@ class _Compiler:
             return parse_mini(s.text)
         except MiniNotationError as e:
             col = s.pos.col + (e.column if e.column else 1)  # the quote is at s.pos.col
-            raise PhononError(f"in pattern \"{s.text}\": {e.message}", s.pos.line, col) from None
+            raise PhononError(f"in pattern \"{s.text}\": {e.message}", s.pos.line, col, e.hint) from None
 
     def _add_node(self, kind: str, inputs: tuple[Input, ...], consts: tuple[float, ...], label: str, pos: Any) -> int:
         node = Node(len(self.nodes), kind, inputs, consts, label, pos)
@@ -724,9 +748,34 @@ PROBE_CYCLES = 8
 
 def _probed(pattern: Any) -> Any:
     """Query the first cycles once, so a pattern that cannot be evaluated fails while compiling, with a
-    position, rather than in the middle of a render."""
-    pattern.query_arc(0, PROBE_CYCLES)
+    position, rather than in the middle of a render. One cycle at a time: each is held to the per-cycle
+    limits on its own, as when it plays."""
+    for cycle in range(PROBE_CYCLES):
+        pattern.query_arc(cycle, cycle + 1)
     return pattern
+
+
+def _probe_controls(pattern: Any) -> None:
+    """The first cycles of a pattern that becomes a control signal: its values must be numbers or notes."""
+    for cycle in range(PROBE_CYCLES):
+        for hap in pattern.query_arc(cycle, cycle + 1):
+            control_value(hap.value)
+
+
+def _checked(check: Any, pattern: Any, pos: ast.Pos, hint: str) -> Any:
+    """check(pattern), with what it finds wrong about the pattern reported at pos (with `hint`)."""
+    try:
+        return check(pattern)
+    except PatternLimitError as e:
+        raise _limit_error(e, pos) from None
+    except ValueError as e:
+        raise PhononError(str(e), pos.line, pos.col, hint) from None
+
+
+def _limit_error(e: PatternLimitError, pos: ast.Pos | None = None) -> PhononError:
+    """A pattern limit error as a program error, at the pattern's own position if it knows it, else at pos."""
+    line, col = (e.line, e.col) if e.line is not None or pos is None else (pos.line, pos.col)
+    return PhononError(e.message, line, col, e.hint)
 
 
 def _source_name(e: ast.Expr) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from lark import Token, Transformer, v_args
 
 from graph import ast
 from graph.errors import PhononError
+from graph.limits import MAX_NESTING
 
 _GRAMMAR = Path(__file__).with_name("phonon.lark")
 
@@ -63,7 +65,7 @@ class _ToAst(Transformer):
 
     def number(self, meta, children):
         (tok,) = children
-        return ast.Number(Fraction(str(tok)), _pos(tok))
+        return ast.Number(_number_value(tok), _pos(tok))
 
     def string(self, meta, children):
         (tok,) = children
@@ -113,6 +115,49 @@ class _ToAst(Transformer):
         return ast.List(tuple(children), _pos(meta))
 
 
+def _number_value(tok: Token) -> Fraction:
+    """The exact value of a number literal; one a float cannot hold (1e309, 5000 digits) is an error here,
+    at its position, rather than an OverflowError wherever it is first used as a float."""
+    try:
+        value = Fraction(str(tok))
+        if math.isfinite(float(value)):
+            return value
+    except (ValueError, OverflowError):  # ValueError: more digits than Python converts
+        pass
+    shown = str(tok) if len(tok) <= 24 else f"{str(tok)[:12]}... ({len(tok)} characters)"
+    raise PhononError(f"the number {shown} is out of range", tok.line, tok.column,
+                      "numbers are floating point: at most about 1.8e308 in size")
+
+
+def _check_nesting(tree: lark.Tree, text: str, filename: str) -> None:
+    """Refuse expressions nested more than MAX_NESTING deep (calls, brackets, `$`, unary minus): compiling and
+    playing them recurses once per level, and Python stops at about a thousand levels. Iterative, so the
+    check itself never recurses."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            line, col = _first_position(node)
+            raise PhononError(
+                f"expression nested more than {MAX_NESTING} levels deep", line, col,
+                "split it into buses (`~part: ...`) and combine those",
+            ).located(text, filename)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+
+
+def _first_position(node: lark.Tree) -> tuple[int | None, int | None]:
+    """Where a subtree starts (searched without recursion: the subtree may be thousands of levels deep)."""
+    stack: list = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Token):
+            return item.line, item.column
+        if not item.meta.empty:
+            return item.meta.line, item.meta.column
+        stack.extend(reversed(item.children))
+    return None, None
+
+
 def _describe(token: Token) -> str:
     if token.type == "$END":
         return "end of program"
@@ -155,5 +200,11 @@ def parse(text: str, filename: str = "<program>") -> ast.Program:
         raise PhononError(f"unexpected character {char!r}", e.line, e.column, hint).located(text, filename) from None
     except lark.UnexpectedEOF:
         raise PhononError("unexpected end of program", None, None).located(text, filename) from None
-    statements = _ToAst().transform(tree)
+    _check_nesting(tree, text, filename)
+    try:
+        statements = _ToAst().transform(tree)
+    except lark.exceptions.VisitError as e:  # a PhononError raised while building the syntax tree
+        if isinstance(e.orig_exc, PhononError):
+            raise e.orig_exc.located(text, filename) from None
+        raise
     return ast.Program(statements, text, filename)

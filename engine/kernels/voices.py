@@ -63,6 +63,10 @@ Sample voices (`play_samples`)
   NaN attack -> no ramp, NaN release -> hard stop, NaN hold -> natural end. An offset below the current
   render point (out of order, or < start) starts at the current point; one >= stop is ignored (the host
   passes it in the call that contains it).
+- Bounded by construction: counts and durations stay float64 and are clamped to 2**40 samples before any
+  conversion to an integer (math.floor and math.ceil convert to int64 in numba, and a huge value would wrap
+  to a negative count that slips past a guard); the slice count's rounding fix-up takes a bounded number of
+  steps; every other loop runs over the pool or the block's samples.
 - Speed: per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs and picks
   a loop without the envelope for the flat run and without interpolation for integer rates (1, -1, 2, ...);
   every variant computes bit-identical values, so the split never shows in the output. Measured on the dev
@@ -212,8 +216,15 @@ def _alloc(voices: int, width: int) -> np.ndarray:
 
 @nb.njit(cache=True, inline="always")
 def _samples_of(seconds: float, sr: float) -> float:
-    """Whole samples in `seconds` (>= 0)."""
-    return math.floor(seconds * sr + 0.5)
+    """Whole samples in `seconds` (>= 0, not NaN), at most _MAX_FRAMES. np.floor stays a float: math.floor
+    converts to int64, where a huge duration wraps to a negative count."""
+    return min(np.floor(seconds * sr + 0.5), _MAX_FRAMES)
+
+
+@nb.njit(cache=True, inline="always")
+def _whole_samples(samples: float) -> float:
+    """A sample count (>= 0, not NaN) rounded to whole samples, at most _MAX_FRAMES; a float (see _samples_of)."""
+    return np.floor(min(samples, _MAX_FRAMES) + 0.5)
 
 
 @nb.njit(cache=True, inline="always")
@@ -337,7 +348,7 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
         flat_hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))  # one past its last k
         k0 = int(flat_lo) if flat_lo < m else m
         k1 = int(flat_hi) if flat_hi > k0 else k0
-        interp = rate != math.floor(rate)
+        interp = rate != np.floor(rate)  # a float: math.floor of a huge rate would wrap
         if interp:
             _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
                         cut_end, c_len, ic, True, True)
@@ -360,29 +371,37 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
     return freed
 
 
+_MAX_FIXUP = 64  # steps the slice count's rounding fix-up may take; rounding is off by one or two at most
+
+
 @nb.njit(cache=True, nogil=True)
 def _slice_count(p0, rate, lo, hi):
     """Number of ages k >= 0 with lo <= p0 + rate * k < hi (the same expression the render loop uses), for a
-    p0 inside the slice and rate != 0. Returns 0 when the count would exceed _MAX_FRAMES."""
+    p0 inside the slice and rate != 0. Returns 0 when the count would exceed _MAX_FRAMES (or is NaN), or when
+    the fix-up of the estimate's rounding does not settle within _MAX_FIXUP steps (no float precision left).
+    The estimate stays a float (np.ceil, np.floor): as an int64 a huge count (rate 1e-20) wraps negative."""
     if rate > 0.0:
-        n = math.ceil((hi - p0) / rate)
+        n = np.ceil((hi - p0) / rate)
     else:
-        n = math.floor((p0 - lo) / -rate) + 1.0
+        n = np.floor((p0 - lo) / -rate) + 1.0
     if not n <= _MAX_FRAMES:  # also NaN: the caller skips the trigger
         return 0.0
     if n < 1.0:
         n = 1.0
-    if rate > 0.0:
-        while n > 1.0 and p0 + rate * (n - 1.0) >= hi:
+    for _ in range(_MAX_FIXUP):  # the smallest n whose position has left the slice
+        if n > 1.0 and not _in_slice(p0 + rate * (n - 1.0), rate, lo, hi):
             n -= 1.0
-        while p0 + rate * n < hi:
+        elif _in_slice(p0 + rate * n, rate, lo, hi):
             n += 1.0
-    else:
-        while n > 1.0 and p0 + rate * (n - 1.0) < lo:
-            n -= 1.0
-        while p0 + rate * n >= lo:
-            n += 1.0
-    return n
+        else:
+            return n
+    return 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _in_slice(pos, rate, lo, hi):
+    """Whether a position moving at `rate` has not yet left the slice [lo, hi) (at its far end)."""
+    return pos < hi if rate > 0.0 else pos >= lo
 
 
 @nb.njit(cache=True, nogil=True)
@@ -434,7 +453,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         rel_end = n_frames + 1.0  # natural end: the last frame at 1/R
         hold = trig[T_HOLD]
         if hold >= 0.0:
-            rel_end = min(rel_end, math.floor(hold + 0.5) + r_len)
+            rel_end = min(rel_end, _whole_samples(hold) + r_len)
         voice_end = rel_end - 1.0
         if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
             continue
@@ -583,6 +602,8 @@ def _render_synth(out_l, out_r, a, b, pool, hi, wave):
                 last = _NEVER
             span = last - tau + 1.0
             run = m - k if span >= m - k else int(span)
+            if run < 1:  # tau lies in its segment, so span >= 1; this only guards the loop's progress
+                run = 1
             n0 = a + k
             # one loop per waveform (the wave argument is a literal in each inlined copy)
             if wave == SINE:
@@ -629,7 +650,7 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         sus = trig[S_SUSTAIN]
         sus = min(max(sus, 0.0), 1.0) if sus == sus else 0.0
         hold = trig[S_HOLD]
-        gate = math.floor(hold + 0.5) if hold >= 0.0 else _NEVER
+        gate = _whole_samples(hold) if hold >= 0.0 else _NEVER
         # ages 0..end-1 are output: the release reaches 0 at tau = gate + R (age gate + R - 1)
         if gate >= _NEVER:
             end = _NEVER

@@ -34,6 +34,7 @@ import numpy as np
 
 from engine.samples import kit as _kit
 from graph.errors import did_you_mean
+from graph.limits import MAX_SAMPLE_FILE_RATE, MIN_SAMPLE_FILE_RATE
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".aiff", ".aif", ".ogg"})
 KIT_SOURCE = "<built-in kit>"
@@ -295,6 +296,12 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile errors, unreadable or missing files
         raise SampleError(f"cannot read sample file '{path}': {exc}") from exc
+    if not MIN_SAMPLE_FILE_RATE <= file_sr <= MAX_SAMPLE_FILE_RATE:
+        raise SampleError(
+            f"sample file '{path}' claims a sample rate of {file_sr} Hz, outside "
+            f"{MIN_SAMPLE_FILE_RATE:,} .. {MAX_SAMPLE_FILE_RATE:,} Hz: its header is damaged",
+            "re-export the file as an ordinary WAV or FLAC (44.1 or 48 kHz), or remove it from the sample folder",
+        )
     if data.shape[1] > 2:
         data = data[:, :2]
     if data.shape[1] == 0:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from quicktions import Fraction
 
-from .core import FRACTIONS, Hap, MidiNote, Pattern, TimeSpan, control_map, pure, silence, stack
+from .core import FRACTIONS, Hap, MidiNote, Pattern, PatternLimitError, TimeSpan, control_map, pure, silence, stack
 from .events import events_record, events_text
 from .mini import MiniNotationError, parse_mini, split_sample
 from .notes import is_note_name, midi_to_hz, note_to_hz, note_to_midi
 from .transforms import TRANSFORMS, Transform, TransformError
 
 __all__ = [
-    "Pattern", "TimeSpan", "Hap", "MidiNote", "parse_mini", "MiniNotationError", "TRANSFORMS", "Transform",
+    "Pattern", "TimeSpan", "Hap", "MidiNote", "parse_mini", "MiniNotationError", "PatternLimitError", "TRANSFORMS",
+    "Transform",
     "TransformError", "events_record", "events_text", "control_onsets", "control_value", "split_sample",
     "control_map", "pure", "silence", "stack", "is_note_name", "note_to_midi", "note_to_hz", "midi_to_hz",
 ]

@@ -5,12 +5,20 @@ A `Pattern` wraps a query function from a `TimeSpan` (in cycles, exact `Fraction
 `part` (the fragment inside the query) and a `value`. Everything else is built from a handful of
 combinators on those query functions. Semantics follow Strudel 1.2 (`@strudel/core`) wherever the two
 differ in a detail that shows in event lists, so `tests/test_events_conformance.py` can compare exactly.
+
+Work is bounded by construction (graph/limits.py): a query from outside any other query (`Pattern.query`,
+`query_arc`, `onsets`) may spend MAX_WORK_PER_CYCLE steps per cycle it spans, counted where queries are cut
+into cycles (every event of a `pure` is one such piece, counted before the pieces are made) and where pattern
+arithmetic pairs events, and may return at most MAX_EVENTS_PER_CYCLE events per cycle. Past either it raises
+`PatternLimitError`: `fast 1e30` or `ply 1000000` fail in microseconds instead of running for hours, and no
+query does more than a bounded multiple of the work its cycles may hold.
 """
 
 from __future__ import annotations
 
 import fractions
 import math
+import threading
 from dataclasses import dataclass
 
 from quicktions import Fraction  # a compiled Fraction: pattern queries are mostly Fraction arithmetic
@@ -18,14 +26,78 @@ from quicktions import Fraction  # a compiled Fraction: pattern queries are most
 FRACTIONS = (Fraction, fractions.Fraction)  # times may also arrive as the standard library's Fraction
 from typing import Any, Callable, Sequence
 
+from graph.limits import MAX_EVENTS_PER_CYCLE, MAX_WORK_PER_CYCLE
+
 Time = Fraction
 Number = int | float | Fraction
 
 __all__ = [
     "Time", "TimeSpan", "Hap", "Pattern", "MidiNote", "to_time", "pure", "silence", "signal", "steady",
     "reify", "stack", "slowcat", "fastcat", "sequence", "timecat", "rand", "time_to_rand", "choose_in_with",
-    "bjorklund", "control_map", "patternify", "apply_op", "numeral",
+    "bjorklund", "control_map", "patternify", "apply_op", "numeral", "PatternLimitError", "check_count",
 ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Limits on the work of a query
+
+
+class PatternLimitError(ValueError):
+    """A pattern asks for more than any music needs (see graph/limits.py). `hint` says what to do; `line` and
+    `col` are the program position of the pattern it came from, once a located pattern (`Pattern.located`)
+    has seen it pass (None before)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.line: int | None = None
+        self.col: int | None = None
+
+    def locate(self, origin: tuple[int, int] | None) -> "PatternLimitError":
+        """Attach a program position unless one is attached already (the innermost pattern knows best)."""
+        if self.line is None and origin is not None:
+            self.line, self.col = origin
+        return self
+
+
+_EVENTS_HINT = (
+    "more cannot be heard apart, and every event costs work in every cycle; use smaller factors in fast, ply, "
+    "chop, segment, `*` or `!`, or fewer steps"
+)
+
+
+def too_many_events() -> PatternLimitError:
+    return PatternLimitError(f"this pattern asks for more than {MAX_EVENTS_PER_CYCLE:,} events in one cycle",
+                             _EVENTS_HINT)
+
+
+def check_count(n: Number, what: str) -> None:
+    """Refuse, before making them, more than MAX_EVENTS_PER_CYCLE things that each make events in a cycle
+    (`what` names them: "steps in a Euclidean rhythm")."""
+    if n > MAX_EVENTS_PER_CYCLE:
+        shown = f"{n:.6g}" if isinstance(n, float) else str(n)
+        raise PatternLimitError(f"{shown} {what}: more than the limit of {MAX_EVENTS_PER_CYCLE:,} per cycle",
+                                _EVENTS_HINT)
+
+
+class _Work(threading.local):
+    """The work left to the outermost query running on this thread (depth 0: no query is running)."""
+
+    depth = 0
+    left = 0
+
+
+_WORK = _Work()
+
+
+def _charge(steps: int) -> None:
+    """Spend steps of the running query's work; raise as soon as it is overspent."""
+    work = _WORK
+    if work.depth:
+        work.left -= steps
+        if work.left < 0:
+            raise too_many_events()
 
 
 def to_time(x: Number | str) -> Fraction:
@@ -79,7 +151,9 @@ class TimeSpan:
         """Split at cycle boundaries; a zero-width span stays one span (Strudel's `spanCycles`)."""
         begin, end = self.begin, self.end
         if begin == end:
+            _charge(1)
             return [self]
+        _charge(math.floor(end) - math.floor(begin) + 1)  # before the loop: the count may be astronomical
         spans = []
         end_sam = _sam(end)
         while end > begin:
@@ -154,20 +228,70 @@ _NO_PURE = object()
 class Pattern:
     """A function from query timespans to haps. Methods return new patterns; nothing mutates."""
 
-    __slots__ = ("_query", "_pure")
+    __slots__ = ("_query", "_pure", "_origin")
 
     def __init__(self, query: Callable[[TimeSpan], list[Hap]], pure_value: Any = _NO_PURE):
         self._query = query
         # Remembered for `pure(x)` so patterned arguments that are constants skip the join (Strudel's __pure).
         self._pure = pure_value
+        self._origin: tuple[int, int] | None = None  # (line, column) in the program, see `located`
 
     # -- querying ---------------------------------------------------------------------------------------
 
     def query(self, span: TimeSpan) -> list[Hap]:
-        return self._query(span)
+        """The haps active in `span`. A query from outside any other query is held to the work and event
+        limits of the cycles it spans (see the module doc); queries made inside it share its budget."""
+        if _WORK.depth:
+            return self._query(span)
+        return self._limited_query(span)
+
+    def _limited_query(self, span: TimeSpan) -> list[Hap]:
+        cycles = max(1, math.ceil(span.end - span.begin))
+        work = _WORK
+        work.depth, work.left = 1, MAX_WORK_PER_CYCLE * cycles
+        try:
+            haps = self._query(span)
+            if len(haps) > MAX_EVENTS_PER_CYCLE * cycles:
+                raise too_many_events()
+            return haps
+        except PatternLimitError as e:
+            raise e.locate(self._origin)
+        except RecursionError:
+            raise PatternLimitError(
+                "this pattern is nested too deeply to evaluate",
+                "use fewer levels of brackets, transforms or buses built on buses"
+            ).locate(self._origin) from None
+        except OverflowError:
+            raise PatternLimitError(
+                "a time or value in this pattern is too large to compute with",
+                "use numbers of an ordinary size in its factors and offsets"
+            ).locate(self._origin) from None
+        finally:
+            work.depth = 0
 
     def query_arc(self, begin: Number, end: Number) -> list[Hap]:
-        return self._query(TimeSpan(to_time(begin), to_time(end)))
+        return self.query(TimeSpan(to_time(begin), to_time(end)))
+
+    def located(self, line: int, col: int) -> "Pattern":
+        """This pattern, remembering where in the program it comes from: a limit error raised inside it gets
+        that position (one from a located pattern nested inside keeps its own)."""
+        q = self._query
+        origin = (line, col)
+
+        def query(span: TimeSpan) -> list[Hap]:
+            try:
+                return q(span)
+            except PatternLimitError as e:
+                raise e.locate(origin)
+
+        pattern = Pattern(query, self._pure)
+        pattern._origin = origin
+        return pattern
+
+    @property
+    def origin(self) -> tuple[int, int] | None:
+        """(line, column) of the program text this pattern was made from, when the compiler said so."""
+        return self._origin
 
     def onsets(self, begin: Number, end: Number) -> list[Hap]:
         """Haps whose onset lies in [begin, end), sorted by onset (stable)."""
@@ -247,7 +371,9 @@ class Pattern:
         def query(span: TimeSpan) -> list[Hap]:
             out = []
             vals = qv(span)
-            for hf in qf(span):
+            funcs = qf(span)
+            _charge(len(funcs) * len(vals))  # every pair is compared
+            for hf in funcs:
                 for hv in vals:
                     part = hf.part.intersection(hv.part)
                     if part is None:
@@ -488,6 +614,7 @@ class Pattern:
         return patternify(lambda n, p: p._segment(n))(n, self)
 
     def _iter(self, n: int, back: bool = False) -> "Pattern":
+        check_count(n, "parts for iter")
         n = to_time(n)
         shift = Pattern._late if back else Pattern._early
         return slowcat(*[shift(self, Fraction(i) / n) for i in range(int(n))])
@@ -786,6 +913,7 @@ def bjorklund(pulses: int, steps: int) -> list[bool]:
     inverted = pulses < 0
     k = abs(int(pulses))
     n = int(steps)
+    check_count(n, "steps in a Euclidean rhythm")
     if n <= 0:
         return []
     k = min(k, n)

@@ -12,7 +12,7 @@ from typing import Any
 
 from quicktions import Fraction
 
-from .core import FRACTIONS, Hap, Pattern
+from .core import FRACTIONS, Hap, Pattern, PatternLimitError
 from .mini import MiniNotationError, parse_mini
 
 __all__ = ["events_record", "events_text", "format_time", "json_value", "onset_events"]
@@ -42,22 +42,29 @@ def json_value(v: Any) -> Any:
 
 
 def onset_events(pattern: Pattern, cycles: int | Fraction) -> list[Hap]:
-    """Haps with onsets in [0, cycles), stably sorted by onset."""
-    return pattern.onsets(0, cycles)
+    """Haps with onsets in [0, cycles), stably sorted by onset. Whole cycles are queried one at a time, so
+    each is held to the per-cycle limits on its own (as when the pattern plays)."""
+    if cycles != int(cycles):
+        return pattern.onsets(0, cycles)
+    return [h for cycle in range(int(cycles)) for h in pattern.onsets(cycle, cycle + 1)]
 
 
 def events_record(pattern_text: str, cycles: int) -> dict:
     """`{"pattern": P, "events": [{"begin": "1/4", "end": "1/2", "value": "bd"}, ...]}` for the events whose
-    whole starts in [0, cycles), or `{"pattern": P, "error": MESSAGE}` when the text does not parse."""
+    whole starts in [0, cycles), or `{"pattern": P, "error": MESSAGE}` when the text does not parse or asks
+    for more than a pattern may (graph/limits.py)."""
     try:
         pattern = parse_mini(pattern_text)
+        haps = onset_events(pattern, cycles)
     except MiniNotationError as e:
-        return {"pattern": pattern_text, "error": str(e)}
+        return {"pattern": pattern_text, "error": str(e) + (f" ({e.hint})" if e.hint else "")}
+    except PatternLimitError as e:
+        return {"pattern": pattern_text, "error": e.message + (f" ({e.hint})" if e.hint else "")}
     return {
         "pattern": pattern_text,
         "events": [
             {"begin": format_time(h.whole.begin), "end": format_time(h.whole.end), "value": json_value(h.value)}
-            for h in onset_events(pattern, cycles)
+            for h in haps
         ],
     }
 

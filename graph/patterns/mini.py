@@ -32,10 +32,14 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from quicktions import Fraction
 
+from graph.limits import MAX_NESTING
+
 from .core import (
     MidiNote,
     Pattern,
+    PatternLimitError,
     _seeded_rand,
+    check_count,
     choose_in_with,
     fastcat,
     pure,
@@ -50,12 +54,14 @@ __all__ = ["parse_mini", "MiniNotationError", "split_sample", "atom_value"]
 
 
 class MiniNotationError(ValueError):
-    """A mini-notation syntax or argument error. `column` is 1-based within the pattern text."""
+    """A mini-notation syntax or argument error. `column` is 1-based within the pattern text; `hint` says
+    what to do, when there is more to say than the message."""
 
-    def __init__(self, message: str, column: int, expected: tuple[str, ...] = ()):
+    def __init__(self, message: str, column: int, expected: tuple[str, ...] = (), hint: str = ""):
         self.message = message
         self.column = column
         self.expected = tuple(expected)
+        self.hint = hint
         text = f"{message} at column {column}"
         if self.expected:
             text += f"; expected {_or_list(self.expected)}"
@@ -79,11 +85,25 @@ def parse_mini(text: str) -> Pattern:
     """Parse mini-notation into a Pattern. Raises MiniNotationError (never a lark exception)."""
     if not text.strip():
         raise MiniNotationError("empty pattern", 1, ("a word, '~', '[', '<' or '{'",))
+    _check_nesting(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
         raise _convert_error(e, text) from None
     return _Builder().pattern(tree.children[0])
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse brackets nested deeper than MAX_NESTING (each level costs stack frames in every query)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "[<{(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise MiniNotationError(f"brackets nested more than {MAX_NESTING} deep", i + 1,
+                                        hint="flatten the pattern: a few levels of brackets say everything")
+        elif ch in "]>})":
+            depth = max(depth - 1, 0)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -140,6 +160,7 @@ def split_sample(value: Any) -> tuple[str, int]:
 def _array_range(start: Any, stop: Any) -> list[Any]:
     # Strudel's arrayRange: inclusive, counting down when stop < start, length floor(|stop-start|) + 1.
     n = math.floor(abs(stop - start) + 1)
+    check_count(n, "numbers in a range")
     return [start + i if start < stop else start - i for i in range(n)]
 
 
@@ -203,9 +224,10 @@ class _Builder:
         # Operator arguments are parsed (and take their seeds) before the element's own `?`s get theirs.
         args = [self.op_args(op) for op in ops]
         weight, reps = Fraction(1), 1
-        plan: list[tuple[str, Any]] = []
+        plan: list[tuple[str, Any, int]] = []  # (operator, argument, its column)
         for op, arg in zip(ops, args):
             kind = op.data
+            column = op.children[0].column
             if kind == "weight":
                 n = _op_number(op.children[0])
                 weight = weight + to_time(2 if n is None else n) - 1
@@ -218,17 +240,21 @@ class _Builder:
                 reps = reps + (2 if n is None else n) - 1
                 if not isinstance(reps, int) or reps <= 0:
                     raise MiniNotationError("replicate count must be a positive integer", op.children[0].column)
-                plan = [p for p in plan if p[0] != "replicate"] + [("replicate", reps)]
+                plan = [p for p in plan if p[0] != "replicate"] + [("replicate", reps, column)]
                 weight = Fraction(reps)
             elif kind == "degrade":
                 n = _op_number(op.children[0])
-                plan.append(("degrade", (0.5 if n is None else n, self.next_seed())))
+                plan.append(("degrade", (0.5 if n is None else n, self.next_seed()), column))
             else:
-                if kind == "range" and any(k == "tail" for k, _ in plan):
+                if kind == "range" and any(k == "tail" for k, _, _ in plan):
                     raise MiniNotationError("a range needs numbers, not a ':' value", op.children[0].column)
-                plan.append((kind, arg))
-        for kind, arg in plan:
-            pat = _apply(kind, arg, pat)
+                plan.append((kind, arg, column))
+        for kind, arg, column in plan:
+            try:
+                _check_factor(kind, arg)
+                pat = _apply(kind, arg, pat)
+            except PatternLimitError as e:
+                raise MiniNotationError(e.message, column, hint=e.hint) from None
         return pat, weight
 
     def op_args(self, op: Tree) -> Any:
@@ -262,7 +288,12 @@ class _Builder:
         if not rest:  # steps per cycle default to the first sequence's
             return stack(*[p._fast(alts[0][1] / w) for p, w in alts])
         self.check_numbers(rest[1], "'%' needs a number")
-        steps = self.slice(rest[1]).fmap(to_time)
+        steps = self.slice(rest[1])
+        try:
+            _check_factor("polymeter", steps)
+        except PatternLimitError as e:
+            raise MiniNotationError(e.message, rest[0].column, hint=e.hint) from None
+        steps = steps.fmap(to_time)
         return stack(*[p.fast(steps.fmap(lambda x, w=w: x / w)) for p, w in alts])
 
     def word(self, token: Token) -> Pattern:
@@ -282,6 +313,19 @@ class _Builder:
         for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "WORD"):
             if not _is_rest(str(tok)) and not isinstance(atom_value(str(tok)), (int, float)):
                 raise MiniNotationError(f"{message}, got {str(tok)!r}", tok.column)
+
+
+_FACTORS = {"fast": "times faster (`*`)", "replicate": "repeats (`!`)", "polymeter": "steps per cycle (`%`)"}
+
+
+def _check_factor(kind: str, arg: Any) -> None:
+    """A constant factor of `*`, `!` or `%` beyond the event limit fails here, at its column (a patterned one
+    fails when a cycle asks for too much)."""
+    if kind not in _FACTORS:
+        return
+    value = arg._pure if isinstance(arg, Pattern) and arg.is_pure else arg
+    if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+        check_count(value, _FACTORS[kind])
 
 
 def _apply(kind: str, arg: Any, pat: Pattern) -> Pattern:

@@ -93,8 +93,11 @@ def note_to_midi(name: str, default_octave: int = DEFAULT_OCTAVE) -> int:
 
 
 def midi_to_hz(midi: float) -> float:
-    """Equal temperament, a4 (69) = 440 Hz."""
-    return 440.0 * math.pow(2.0, (midi - 69) / 12)
+    """Equal temperament, a4 (69) = 440 Hz; inf for a note beyond the float range (`c99999`)."""
+    try:
+        return 440.0 * math.pow(2.0, (midi - 69) / 12)
+    except OverflowError:
+        return math.inf
 
 
 def note_to_hz(name: str) -> float:

@@ -35,7 +35,9 @@ from .core import (
     FRACTIONS,
     Hap,
     Pattern,
+    PatternLimitError,
     TimeSpan,
+    check_count,
     control_map,
     fastcat,
     patternify,
@@ -166,6 +168,24 @@ def _int(v: Any) -> int:
 # Implementations (pattern last, as Tidal)
 
 
+def _not_negative(name: str, factor: Any) -> Any:
+    """A speed factor as given, refused when it is negative (checked per value when patterned): a negative
+    speed is a slip, not a request to play backwards (the reference engine clamps it to 0.001)."""
+
+    def check(v: Any) -> Any:
+        if isinstance(v, (int, float, *FRACTIONS)) and not isinstance(v, bool) and v < 0:
+            raise PatternLimitError(f"{name}: the factor must not be negative, got {float(v):g}",
+                                    f"give a positive factor, e.g. `{name} 2`; `rev` plays backwards")
+        return v
+
+    if not isinstance(factor, Pattern):
+        return check(factor)
+    if factor.is_pure:
+        check(factor._pure)
+        return factor
+    return factor.fmap(check)
+
+
 def _every(n: int, f: PatternFn, pat: Pattern) -> Pattern:
     """f in cycles 0, n, 2n, ... (Strudel's firstOf: cycle c uses f when c mod n == 0)."""
     n = _int(n)
@@ -210,6 +230,7 @@ def _jux_by(a: Any, f: PatternFn, pat: Pattern) -> Pattern:
 
 
 def _stut(count: int, time: Any, decay: Any, pat: Pattern) -> Pattern:
+    check_count(count, "echoes for stut")
     t, d = to_time(time), float(decay)
 
     def layer(i: int) -> Pattern:
@@ -226,6 +247,8 @@ def _stut(count: int, time: Any, decay: Any, pat: Pattern) -> Pattern:
 
 
 def _hurry(r: Any, pat: Pattern) -> Pattern:
+    r = _not_negative("hurry", r)
+
     def speed(v: Any) -> dict:
         m = control_map(v)
         m["speed"] = m["speed"] * r if "speed" in m else r
@@ -250,6 +273,7 @@ def _chunk(n: Any, f: PatternFn, pat: Pattern) -> Pattern:
     n = _int(n)
     if n <= 0:
         return pat
+    check_count(n, "parts for chunk")
     bools = fastcat(pure(True), *[pure(False)] * (n - 1))._iter(n, back=True)
     return pat._repeat_cycles(n).when(bools, f)
 
@@ -287,6 +311,7 @@ def _chop(n: Any, pat: Pattern) -> Pattern:
     n = _int(n)
     if n <= 0:
         return silence
+    check_count(n, "pieces for chop")
 
     def pieces(v: Any) -> Pattern:
         m = control_map(v)
@@ -308,6 +333,7 @@ def _striate(n: Any, pat: Pattern) -> Pattern:
     n = _int(n)
     if n <= 0:
         return silence
+    check_count(n, "parts for striate")
     slices = slowcat(*[pure({"begin": i / n, "end": (i + 1) / n}) for i in range(n)])
     return pat.fmap(lambda v: lambda s: {**control_map(v), **s}).app_left(slices)._fast(n)
 
@@ -351,8 +377,10 @@ def _t(name: str, params: tuple[Param, ...], fn: Callable[..., Pattern], doc: st
 
 
 TRANSFORMS: dict[str, Transform] = dict([
-    _t("fast", (_P("factor", PATTERN),), lambda x, p: p.fast(x), "play `factor` times faster"),
-    _t("slow", (_P("factor", PATTERN),), lambda x, p: p.slow(x), "play `factor` times slower"),
+    _t("fast", (_P("factor", PATTERN),), lambda x, p: p.fast(_not_negative("fast", x)),
+       "play `factor` times faster"),
+    _t("slow", (_P("factor", PATTERN),), lambda x, p: p.slow(_not_negative("slow", x)),
+       "play `factor` times slower"),
     _t("hurry", (_P("factor", PATTERN),), _lift(_hurry), "fast, and multiply the \"speed\" control"),
     _t("rev", (), lambda p: p.rev(), "reverse each cycle"),
     _t("early", (_P("time", PATTERN),), lambda t, p: p.early(t), "shift earlier by `time` cycles"),
