@@ -364,3 +364,12 @@ def test_events_json_answers_every_line(tmp_path):
     assert [e["value"] for e in records[5]["events"]] == ["hh", "hh"]
     ok = phonon("events", "--json", stdin=b"bd sn\nhh*2\n")
     assert ok.returncode == 0 and len(ok.stdout.splitlines()) == 2
+
+
+def test_an_absurd_oscillator_frequency_stays_within_its_level():
+    """A phase that grows past 2**63 wraps as a float (np.floor), never through int64 into garbage: each
+    oscillator stays within its level instead of writing clipped full-scale noise."""
+    from engine.render import render_array
+
+    x = render_array("o1: saw 1e300 * 0.1\no2: square 1e300 * 0.1\no3: saw (sine 1 * 1e300) * 0.1\n", seconds=0.5)
+    assert np.isfinite(x).all() and np.abs(x).max() <= 0.3 + 1e-12

@@ -168,7 +168,7 @@ def saw_svf(
                 falling = r * r + r + r + 1.0
                 x = 2.0 * p - 1.0 - (rising if p < adt[j] else (falling if p > 1.0 - adt[j] else 0.0))
                 p += dt[j]
-                phase[j] = p - math.floor(p)  # the same number as the oscillators' wrap
+                phase[j] = p - np.floor(p)  # the same number as the oscillators' wrap
                 c1, c2 = ic1[j], ic2[j]
                 v3 = x - c2
                 v1 = a1[j] * c1 + a2[j] * v3

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
@@ -112,7 +113,7 @@ def bitcrush(arena, wiring, state, start, stop):
                     last_bits = b
                     scale = 2.0 ** (b - 1.0)
                 v = x[n] * scale
-                q = math.floor(abs(v) + 0.5)
+                q = np.floor(abs(v) + 0.5)  # a float: NaN stays NaN (math.floor would wrap it)
                 held = (q if v >= 0.0 else -q) / scale
                 r = rate[n]
                 if not r >= 1.0:  # also catches NaN

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numba as nb
+import numpy as np
 
 from graph.kinds import FREQ, Kind, Param, define, fields, function
 
@@ -18,9 +19,9 @@ def _advance(phase: float, dt: float) -> float:
     if phase >= 1.0:  # a predictable branch is cheaper than floor on every sample
         phase -= 1.0
         if phase >= 1.0:
-            phase -= math.floor(phase)
+            phase -= np.floor(phase)  # a float: math.floor goes through int64 and wraps for huge phases
     elif phase < 0.0:
-        phase -= math.floor(phase)
+        phase -= np.floor(phase)
     return phase
 
 
@@ -84,7 +85,7 @@ def impulse_step(sr, freq, phase, started):
         started = 1.0
     elif phase >= 1.0:
         out = 1.0
-        phase -= math.floor(phase)
+        phase -= np.floor(phase)
     else:
         out = 0.0
     return out, phase + max(freq, 0.0) * (1.0 / sr), started

@@ -27,6 +27,7 @@ FRACTIONS = (Fraction, fractions.Fraction)  # times may also arrive as the stand
 from typing import Any, Callable, Sequence
 
 from graph.limits import MAX_EVENTS_PER_CYCLE, MAX_WORK_PER_CYCLE
+from graph.values import safe_div
 
 Time = Fraction
 Number = int | float | Fraction
@@ -979,16 +980,13 @@ def numeral(v: Any) -> int | float:
     raise ValueError(f"cannot do arithmetic on {v!r}: not a number or note name")
 
 
-def _div(a: float, b: float) -> float:
-    # As the reference engine: division by (nearly) zero gives 0 instead of inf.
-    return 0 if abs(b) < 1e-10 else a / b
 
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": lambda a, b: a + b, "add": lambda a, b: a + b,
     "-": lambda a, b: a - b, "sub": lambda a, b: a - b,
     "*": lambda a, b: a * b, "mul": lambda a, b: a * b,
-    "/": _div, "div": _div,
+    "/": safe_div, "div": safe_div,
 }
 
 
