@@ -35,9 +35,10 @@ class EventClock:
         self.params = params
         self.spc = Fraction(sr) / cps
         self._onsets: dict[int, list[tuple[Fraction, float, dict]]] = {}
-        self._cycle = None
+        self._cycle = -1  # the cycle `take` is in: its events, their samples, and its samples [start, end)
         self._events: list[tuple[int, float, dict]] = []
         self._positions: list[int] = []
+        self._start = self._end = 0
 
     def onsets(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
         """(onset, duration in samples, controls) of the events starting in cycle `cycle`. A pattern that asks
@@ -79,15 +80,20 @@ class EventClock:
         return found
 
     def take(self, first: int, n: int) -> list[tuple[int, float, dict]]:
-        """Events with onsets in [first, first + n)."""
-        out = []
+        """Events with onsets in [first, first + n). A block inside the current cycle costs two bisections:
+        the exact (Fraction) cycle arithmetic runs once per cycle, in `_enter`."""
         end = first + n
-        cycle = int(math.floor(first / self.spc))
-        while math.ceil(cycle * self.spc) < end:
-            if self._cycle != cycle:
-                self._events, self._cycle = self.cycle_events(cycle), cycle
-                self._positions = [e[0] for e in self._events]
+        if not self._start <= first < self._end:
+            self._enter(int(math.floor(first / self.spc)))  # the cycle whose samples hold `first`
+        out = []
+        while True:
             lo, hi = bisect.bisect_left(self._positions, first), bisect.bisect_left(self._positions, end)
             out.extend(self._events[lo:hi])
-            cycle += 1
-        return out
+            if self._end >= end:
+                return out
+            self._enter(self._cycle + 1)
+
+    def _enter(self, cycle: int) -> None:
+        self._events, self._cycle = self.cycle_events(cycle), cycle
+        self._positions = [e[0] for e in self._events]
+        self._start, self._end = math.ceil(cycle * self.spc), math.ceil((cycle + 1) * self.spc)

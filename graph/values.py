@@ -93,13 +93,15 @@ def sample_controls(value: Any) -> dict:
 
 def voice_value(name: str, v: Any) -> Any:
     """A voice parameter's value; `note` takes note names and chord notes as semitones from c4."""
-    from graph.patterns import MidiNote, is_note_name, note_to_midi
-
     if isinstance(v, dict):  # a transform made it a control map
         v = v.get("value", v)
-    if name == "note" and isinstance(v, MidiNote):
+    if name != "note":  # called for every event and parameter: no import on this path
+        return v
+    from graph.patterns import MidiNote, is_note_name, note_to_midi
+
+    if isinstance(v, MidiNote):
         return float(int(v) - 60)
-    if name == "note" and isinstance(v, str) and is_note_name(v):
+    if isinstance(v, str) and is_note_name(v):
         return float(note_to_midi(v) - 60)
     return v
 
