@@ -13,6 +13,8 @@ from graph.errors import PhononError
 from graph.patterns import PatternLimitError
 from graph.values import voice_value
 
+MAX_CACHED_PERIOD = 256  # cycles of events kept for a periodic pattern (a few hundred events per cycle each)
+
 
 def _samples(cycles: Fraction, samples_per_cycle: Fraction) -> float:
     """An event's length in samples as a float; inf past the float range (an event slowed a googol times)."""
@@ -28,13 +30,24 @@ class EventClock:
     Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
     whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
     Tidal. Queried cycles are kept while they may still be needed (the probe before rendering fills the
-    first ones), so no cycle is queried twice."""
+    first ones), so no cycle is queried twice. When the pattern and every parameter repeat after a known
+    number of cycles (`Pattern.period`), each cycle of one period is queried once and later cycles are
+    those events shifted by whole periods: exactly the same events, without the pattern queries."""
 
     def __init__(self, pattern: Any, params: tuple, cps: Fraction, sr: int) -> None:
         self.pattern = pattern
         self.params = params
         self.spc = Fraction(sr) / cps
         self._onsets: dict[int, list[tuple[Fraction, float, dict]]] = {}
+        periods = [pattern.period, *(values.period for _, values in params)]
+        self.period = None if None in periods else math.lcm(*periods)
+        if self.period is not None and self.period > MAX_CACHED_PERIOD:
+            self.period = None
+        self._first_period: dict[int, list[tuple[Fraction, float, dict]]] = {}  # cycle in [0, period) -> events
+        # A period of whole samples (most tempos): whole cycles of sample positions repeat too, shifted.
+        samples = None if self.period is None else self.period * self.spc
+        self._period_samples = None if samples is None or samples.denominator != 1 else int(samples)
+        self._first_samples: dict[int, list[tuple[int, float, dict]]] = {}
         self._cycle = -1  # the cycle `take` is in: its events, their samples, and its samples [start, end)
         self._events: list[tuple[int, float, dict]] = []
         self._positions: list[int] = []
@@ -45,10 +58,18 @@ class EventClock:
         for more than the limits allow (graph/limits.py) raises a PhononError at its place in the program."""
         if cycle not in self._onsets:
             try:
-                self._onsets[cycle] = self._query(cycle)
+                self._onsets[cycle] = self._query(cycle) if self.period is None else self._shifted(cycle)
             except PatternLimitError as e:
                 raise PhononError(e.message, e.line, e.col, e.hint) from None
         return self._onsets[cycle]
+
+    def _shifted(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
+        """A cycle of a periodic pattern: the same cycle of the first period, moved by whole periods."""
+        first = cycle % self.period
+        if first not in self._first_period:
+            self._first_period[first] = self._query(first)
+        shift = cycle - first
+        return [(t + shift, length, controls) for t, length, controls in self._first_period[first]]
 
     def _query(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
         events = [(h.whole.begin, _samples(h.whole.end - h.whole.begin, self.spc), h.value)
@@ -67,6 +88,15 @@ class EventClock:
     def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
         """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before
         a cycle boundary can round up onto the boundary, so the previous cycle's tail is included)."""
+        if self._period_samples is None:
+            return self._cycle_events(cycle)
+        first = cycle % self.period
+        if first not in self._first_samples:
+            self._first_samples[first] = self._cycle_events(first)
+        shift = (cycle - first) // self.period * self._period_samples
+        return [(at + shift, length, controls) for at, length, controls in self._first_samples[first]]
+
+    def _cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
         start, end = math.ceil(cycle * self.spc), math.ceil((cycle + 1) * self.spc)
         found = [
             (at, length, controls)

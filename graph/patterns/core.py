@@ -229,13 +229,22 @@ _NO_PURE = object()
 class Pattern:
     """A function from query timespans to haps. Methods return new patterns; nothing mutates."""
 
-    __slots__ = ("_query", "_pure", "_origin")
+    __slots__ = ("_query", "_pure", "_origin", "_period")
 
-    def __init__(self, query: Callable[[TimeSpan], list[Hap]], pure_value: Any = _NO_PURE):
+    def __init__(self, query: Callable[[TimeSpan], list[Hap]], pure_value: Any = _NO_PURE, period: int | None = None):
         self._query = query
         # Remembered for `pure(x)` so patterned arguments that are constants skip the join (Strudel's __pure).
         self._pure = pure_value
         self._origin: tuple[int, int] | None = None  # (line, column) in the program, see `located`
+        # Cycles after which the pattern repeats exactly (cycle c + period is cycle c, shifted), where that is
+        # known from how the pattern was built; None: unknown (randomness, patterned arguments, ...).
+        self._period = period
+
+    @property
+    def period(self) -> int | None:
+        """Whole cycles after which this pattern repeats exactly, when its construction proves it (else None):
+        a player may then query each cycle once per period and shift the events (engine/clock.py)."""
+        return self._period
 
     # -- querying ---------------------------------------------------------------------------------------
 
@@ -285,7 +294,7 @@ class Pattern:
             except PatternLimitError as e:
                 raise e.locate(origin)
 
-        pattern = Pattern(query, self._pure)
+        pattern = Pattern(query, self._pure, self._period)
         pattern._origin = origin
         return pattern
 
@@ -309,7 +318,7 @@ class Pattern:
     def split_queries(self) -> "Pattern":
         """Queries are split at cycle boundaries, so the inner query never spans two cycles."""
         q = self._query
-        return Pattern(lambda span: [h for sub in span.span_cycles() for h in q(sub)])
+        return Pattern(lambda span: [h for sub in span.span_cycles() for h in q(sub)], period=self._period)
 
     def with_query_span(self, f: Callable[[TimeSpan], TimeSpan]) -> "Pattern":
         q = self._query
@@ -345,7 +354,7 @@ class Pattern:
 
     def fmap(self, f: Callable[[Any], Any]) -> "Pattern":
         q = self._query
-        return Pattern(lambda span: [Hap(h.whole, h.part, f(h.value)) for h in q(span)])
+        return Pattern(lambda span: [Hap(h.whole, h.part, f(h.value)) for h in q(span)], period=self._period)
 
     with_value = fmap
 
@@ -357,10 +366,10 @@ class Pattern:
         return self.filter_haps(lambda h: pred(h.value))
 
     def onsets_only(self) -> "Pattern":
-        return self.filter_haps(Hap.has_onset)
+        return _with_period(self.filter_haps(Hap.has_onset), self._period)
 
     def discrete_only(self) -> "Pattern":
-        return self.filter_haps(lambda h: h.whole is not None)
+        return _with_period(self.filter_haps(lambda h: h.whole is not None), self._period)
 
     # -- applicative ------------------------------------------------------------------------------------
     # `self` is a pattern of functions; the argument a pattern of values.
@@ -388,7 +397,7 @@ class Pattern:
                     out.append(Hap(whole, part, hf.value(hv.value)))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=_lcm(self._period, other._period))
 
     def app_left(self, other: "Pattern") -> "Pattern":
         """Tidal's <*: structure from the left; the right is queried over each left whole."""
@@ -403,7 +412,7 @@ class Pattern:
                         out.append(Hap(hf.whole, part, hf.value(hv.value)))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=_lcm(self._period, other._period))
 
     def app_right(self, other: "Pattern") -> "Pattern":
         """Tidal's *>: structure from the right."""
@@ -418,7 +427,7 @@ class Pattern:
                         out.append(Hap(hv.whole, part, hf.value(hv.value)))
             return out
 
-        return Pattern(query)
+        return Pattern(query, period=_lcm(self._period, other._period))
 
     # -- monadic ----------------------------------------------------------------------------------------
 
@@ -497,7 +506,9 @@ class Pattern:
             return silence
         if factor < 0:  # Tidal: a negative speed plays the pattern reversed
             return self._fast(-factor).rev()
-        return self.with_query_time(lambda t: t * factor).with_event_time(lambda t: t / factor)
+        fast = self.with_query_time(lambda t: t * factor).with_event_time(lambda t: t / factor)
+        # p(t + P) is p(t) shifted, so fast(p)(t + P / k) is too: the least whole multiple of P / k is its numerator
+        return _with_period(fast, None if self._period is None else (self._period / factor).numerator)
 
     def _slow(self, factor: Number) -> "Pattern":
         factor = to_time(factor)
@@ -509,7 +520,8 @@ class Pattern:
         offset = to_time(offset)
         if offset == 0:
             return self
-        return self.with_query_time(lambda t: t + offset).with_event_time(lambda t: t - offset)
+        return _with_period(self.with_query_time(lambda t: t + offset).with_event_time(lambda t: t - offset),
+                            self._period)
 
     def _late(self, offset: Number) -> "Pattern":
         return self._early(-to_time(offset))
@@ -551,7 +563,7 @@ class Pattern:
                                  part.end + (hap.whole.end - end) / factor)
             return Hap(whole, part, hap.value)
 
-        return self.with_query_span_maybe(qf).with_hap(ef).split_queries()
+        return _with_period(self.with_query_span_maybe(qf).with_hap(ef).split_queries(), self._period)
 
     def _compress(self, begin: Number, end: Number) -> "Pattern":
         """Squeeze each cycle into [begin, end) of the cycle, silence elsewhere."""
@@ -587,7 +599,7 @@ class Pattern:
 
             return [h.with_span(reflect) for h in q(reflect(span))]
 
-        return Pattern(query).split_queries()
+        return Pattern(query, period=self._period).split_queries()
 
     def _repeat_cycles(self, n: Number) -> "Pattern":
         """Each cycle plays n times before moving on (cycle c plays source cycle floor(c / n))."""
@@ -744,6 +756,26 @@ def truthy(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Periods
+
+MAX_PERIOD = 1 << 16  # a longer period is as good as none for a player (and keeps lcm sizes small)
+
+
+def _lcm(*periods: int | None) -> int | None:
+    """The period of patterns played together: the lcm of theirs; None if any is unknown or it is huge."""
+    if any(p is None for p in periods):
+        return None
+    period = math.lcm(*periods)
+    return period if period <= MAX_PERIOD else None
+
+
+def _with_period(pattern: Pattern, period: int | None) -> Pattern:
+    """`pattern`, known to repeat every `period` cycles (its construction proves it)."""
+    pattern._period = _lcm(period) if period is not None else None
+    return pattern
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Constructors
 
 
@@ -753,10 +785,10 @@ def pure(value: Any) -> Pattern:
     def query(span: TimeSpan) -> list[Hap]:
         return [Hap(TimeSpan(_sam(s.begin), _sam(s.begin) + 1), s, value) for s in span.span_cycles()]
 
-    return Pattern(query, value)
+    return Pattern(query, value, period=1)
 
 
-silence = Pattern(lambda span: [])
+silence = Pattern(lambda span: [], period=1)
 
 
 def signal(f: Callable[[Fraction], Any]) -> Pattern:
@@ -786,7 +818,7 @@ def stack(*pats: Pattern) -> Pattern:
         return silence
     if len(queries) == 1:
         return reify(pats[0])
-    return Pattern(lambda span: [h for q in queries for h in q(span)])
+    return Pattern(lambda span: [h for q in queries for h in q(span)], period=_lcm(*(reify(p)._period for p in pats)))
 
 
 def slowcat(*pats: Pattern) -> Pattern:
@@ -808,7 +840,9 @@ def slowcat(*pats: Pattern) -> Pattern:
         return [h.with_span(lambda s: TimeSpan(s.begin + offset, s.end + offset))
                 for h in pat._query(TimeSpan(span.begin - offset, span.end - offset))]
 
-    return Pattern(query).split_queries()
+    # cycle c plays cycle floor(c / n) of pattern c mod n: n times every child's period brings all back
+    inner = _lcm(*(p._period for p in pats))
+    return Pattern(query, period=None if inner is None else _lcm(n * inner)).split_queries()
 
 
 def fastcat(*pats: Pattern) -> Pattern:
