@@ -38,6 +38,15 @@ def _load(runner: Callable, signature: tuple) -> bool:
     return True
 
 
+def _yield_to_the_render() -> None:
+    """The compiler runs only on time the render does not use: Linux's idle class where there is one (a
+    real-time `play` on busy cores keeps every cycle it needs), else the lowest priority."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(19)
+
+
 @dataclass
 class Tiers:
     """The fused runners of a render's parts: loaded, being compiled, or swapped in."""
@@ -81,6 +90,7 @@ class Tiers:
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_DFL)
+                _yield_to_the_render()
                 for runner, _, _, signature in self.waiting.values():
                     runner.compile(signature)
                 code = 0
