@@ -316,6 +316,17 @@ def _sample_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len,
             out_r[n0 + k] += r * gr
 
 
+@nb.njit(cache=True, inline="always")
+def _unit_rate_run(out_l, out_r, n0, cnt, flat, first, gl, gr):
+    """An unshaped run at rate 1 from frame `first`: the frames lie in a row, so LLVM vectorises the loop.
+    The same arithmetic as `_sample_run`'s unshaped integer-rate case, so the same values."""
+    src = flat[2 * first : 2 * (first + cnt)]
+    left, right = out_l[n0 : n0 + cnt], out_r[n0 : n0 + cnt]
+    for k in range(cnt):
+        left[k] += np.float64(src[2 * k]) * gl
+        right[k] += np.float64(src[2 * k + 1]) * gr
+
+
 @nb.njit(cache=True, nogil=True)
 def _render_samples(out_l, out_r, a, b, pool, hi, data):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
@@ -359,8 +370,11 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
         else:
             _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
                         cut_end, c_len, ic, True, False)
-            _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia, rel_end,
-                        r_len, ir, cut_end, c_len, ic, False, False)
+            if rate == 1.0 and p0 >= 0.0:  # frames in a row: int(p0 + age) is int(p0) + age
+                _unit_rate_run(out_l, out_r, a + k0, k1 - k0, flat, base + int(p0) + int(age) + k0, gl, gr)
+            else:
+                _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia,
+                            rel_end, r_len, ir, cut_end, c_len, ic, False, False)
             _sample_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
                         r_len, ir, cut_end, c_len, ic, True, False)
         age += m
