@@ -37,6 +37,10 @@ def _number(controls: dict, key: str, default: float, node: Node) -> float:
         ) from None
 
 
+OFFSET = vk.T_OFFSET  # the offset column, the same in sample and synth triggers
+assert vk.S_OFFSET == OFFSET
+
+
 def _transposition(semitones: float) -> float:
     """The frequency ratio of a transposition by `semitones` (NaN stays NaN: the kernels skip the voice)."""
     return 2.0 ** (min(max(semitones, -MAX_SEMITONES), MAX_SEMITONES) / 12.0)
@@ -52,6 +56,7 @@ class _Voices:
         self.sr = sr
         self.clock = EventClock(node.pattern, node.params, cps, sr)
         self.triggers = np.zeros((64, self.width), dtype=np.float64)
+        self._rows: dict[tuple[int, float], np.ndarray] = {}  # (id of controls, length) -> trigger row
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position
             for _, length, controls in self.clock.onsets(cycle):
@@ -65,8 +70,18 @@ class _Voices:
         events = self.clock.take(first, n)
         if len(events) > self.triggers.shape[0]:
             self.triggers = np.zeros((2 * len(events), self.width), dtype=np.float64)
+        # A periodic clock hands out the same controls objects every period and keeps them alive, so their
+        # rows are made once (column 0, the offset, is set per event; it is 0 in a cached row).
+        rows = self._rows if self.clock.period is not None else None
         for k, (at, length, controls) in enumerate(events):
-            self.triggers[k] = self.trigger_fields(controls, length, at - first)
+            if rows is None:
+                self.triggers[k] = self.trigger_fields(controls, length, at - first)
+                continue
+            row = rows.get((id(controls), length))
+            if row is None:
+                row = rows[id(controls), length] = np.array(self.trigger_fields(controls, length, 0))
+            self.triggers[k] = row
+            self.triggers[k, OFFSET] = at - first
         return len(events)
 
 
