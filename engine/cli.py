@@ -8,6 +8,7 @@ import errno
 import math
 import os
 import shutil
+import stat
 import sys
 import time
 from pathlib import Path
@@ -17,13 +18,67 @@ from engine import interrupts
 from graph.errors import PhononError
 
 
-def _read_program(source: str) -> tuple[str, str]:
+FIFO_WRITER_WAIT = 2.0  # seconds a FIFO given as FILE may take to get a writer (see read_program)
+_FILE_HINT = "give a .phonon file, or - to read standard input"
+
+
+def read_program(source: str) -> tuple[str, str]:
+    """(text, name) of the program FILE: a file, `-` for standard input, or a FIFO or pipe (`<(...)`,
+    /dev/stdin), read like standard input to its end once a writer has it open. A FIFO that nobody writes to
+    within FIFO_WRITER_WAIT seconds is an error, not a wait without end. Folders and devices are errors that
+    say what they are."""
     if source == "-":
         return _decoded(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
-    path = Path(source)
-    if not path.is_file():
-        raise PhononError(f"no such program file: {source}", hint="give a .phonon file, or - to read standard input")
-    return _decoded(path.read_bytes(), source), source
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError:
+        raise PhononError(f"no such program file: {source}", hint=_FILE_HINT) from None
+    if stat.S_ISDIR(mode):
+        raise PhononError(f"{source} is a folder, not a program file", hint="give a .phonon file in it")
+    if stat.S_ISFIFO(mode):
+        return _decoded(_read_fifo(source), source), source
+    if not stat.S_ISREG(mode):
+        raise PhononError(f"{source} is {_kind_of_file(mode)}, not a program file", hint=_FILE_HINT)
+    return _decoded(Path(source).read_bytes(), source), source
+
+
+def _kind_of_file(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+
+
+def _read_fifo(source: str) -> bytes:
+    """Everything written to a FIFO, from the moment a writer opens it to its end. Opened without blocking,
+    as a blocking open would wait for a writer for ever."""
+    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        chunks = [_first_bytes(fd, source)]
+        os.set_blocking(fd, True)
+        while chunk := os.read(fd, 65536):  # to the end: when the writer closes it
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _first_bytes(fd: int, source: str) -> bytes:
+    """What a writer of the FIFO has written so far (b"" when it has it open but has not written yet). While
+    no writer has it open a read gives b"" at once; after FIFO_WRITER_WAIT seconds of that, an error."""
+    deadline = time.monotonic() + FIFO_WRITER_WAIT
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:  # a writer has it open and has not written yet
+            return b""
+        if data:
+            return data
+        if time.monotonic() > deadline:
+            raise PhononError(
+                f"nothing is writing to the FIFO {source}",
+                hint="start the program that writes it first, or pipe the program into `phonon ... -`",
+            )
+        time.sleep(0.01)
 
 
 def _decoded(data: bytes, name: str) -> str:
@@ -43,7 +98,7 @@ def _decoded(data: bytes, name: str) -> str:
 def _compile(source: str):
     from graph.compiler import compile_program
 
-    text, name = _read_program(source)
+    text, name = read_program(source)
     return compile_program(text, name)
 
 
@@ -88,6 +143,17 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text} is not a finite number (give e.g. 8 or 0.5)")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive (give 1 or more)")
     return value
 
 
@@ -208,7 +274,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from engine.bench import bench_files
 
-    programs = [(_read_program(f)[0], f) for f in args.files]
+    programs = [(read_program(f)[0], f) for f in args.files]
     return bench_files(
         programs, seconds=args.duration, sr=args.sr, block=args.block, repeat=args.repeat, workers=args.workers,
         as_json=args.json, plot=args.plot,
@@ -313,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("events", help="list a mini-notation pattern's events")
     e.add_argument("pattern", nargs="?", help="the pattern; read one per line from stdin if omitted")
-    e.add_argument("-c", "--cycles", type=int, default=1)
+    e.add_argument("-c", "--cycles", type=_positive_int, default=1, help="cycles to list (default 1)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_events)
 

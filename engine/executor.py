@@ -11,11 +11,12 @@ import numpy as np
 
 from engine.controls import SteppedControl
 from engine.fused import part_runner
-from engine.master import copy_rows, nonfinite_rows, silence_nonfinite
+from engine.master import RUNAWAY_LEVEL, copy_rows, mute_runaway, nonfinite_rows, silence_nonfinite
 from engine.plan import Batch, ChainStage, LoopStage, Schedule
 from engine.samples import SampleBank, SampleError, SampleLibrary
 from engine.voices import SampleVoices, SynthVoices
 from graph.errors import PhononError
+from graph.kinds import KINDS
 from graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
@@ -23,11 +24,44 @@ _NO_STATE = np.zeros((1, 1))
 
 @dataclass
 class Incident:
-    """A node whose output went non-finite; its samples were silenced and its state reset."""
+    """Something a part contained: a node whose output went non-finite (its samples were silenced and its
+    state reset), or a feedback loop that ran away (`kind` "runaway": silenced for the rest of the render)."""
 
     node: int
     where: str
     sample: int
+    kind: str = "nonfinite"
+
+    def warning(self, sr: int) -> str:
+        """What the user is told about it."""
+        at = f"{self.sample / sr:.3f} s"
+        if self.kind == "runaway":
+            return (
+                f"warning: {self.where} ran away at {at} (its level passed {RUNAWAY_LEVEL:g}, far above any "
+                "musical level); the loop was silenced for the rest of the render"
+            )
+        return f"warning: {self.where} produced NaN/inf at {at}; its output was silenced and its state reset"
+
+
+def log_incident(log: np.ndarray, incident: Incident) -> None:
+    """Append an incident to a part's shared log (int64: [count, code, sample, code, sample, ...]; the code is
+    the node, or -1 - node for a runaway loop), so the master can report what happened in a worker."""
+    k = int(log[0])
+    if 2 * k + 2 < len(log):
+        log[1 + 2 * k] = incident.node if incident.kind == "nonfinite" else -1 - incident.node
+        log[2 + 2 * k] = incident.sample
+        log[0] += 1
+
+
+def logged_incidents(log: np.ndarray, schedule: Schedule) -> list[Incident]:
+    """The incidents `log_incident` wrote into `log`, described from `schedule`."""
+    found = []
+    for k in range(min(int(log[0]), (len(log) - 1) // 2)):
+        code, sample = int(log[1 + 2 * k]), int(log[2 + 2 * k])
+        node, kind = (code, "nonfinite") if code >= 0 else (-1 - code, "runaway")
+        where = schedule.graph.nodes[node].where() + schedule.loop_description(node)
+        found.append(Incident(node, where, sample, kind))
+    return found
 
 
 @dataclass
@@ -69,12 +103,30 @@ class BlockEvaluator:
                 for i, n in enumerate(stage.nodes):
                     self._hosts.append((self._host_for(s.graph.nodes[n]), int(stage.wiring[i, 0])))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
+        self._prepare_loop_guards()
         self._build_segments()
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
         self._reported: set[object] = set()  # units (a node, or a loop) already reported
         self._chain_of = {id(b): c for c in s.stages if isinstance(c, ChainStage) for b in c.links}
         self._chain_links = {k: c.links for k, c in self._chain_of.items()}
+
+    def _prepare_loop_guards(self) -> None:
+        """Every feedback loop of the part gets a guard (engine.master.mute_runaway) run right after it, so a
+        loop that runs away is silenced before anything reads it, in whichever part and tier it runs."""
+        s = self.schedule
+        loop_stages = [(i, st) for i, st in enumerate(s.stages) if isinstance(st, LoopStage)]
+        self._runaway = np.zeros((len(loop_stages), 3))  # per loop guard: [muted, row index, column]
+        self._runaway_count = np.zeros(1, dtype=np.int64)  # loops muted so far (written by the guards)
+        self._runaway_seen = 0
+        self._loop_guards: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # stage index -> (rows, state)
+        self._loop_guard_nodes: list[list[int]] = []  # per loop guard: the node of each of its rows
+        for g, (index, stage) in enumerate(loop_stages):
+            outputs = {n: KINDS[s.graph.nodes[n].kind].outputs for n in stage.loop.nodes}
+            owned = [(n, s.node_row[n] + k) for n in stage.loop.nodes for k in range(outputs[n])]
+            rows = np.array([row for _, row in owned], dtype=np.int64).reshape(-1, 1)
+            self._loop_guards[index] = (rows, self._runaway[g : g + 1])
+            self._loop_guard_nodes.append([n for n, _ in owned])
 
     def _host_for(self, node: Node) -> SteppedControl | SampleVoices | SynthVoices:
         cps, sr = self.schedule.graph.cps, self.schedule.sr
@@ -105,6 +157,8 @@ class BlockEvaluator:
                 calls.append((stage.kernel, stage.args))
             elif stage.kernel is not None:
                 calls.append((stage.kernel, (stage.wiring, stage.state)))
+            if index in self._loop_guards:
+                calls.append((mute_runaway, (*self._loop_guards[index], self._runaway_count)))
             if index in self._guards:
                 rows = np.array(self._guards[index], dtype=np.int64).reshape(-1, 1)
                 calls.append((silence_nonfinite, (rows, _NO_STATE)))
@@ -170,8 +224,28 @@ class BlockEvaluator:
                 if loop is not None:
                     runner, args, step = loop
                     runner(arena, 0, n, step, *args)
+        if self._runaway_count[0] != self._runaway_seen:
+            self._report_runaway(first_sample)
         if nonfinite_rows(arena, self.exports[0], n, self._export_found):
             self.contain_nonfinite(first_sample, n)
+
+    def _report_runaway(self, first_sample: int) -> None:
+        """Report each loop its guard muted in this block, once (the guard keeps it silent from then on)."""
+        s = self.schedule
+        for g, nodes in enumerate(self._loop_guard_nodes):
+            muted, which, offset = self._runaway[g]
+            node = nodes[int(which)]
+            unit = s.unit_of(node)
+            if muted and unit not in self._reported:
+                self._reported.add(unit)
+                where = s.graph.nodes[node].where() + s.loop_description(node)
+                self._record(Incident(node, where, first_sample + int(offset), "runaway"))
+        self._runaway_seen = int(self._runaway_count[0])
+
+    def _record(self, incident: Incident) -> None:
+        if self.log is not None:
+            log_incident(self.log, incident)
+        self.incidents.append(incident)
 
     def contain_nonfinite(self, first_sample: int, n: int) -> list[Incident]:
         """Silence every node whose block went non-finite and reset its state, so one bad block cannot poison
@@ -215,11 +289,7 @@ class BlockEvaluator:
         if new:
             self._build_segments()
         for incident in new:
-            if self.log is not None and 2 * self.log[0] + 2 < len(self.log):
-                k = int(self.log[0])
-                self.log[1 + 2 * k], self.log[2 + 2 * k] = incident.node, incident.sample
-                self.log[0] += 1
-        self.incidents.extend(new)
+            self._record(incident)
         return new
 
 

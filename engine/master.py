@@ -1,6 +1,7 @@
 """The master mixer: output channels summed (with the program's `outmix` law) into a stereo master, mono
 signals centred (the same on both sides), output gain, a hard peak ceiling, and containment of non-finite
-samples (they become silence and are counted, never reaching the file or the speakers)."""
+samples (they become silence and are counted, never reaching the file or the speakers); and the guards the
+parts run to contain what goes wrong before anything reads it (non-finite samples, runaway loops)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import numba as nb
 import numpy as np
 
 OUTMIX_CODES = {"none": 0, "gain": 1, "sqrt": 2, "tanh": 3, "hard": 4}
+
+# The level past which a feedback loop has run away. Full scale is 1, so this is 120 dB above any level a
+# program plays at; and the largest numbers a loop may legitimately carry, control values such as a
+# smoothed frequency, stay below it (half the highest sample rate is 192 kHz). Yet it is 300 orders of
+# magnitude below overflow, so a loop that grows is caught long before its numbers turn into inf and NaN:
+# `~x: ~x * 4 + 1` passes it within ten samples.
+RUNAWAY_LEVEL = 1e6
 
 
 @nb.njit(cache=True, inline="always")
@@ -89,3 +97,30 @@ def silence_nonfinite(arena, wiring, state, start, stop):
         for n in range(start, stop):
             if not math.isfinite(row[n]):
                 row[n] = 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def mute_runaway(arena, wiring, state, count, start, stop):
+    """A feedback loop's guard, with the kernel signature, run right after the loop. wiring[:, 0]: the loop's
+    rows. As soon as one holds a finite sample beyond RUNAWAY_LEVEL the loop is muted: state[0] = [1, index
+    in wiring of that row, the column of its first such sample], count[0] += 1 (count is shared by a part's
+    loop guards, so one look tells whether any loop was muted), and the loop's rows read as silence from
+    `start` (nothing has read them yet) in this call and in every later one. NaN and inf are left to the
+    non-finite containment, which traces them to the node they came from (maybe outside the loop)."""
+    if state[0, 0] == 0.0:
+        first, which = stop, -1
+        for i in range(wiring.shape[0]):
+            row = arena[wiring[i, 0]]
+            for n in range(start, first):
+                x = abs(row[n])
+                if x > RUNAWAY_LEVEL and x < math.inf:
+                    first, which = n, i
+                    break
+        if which < 0:
+            return
+        state[0, 0], state[0, 1], state[0, 2] = 1.0, which, first
+        count[0] += 1
+    for i in range(wiring.shape[0]):
+        row = arena[wiring[i, 0]]
+        for n in range(start, stop):
+            row[n] = 0.0

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from engine.executor import BlockEvaluator, Incident
+from engine.executor import BlockEvaluator, Incident, logged_incidents
 from engine.plan import Schedule, build_schedule
 from engine.samples import SampleBank
 from graph.kinds import KINDS
@@ -45,22 +45,28 @@ class PartRuntime:
 
     def incidents(self) -> list[Incident]:
         """What the parts contained, wherever they ran (read from the shared logs)."""
-        found = []
-        for log in self.logs:
-            for k in range(min(int(log[0]), LOG_CAPACITY)):
-                node_id, sample = int(log[1 + 2 * k]), int(log[2 + 2 * k])
-                schedule = self.schedule
-                where = schedule.graph.nodes[node_id].where() + schedule.loop_description(node_id)
-                found.append(Incident(node_id, where, sample))
+        found = [incident for log in self.logs for incident in logged_incidents(log, self.schedule)]
         return sorted(found, key=lambda i: i.sample)
 
     def close(self) -> None:
         try:
             self.runtime.stop(raise_errors=False)
         finally:
+            self._forget_shared_views()
             for arena in self.arenas:
                 arena.close()
                 arena.unlink()
+
+    def _forget_shared_views(self) -> None:
+        """Drop every view of the shared arenas (the logs are kept as a copy, for `incidents`), so closing an
+        arena unmaps it and closes its descriptor now, not at some later garbage collection: a long
+        `play --watch` session would pile them up."""
+        if not self.arenas:
+            return
+        self.logs = np.array(self.logs)
+        self.slots = np.zeros((0,) + self.slots.shape[1:], dtype=self.slots.dtype)
+        for evaluator in self.evaluators:
+            evaluator.ring = evaluator.log = None
 
 
 def build_parts(

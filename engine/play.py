@@ -433,12 +433,9 @@ class Player:
         return Renderer(graph, self.settings, None, workers or self.workers, ring=RING_REALTIME, span=1, tiered=True)
 
     def _read_text(self) -> str:
-        if self.path == "-":
-            return sys.stdin.read()
-        path = Path(self.path)
-        if not path.is_file():
-            raise PhononError(f"no such program file: {self.path}", hint="give a .phonon file")
-        return path.read_text(encoding="utf-8")
+        from engine.cli import read_program
+
+        return read_program(self.path)[0]
 
     # -- the callback (PortAudio's thread) -----------------------------------------------------------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:

@@ -1,13 +1,19 @@
 """Offline rendering: evaluate blocks, mix the master, and stream it to a sound file or an array.
 
-The file is written under a temporary name beside the target and renamed only when the render succeeded,
-so a failed or interrupted render never leaves a half-written output behind. Memory stays constant: blocks
-are gathered into a fixed chunk buffer that is written and reused."""
+The file is written where nothing can see it and put in place only when the render succeeded, so a failed,
+interrupted or killed render never leaves a half-written output (nor a temporary file) behind, and an
+existing file of that name stays as it was. On Linux it is an unnamed file in the output folder (O_TMPFILE),
+linked under its name at the end: even kill -9 leaves nothing, as the kernel frees an unnamed file with
+its last descriptor. Where the platform or the file system has no unnamed files it is a hidden
+`.NAME.*.partial` file, renamed at the end (removed on any failure or stop signal; only kill -9 can leave
+it). Memory stays constant: blocks are gathered into a fixed chunk buffer that is written and reused."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -76,11 +82,7 @@ class RenderReport:
 
     def lines(self) -> list[str]:
         out = [f"note: {self.fused}"] if self.fused else []
-        for inc in self.incidents:
-            out.append(
-                f"warning: {inc.where} produced NaN/inf at {inc.sample / self.sr:.3f} s; "
-                "its output was silenced and its state reset"
-            )
+        out += [incident.warning(self.sr) for incident in self.incidents]
         if self.nonfinite:
             out.append(f"warning: {self.nonfinite} non-finite samples were replaced by silence")
         if self.voices_stolen:
@@ -100,10 +102,16 @@ def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: 
     if seconds is not None:
         if not 0 < seconds < math.inf:
             raise PhononError("the duration must be positive (a finite number of seconds)")
-        return int(round(Fraction(str(seconds)) * sr))
-    if not 0 < cycles < math.inf:
-        raise PhononError("the number of cycles must be positive and finite")
-    return int(round(Fraction(str(cycles)) * sr / graph.cps))
+        frames, asked = int(round(Fraction(str(seconds)) * sr)), f"{seconds} s"
+    else:
+        if not 0 < cycles < math.inf:
+            raise PhononError("the number of cycles must be positive and finite")
+        frames, asked = int(round(Fraction(str(cycles)) * sr / graph.cps)), f"{cycles} cycles"
+    if frames < 1:
+        raise PhononError(
+            f"{asked} is less than one sample at {sr} Hz", hint=f"render at least one sample ({1 / sr:.3g} s)"
+        )
+    return frames
 
 
 def resolve_workers(graph: SignalGraph, workers: int, block: int = 512) -> int:
@@ -191,7 +199,11 @@ class Renderer:
         try:
             slot = runtime.wait_block(k, self.parts.sinks)
         except WorkerDied as e:
-            raise PhononError(f"a worker process died ({e}); nothing was written") from None
+            raise PhononError(
+                f"a worker process died ({e}); the render was stopped cleanly and nothing was written",
+                hint="a worker that dies is not replaced in the middle of a render (the state of its part "
+                "died with it); run the command again, or with --workers 1 to render in this process alone",
+            ) from None
         except TaskFailed as e:
             raise PhononError(f"rendering part {e.task_name} failed: {_last_line(e.traceback_text)}") from None
         mix_master(
@@ -360,19 +372,108 @@ def render_to_file(
         raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     if target.is_dir():
         raise PhononError(f"cannot write '{target}': it is a folder")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; the output should look like any new file
-    try:
-        with sf.SoundFile(tmp_name, "w", settings.sr, channels, subtype, format=fmt) as f:
+    with PendingOutput(target) as pending:
+        with sf.SoundFile(pending.fd, "w", settings.sr, channels, subtype, format=fmt, closefd=False) as f:
             if channels == 2:
                 report = _stream(graph, frames, settings, f.write, progress, workers, timings, tiered)
             else:
                 report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers, timings, tiered)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        pending.publish()
     return report
+
+
+class PendingOutput:
+    """The output file while it is being written: unnamed (O_TMPFILE) or, where that is not available, a
+    hidden `.partial` file beside the target. `fd` is what soundfile writes to; `publish()` puts the file
+    under the target's name (replacing any file there atomically); leaving the `with` block without
+    publishing removes it. Errors creating or publishing it name the output, not the temporary name."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.fd: int | None = None
+        self.partial: str | None = None  # the temporary name, when the file has one
+
+    def __enter__(self) -> "PendingOutput":
+        try:
+            self.fd = _open_unnamed(self.target.parent)
+            if self.fd is None:
+                self.fd, self.partial = _open_partial(self.target)
+        except OSError as e:
+            raise _unwritable(self.target, e) from None
+        return self
+
+    def publish(self) -> None:
+        try:
+            if self.partial is None:
+                _link_unnamed(self.fd, self.target)
+            else:
+                os.replace(self.partial, self.target)
+                self.partial = None
+        except OSError as e:
+            raise _unwritable(self.target, e) from None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.partial is not None:
+            Path(self.partial).unlink(missing_ok=True)
+        if self.fd is not None:
+            os.close(self.fd)  # an unnamed file that was never linked is freed here
+
+
+def _open_unnamed(folder: Path) -> int | None:
+    """A descriptor of a new unnamed file in `folder` (Linux O_TMPFILE), or None where the platform or the file
+    system has none (or /proc, needed to link it, is missing). Other failures (no permission) raise."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR | os.O_CLOEXEC, 0o666)  # the umask applies, as to any new file
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # EISDIR: a kernel without O_TMPFILE
+            return None
+        raise
+
+
+def _open_partial(target: Path) -> tuple[int, str]:
+    """A hidden named temporary file beside the target, with the permissions any new file gets."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the output should look like any new file
+    return fd, name
+
+
+def _link_unnamed(fd: int, target: Path) -> None:
+    """Give the unnamed file `fd` the target's name: linkat through /proc (AT_SYMLINK_FOLLOW, which Python
+    uses only when given a directory descriptor). Over an existing file: link under a hidden name, then
+    rename over it, so the old file is replaced atomically."""
+    source = f"/proc/self/fd/{fd}"
+    folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            os.link(source, target.name, dst_dir_fd=folder, follow_symlinks=True)
+            return
+        except FileExistsError:
+            pass
+        hidden = f".{target.name}.{secrets.token_hex(4)}.partial"
+        os.link(source, hidden, dst_dir_fd=folder, follow_symlinks=True)
+        try:
+            os.replace(hidden, target.name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            os.unlink(hidden, dir_fd=folder)
+            raise
+    finally:
+        os.close(folder)
+
+
+def _unwritable(target: Path, error: OSError) -> PhononError | OSError:
+    """A failure to create or place the output, said of the output (never of a temporary name). A full disk
+    stays an OSError: the command says how much space the file needs (engine/cli.py)."""
+    if error.errno == errno.ENOSPC:
+        return error
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "is read-only" if error.errno == errno.EROFS else "is not writable"
+        return PhononError(
+            f"cannot write '{target}': the folder '{target.parent}' {why}",
+            hint="write somewhere else with -o, or make the folder writable",
+        )
+    return PhononError(f"cannot write '{target}': {error.strerror or error}")

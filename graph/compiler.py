@@ -26,7 +26,7 @@ from graph.kinds import (
     all_names,
 )
 from graph.limits import MAX_CPS, MIN_CPS
-from graph.parser import parse
+from graph.parser import NUMBER_RANGE_HINT, parse
 from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls
@@ -736,6 +736,8 @@ class _Compiler:
         except MiniNotationError as e:
             col = s.pos.col + (e.column if e.column else 1)  # the quote is at s.pos.col
             raise PhononError(f"in pattern \"{s.text}\": {e.message}", s.pos.line, col, e.hint) from None
+        except (ValueError, OverflowError) as e:  # a value the mini-notation parser let through (`a@1e99999`)
+            raise PhononError(f"in pattern \"{s.text}\": {e}", s.pos.line, s.pos.col, NUMBER_RANGE_HINT) from None
 
     def _add_node(self, kind: str, inputs: tuple[Input, ...], consts: tuple[float, ...], label: str, pos: Any) -> int:
         node = Node(len(self.nodes), kind, inputs, consts, label, pos)
@@ -770,6 +772,10 @@ def _checked(check: Any, pattern: Any, pos: ast.Pos, hint: str) -> Any:
         raise _limit_error(e, pos) from None
     except ValueError as e:
         raise PhononError(str(e), pos.line, pos.col, hint) from None
+    except OverflowError as e:  # a whole number too large for a float (400 digits)
+        message = f"a value of this pattern is out of range ({e})"
+        raise PhononError(message, pos.line, pos.col, NUMBER_RANGE_HINT) from None
+
 
 
 def _limit_error(e: PatternLimitError, pos: ast.Pos | None = None) -> PhononError:

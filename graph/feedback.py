@@ -54,8 +54,17 @@ def _pure_delay_samples(graph: SignalGraph, node_id: int, component: set[int], s
     if mix != 1.0 or any(isinstance(p, int) and p in component for p in (time, feedback)):
         return None
     if isinstance(time, float):
-        return max(1, int(math.floor(time * sr + 1e-9)))
+        return max(1, int(math.floor(_clamped_delay_time(time) * sr + 1e-9)))
     return 1  # a time signal may be anything; the kernel never delays by less than one sample
+
+
+def _clamped_delay_time(seconds: float) -> float:
+    """A constant delay time as the delay kernel uses it: clamped to its parameter's range (so 1e300 or -1e308
+    is the longest or shortest delay there is, not a loop step past any integer, or an OverflowError)."""
+    param = next(p for f in KINDS["delay"].functions for p in f.params if p.name == "time")
+    lo = param.lo if param.lo is not None else 0.0
+    hi = param.hi if param.hi is not None else math.inf
+    return min(max(seconds, lo), hi) if seconds == seconds else lo
 
 
 def _components(graph: SignalGraph, nodes: set[int], skip: dict[int, set[int]]) -> tuple[list[list[int]], set[int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import unicodedata
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from graph.errors import PhononError
 from graph.limits import MAX_NESTING
 
 _GRAMMAR = Path(__file__).with_name("phonon.lark")
+NUMBER_RANGE_HINT = "numbers are floating point: at most about 1.8e308 in size"
 
 # What the user sees for each terminal the parser expected.
 _FRIENDLY = {
@@ -118,15 +120,18 @@ class _ToAst(Transformer):
 def _number_value(tok: Token) -> Fraction:
     """The exact value of a number literal; one a float cannot hold (1e309, 5000 digits) is an error here,
     at its position, rather than an OverflowError wherever it is first used as a float."""
+    text = str(tok)
     try:
-        value = Fraction(str(tok))
-        if math.isfinite(float(value)):
-            return value
-    except (ValueError, OverflowError):  # ValueError: more digits than Python converts
+        approximately = float(text)
+        if math.isfinite(approximately):
+            # With an exponent of more than 5 digits, Fraction would compute 10**exponent exactly (a number
+            # of that many digits: for ever); such a number is 0 (or out of range), as the float says.
+            exponent = text.lower().partition("e")[2].lstrip("+-")
+            return Fraction(approximately) if len(exponent) > 5 else Fraction(text)
+    except ValueError:  # more digits than Python converts
         pass
     shown = str(tok) if len(tok) <= 24 else f"{str(tok)[:12]}... ({len(tok)} characters)"
-    raise PhononError(f"the number {shown} is out of range", tok.line, tok.column,
-                      "numbers are floating point: at most about 1.8e308 in size")
+    raise PhononError(f"the number {shown} is out of range", tok.line, tok.column, NUMBER_RANGE_HINT)
 
 
 def _check_nesting(tree: lark.Tree, text: str, filename: str) -> None:
@@ -185,6 +190,23 @@ def _hint_for(token: Token, expected: set[str]) -> str:
     return ""
 
 
+def _character(char: str) -> str:
+    """A character as the user should see it: quoted, with its Unicode name when it is not plain ASCII."""
+    if char.isascii():
+        return repr(char)
+    return f"{char!r} ({unicodedata.name(char, f'U+{ord(char):04X}')})"
+
+
+def _character_hint(char: str) -> str:
+    if char == "'":
+        return "strings use double quotes"
+    if char == "#":
+        return "comments start with --"
+    if unicodedata.category(char) == "Nd":  # a digit of another script: ٤, ४, ４ ...
+        return "write numbers with the ASCII digits 0-9"
+    return ""
+
+
 def parse(text: str, filename: str = "<program>") -> ast.Program:
     """Parse a whole program; raise PhononError at the first syntax error (nothing is half-parsed)."""
     try:
@@ -196,8 +218,9 @@ def parse(text: str, filename: str = "<program>") -> ast.Program:
         ) from None
     except lark.UnexpectedCharacters as e:
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
-        hint = "strings use double quotes" if char == "'" else "comments start with --" if char == "#" else ""
-        raise PhononError(f"unexpected character {char!r}", e.line, e.column, hint).located(text, filename) from None
+        raise PhononError(
+            f"unexpected character {_character(char)}", e.line, e.column, _character_hint(char)
+        ).located(text, filename) from None
     except lark.UnexpectedEOF:
         raise PhononError("unexpected end of program", None, None).located(text, filename) from None
     _check_nesting(tree, text, filename)

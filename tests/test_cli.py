@@ -22,6 +22,7 @@ import pytest
 import soundfile as sf
 
 from tests.audio import dominant_freq, peak, tone_amplitude
+from tests.processes import wait_until_writing
 
 ROOT = Path(__file__).resolve().parent.parent
 PCM16 = 1.0 / 32768  # one 16-bit step
@@ -355,11 +356,7 @@ def _start_long_render(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "long.wav"), "--duration", "36000"],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not any(n.endswith(".partial") for n in listing(tmp_path)):  # the render is under way
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the render never started writing"
-        time.sleep(0.05)
+    wait_until_writing(proc, tmp_path)  # the render is under way
     time.sleep(1.0)  # well into rendering blocks
     return proc, prog
 

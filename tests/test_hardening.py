@@ -8,21 +8,29 @@ a speed assertion. Checks that need no render (what the compiler says about a pr
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections import namedtuple
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from engine.render import CHUNK_FRAMES
 from graph.compiler import compile_program
 from graph.errors import PhononError
 from graph.limits import MAX_CPS, MAX_EVENTS_PER_CYCLE, MAX_NESTING
 from graph.patterns import MiniNotationError, PatternLimitError, events_record, parse_mini
+from tests.audio import SR, render_report, tone_amplitude
+from tests.processes import alive, children, wait_until_writing
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG_GUARD = 120  # seconds: only ever reached by a render that does not end
@@ -373,3 +381,411 @@ def test_an_absurd_oscillator_frequency_stays_within_its_level():
 
     x = render_array("o1: saw 1e300 * 0.1\no2: square 1e300 * 0.1\no3: saw (sine 1 * 1e300) * 0.1\n", seconds=0.5)
     assert np.isfinite(x).all() and np.abs(x).max() <= 0.3 + 1e-12
+
+
+# ------------------------------------------------------------------- 5: a stopped render loses nothing
+
+# A render long enough to be stopped in the middle: ten hours of a filtered, reverberated saw.
+LONG_RENDER = "out: saw 55 # lpf 800 0.7 # reverb 0.8 0.5\n"
+# Output written through a named `.partial` file: what happens where the platform has no unnamed files.
+NAMED_PARTIAL = "import engine.render as r; r._open_unnamed = lambda folder: None; from engine.cli import run; run()"
+OLD_OUTPUT = b"the file that was here before the render\n"
+
+
+def _unnamed_files_work(folder: Path) -> bool:
+    """Whether this file system gives unnamed files (O_TMPFILE), which is what makes kill -9 leave nothing."""
+    from engine.render import _open_unnamed
+
+    fd = _open_unnamed(folder)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+def _start_long_render(folder: Path, *options: str, named: bool = False) -> subprocess.Popen:
+    """Start a ten-hour render into folder/out.wav (where a file of that name already is) and return once it
+    has written its first chunks into its output (tests.processes): under way, and nowhere near done."""
+    prog = write(folder, LONG_RENDER)
+    (folder / "out.wav").write_bytes(OLD_OUTPUT)
+    start = ["-c", NAMED_PARTIAL] if named else ["-m", "engine.cli"]
+    proc = subprocess.Popen(
+        [sys.executable, *start, "render", str(prog), "-o", str(folder / "out.wav"), "-d", "36000", *options],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_until_writing(proc, folder, HANG_GUARD, written=2 * CHUNK_FRAMES * 2 * 2)  # two chunks of 16-bit stereo
+    return proc
+
+
+STOP_SIGNALS = {"SIGINT (Ctrl-C)": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP (terminal closed)": signal.SIGHUP}
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["unnamed file", "named .partial file"])
+@pytest.mark.parametrize("sig", STOP_SIGNALS.values(), ids=STOP_SIGNALS.keys())
+def test_a_render_stopped_by_a_signal_leaves_nothing_and_the_old_file_as_it_was(tmp_path, sig, named):
+    proc = _start_long_render(tmp_path, named=named)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=HANG_GUARD)
+    assert proc.returncode == 130, err  # README: a stop signal exits 130, after the cleanup
+    assert "interrupted; nothing was written" in err and "Traceback" not in err, err
+    assert_only(tmp_path, "prog.phonon", "out.wav")  # no .partial, no hidden temporary
+    assert (tmp_path / "out.wav").read_bytes() == OLD_OUTPUT
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_render_killed_with_sigkill_leaves_nothing(tmp_path, workers):
+    if not _unnamed_files_work(tmp_path):
+        pytest.skip("this file system has no unnamed files (O_TMPFILE): a killed render leaves its .partial")
+    proc = _start_long_render(tmp_path, "--workers", workers)
+    proc.kill()
+    proc.communicate(timeout=HANG_GUARD)
+    assert proc.returncode == -signal.SIGKILL
+    assert_only(tmp_path, "prog.phonon", "out.wav")
+    assert (tmp_path / "out.wav").read_bytes() == OLD_OUTPUT
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["unnamed file", "named .partial file"])
+def test_a_render_replaces_an_existing_file_whole(tmp_path, named):
+    prog = write(tmp_path, "out: sine 440 * 0.25\n")
+    (tmp_path / "out.wav").write_bytes(OLD_OUTPUT)
+    start = ["-c", NAMED_PARTIAL] if named else ["-m", "engine.cli"]
+    result = subprocess.run(
+        [sys.executable, *start, "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "0.5", "--sr", "8000"],
+        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD,
+    )
+    assert result.returncode == 0, result.stderr
+    data, sr = sf.read(tmp_path / "out.wav", always_2d=True)
+    assert sr == 8000 and data.shape == (4000, 2) and np.abs(data).max() == pytest.approx(0.25, abs=1e-3)
+    assert_only(tmp_path, "prog.phonon", "out.wav")
+    new = tmp_path / "new.wav"  # and where there was no file
+    assert phonon("render", prog, "-o", new, "-d", "0.5").returncode == 0
+    assert sf.info(new).frames == 22050
+    assert_only(tmp_path, "prog.phonon", "out.wav", "new.wav")
+
+
+def test_a_render_that_fails_midway_leaves_the_old_file_as_it_was(tmp_path):
+    # cycle 9 asks for more events than the limit: found while rendering, after some blocks were written
+    prog = write(tmp_path, 'tempo: 4\nout: s "<bd bd bd bd bd bd bd bd bd [bd*<20000>]>"\n')
+    (tmp_path / "out.wav").write_bytes(OLD_OUTPUT)
+    result = phonon("render", prog, "-o", tmp_path / "out.wav", "-d", "3")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert (tmp_path / "out.wav").read_bytes() == OLD_OUTPUT
+    assert_only(tmp_path, "prog.phonon", "out.wav")
+
+
+def _without_file_permission_override(command: list[str]) -> list[str] | None:
+    """`command` run so that file permissions apply to it: as it is for an ordinary user; for root, without
+    the capabilities that override them (setpriv). None when that is not possible here."""
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        return None
+    drop = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *command]
+
+
+def phonon_without_override(*args: str | os.PathLike) -> subprocess.CompletedProcess:
+    command = _without_file_permission_override([sys.executable, "-m", "engine.cli", *map(str, args)])
+    if command is None:
+        pytest.skip("running as root without setpriv: file permissions cannot be made to apply")
+    result = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD)
+    return result
+
+
+def test_a_read_only_output_folder_names_the_output(tmp_path):
+    prog = write(tmp_path, "out: sine 440 * 0.2\n")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = phonon_without_override("render", prog, "-o", folder / "out.wav", "-d", "0.1")
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: cannot write '{folder / 'out.wav'}': the folder '{folder}' is not writable" in result.stderr
+    assert ".partial" not in result.stderr and "hint: " in result.stderr
+    assert_only(folder)
+
+
+# ------------------------------------------------------------------------ 6: runaway loops are silenced
+
+RUNAWAY = "~x: ~x * 4 + 1\nout: sine 440 * 0.2 + ~x\n"  # ~x grows 4-fold per sample: past 1e6 in ten samples
+TONE_ALONE = "out: sine 440 * 0.2\n"
+
+
+def test_a_runaway_loop_is_silenced_reported_once_and_the_tone_beside_it_plays_on(tmp_path):
+    prog = write(tmp_path, RUNAWAY)
+    result = phonon("render", prog, "-o", tmp_path / "out.wav", "-d", "2", "--subtype", "FLOAT")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, result.stderr  # once, though the loop would run away again every block
+    assert "in the feedback loop ~x ran away at 0.000 s" in warnings[0] and "(line 1 col" in warnings[0]
+    assert "silenced for the rest of the render" in warnings[0]
+    data, sr = sf.read(tmp_path / "out.wav", always_2d=True)
+    assert np.isfinite(data).all() and np.abs(data).max() <= 0.2 + 1e-6  # no clipped sample, no noise
+    assert tone_amplitude(data[:, 0], 440.0) == pytest.approx(0.2, abs=1e-4)
+
+
+def test_a_silenced_loop_leaves_exactly_the_rest_of_the_program_at_every_worker_count():
+    from engine.render import render_array
+
+    alone = render_array(TONE_ALONE, seconds=1.0)
+    for workers in (1, 2, 3):  # parallel equals serial, and both equal the program without the loop
+        np.testing.assert_array_equal(render_array(RUNAWAY, seconds=1.0, workers=workers), alone)
+
+
+def test_a_loop_that_runs_away_later_is_silenced_from_then_on():
+    """A loop through a delay with a gain of 1.5 grows by half every 10 ms: it is caught (once) when it
+    passes the runaway level, and from that block on the output is the tone alone."""
+    from engine.master import RUNAWAY_LEVEL
+
+    text = "~in: impulse 2\n~a: ~in + ~b * 1.5\n~b: ~a # delay 0.01 0 1\nout: ~a * 0.1 + sine 440 * 0.2\n"
+    for workers in (1, 2):
+        out, report = render_report(text, 3.0, workers=workers)
+        (incident,) = report.incidents
+        assert incident.kind == "runaway" and "in the feedback loop ~a, ~b" in incident.where
+        assert "line 2" in incident.where
+        growth = np.log(RUNAWAY_LEVEL) / np.log(1.5) * 0.01  # seconds for 1.5x per 10 ms to pass the level
+        assert growth < incident.sample / SR < growth + 0.05
+        tone, _ = render_report(TONE_ALONE, 3.0)
+        block = incident.sample // 512 * 512
+        np.testing.assert_array_equal(out[block:], tone[block:])
+
+
+def test_loops_carrying_large_control_values_are_not_runaways():
+    """A smoothing loop that settles at 15 kHz (a frequency, far above audio levels, far below the runaway
+    level) keeps playing, and renders the same at every block size and worker count."""
+    text = "~f: ~f * 0.999 + 15\nout: sine (~f * 0.02) * 0.2\n"
+    outs = []
+    for block, workers in ((64, 1), (512, 1), (2048, 1), (512, 2)):
+        out, report = render_report(text, 1.0, block=block, workers=workers)
+        assert not report.incidents
+        outs.append(out)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    assert tone_amplitude(outs[0][SR // 2 :, 0], 300.0) == pytest.approx(0.2, abs=0.01)  # 15000 * 0.02 Hz
+
+
+# ------------------------------------------------------------------------------------- 8: smaller things
+
+# Two outputs, a part each: with --workers 2 one of them runs in a forked worker.
+TWO_PARTS = "o1: saw 55 # lpf 800 0.7 * 0.1\no2: saw 82.5 # lpf 900 0.7 * 0.1\n"
+
+
+@contextmanager
+def _hang_guard(seconds: int):
+    """SIGALRM after `seconds` fails the test: a guard against a hang, not a speed assertion."""
+
+    def alarm(signum, frame):
+        raise AssertionError(f"still waiting after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_closing_a_renderer_does_not_wait_for_a_stopped_worker():
+    """A worker stopped with SIGSTOP (Ctrl-Z, a debugger) cannot answer a request to stop: it is SIGKILLed at
+    once, where the old teardown first waited for it to exit on its own (7.6 s under Ctrl-C). With a
+    graceful wait of an hour the close would hang, and the guard would fail the test."""
+    from engine.render import Renderer, RenderSettings
+
+    out = np.zeros((8192, 2))
+    renderer = Renderer(compile_program(TWO_PARTS), RenderSettings(), None, workers=2)
+    renderer.render_into(out, 8192)
+    workers = renderer.parts.runtime.pids
+    assert workers
+    renderer.parts.runtime.stop_timeout = 3600.0
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    with _hang_guard(60):
+        renderer.close()
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_ctrl_c_with_a_stopped_worker_ends_the_render_cleanly(tmp_path):
+    prog = write(tmp_path, TWO_PARTS)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
+         "--workers", "2"],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    wait_until_writing(proc, tmp_path, HANG_GUARD, written=2 * CHUNK_FRAMES * 2 * 2)
+    stopped = children(proc.pid)
+    for pid in stopped:  # the worker (and the background compiler, if it still runs)
+        os.kill(pid, signal.SIGSTOP)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
+    _, err = proc.communicate(timeout=HANG_GUARD)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGCONT)  # the compiler is not a worker: let it go on and end
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert_only(tmp_path, "prog.phonon")
+
+
+def test_closed_renderers_hold_no_shared_memory():
+    """A long `play --watch` session opens and closes a renderer per edit: closing one unmaps its shared
+    arenas and closes their descriptors at once, not at a garbage collection that may not come for a long
+    time (collection is off here, so nothing is released behind the test's back)."""
+    from engine.render import Renderer, RenderSettings
+
+    def descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def arena_mappings() -> int:
+        with open("/proc/self/maps") as maps:
+            return sum("memfd:phonon_" in line for line in maps)
+
+    graph = compile_program(TWO_PARTS)
+    out = np.zeros((1024, 2))
+    counts = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            renderer = Renderer(graph, RenderSettings(), None, workers=2)
+            renderer.render_into(out, 1024)
+            assert renderer.parts.arenas and arena_mappings() > 0  # it did use shared memory
+            renderer.close()
+            counts.append((descriptors(), arena_mappings()))
+    finally:
+        gc.enable()
+    assert counts[-1] == counts[0] and counts[0][1] == 0, counts
+
+
+def test_an_unreadable_sample_folder_is_named(tmp_path):
+    samples = tmp_path / "samples"
+    (samples / "boom").mkdir(parents=True)
+    sf.write(samples / "boom" / "0.wav", np.full(4000, 0.1, dtype=np.float32), 44100)
+    out = tmp_path / "out"
+    out.mkdir()
+    prog = write(out, 'out: s "boom"\n')
+    # the sample's own folder: located at the sample's name; the --samples folder: an error about the option
+    for locked, start in ((samples / "boom", f"{prog}:1:6: error:"), (samples, "error:")):
+        locked.chmod(0)
+        try:
+            result = phonon_without_override("render", prog, "-o", out / "out.wav", "--samples", samples)
+        finally:
+            locked.chmod(0o755)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(f"{start} the sample folder '{locked}' cannot be read"), result.stderr
+        assert "unknown sample" not in result.stderr and "hint: make it readable" in result.stderr
+        assert_only(out, "prog.phonon")
+
+
+def test_a_folder_or_a_device_as_the_program_says_what_it_is(tmp_path):
+    result = phonon("render", tmp_path, "-o", tmp_path / "out.wav")
+    assert result.returncode == 1 and f"error: {tmp_path} is a folder, not a program file" in result.stderr
+    result = phonon("render", "/dev/null", "-o", tmp_path / "out.wav")
+    assert result.returncode == 1 and "error: /dev/null is a device, not a program file" in result.stderr
+    assert "or - to read standard input" in result.stderr
+    result = phonon("render", tmp_path / "missing.phonon", "-o", tmp_path / "out.wav")
+    assert result.returncode == 1 and "no such program file" in result.stderr
+    assert_only(tmp_path)
+
+
+def test_a_fifo_is_read_like_standard_input_when_something_writes_it(tmp_path):
+    fifo = tmp_path / "prog.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("out: sine 440 * 0.2\n"))  # blocks until opened
+    writer.start()
+    result = phonon("render", fifo, "-o", tmp_path / "out.wav", "-d", "0.2")
+    writer.join(HANG_GUARD)
+    assert result.returncode == 0, result.stderr
+    assert sf.info(tmp_path / "out.wav").frames == 8820
+
+
+def test_a_fifo_nobody_writes_is_an_error_not_a_wait_without_end(tmp_path):
+    from engine.cli import FIFO_WRITER_WAIT
+
+    fifo = tmp_path / "prog.fifo"
+    os.mkfifo(fifo)
+    result = phonon("render", fifo, "-o", tmp_path / "out.wav")
+    assert result.returncode == 1, result.stderr
+    assert f"error: nothing is writing to the FIFO {fifo}" in result.stderr and "hint: " in result.stderr
+    assert FIFO_WRITER_WAIT < HANG_GUARD
+    assert_only(tmp_path, "prog.fifo")
+
+
+@pytest.mark.parametrize("option", [["-d", "1e-9"], ["--cycles", "1e-9"]])
+def test_less_than_one_sample_is_refused(tmp_path, option):
+    prog = write(tmp_path, "out: sine 440 * 0.2\n")
+    result = phonon("render", prog, "-o", tmp_path / "out.wav", *option)
+    assert result.returncode == 1 and "is less than one sample at 44100 Hz" in result.stderr, result.stderr
+    assert "hint: render at least one sample" in result.stderr
+    assert_only(tmp_path, "prog.phonon")
+
+
+@pytest.mark.parametrize("cycles", ["0", "-1", "1.5"])
+def test_events_refuses_cycles_that_are_not_a_positive_whole_number(cycles):
+    result = phonon("events", "bd sn", "--cycles", cycles)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "argument -c/--cycles" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("program, col, digit", [
+    ("out: sine ٤٤٠ * 0.1\n", 11, "ARABIC-INDIC DIGIT FOUR"),
+    ("out: sine 4٤0 * 0.1\n", 12, "ARABIC-INDIC DIGIT FOUR"),
+    ("out: sine ४४० * 0.1\n", 11, "DEVANAGARI DIGIT FOUR"),
+    ("out: sine ４４０ * 0.1\n", 11, "FULLWIDTH DIGIT FOUR"),
+    ("out: sine 1e٣ * 0.1\n", 13, "ARABIC-INDIC DIGIT THREE"),
+])
+def test_numbers_are_written_with_ascii_digits(program, col, digit):
+    text = str(compile_error(program))
+    assert text.startswith(f"prog.phonon:1:{col}: error: unexpected character"), text
+    assert digit in text and "hint: write numbers with the ASCII digits 0-9" in text
+
+
+def test_a_crashed_worker_stops_the_render_and_says_so(tmp_path):
+    """DESIGN's supervision says a crashed worker is replaced; the render instead stops cleanly (a worker's
+    part state dies with it), and the message says so."""
+    prog = write(tmp_path, TWO_PARTS)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
+         "--workers", "2"],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_until_writing(proc, tmp_path, HANG_GUARD, written=2 * CHUNK_FRAMES * 2 * 2)
+    os.kill(children(proc.pid)[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=HANG_GUARD)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert "a worker process died" in err and "the render was stopped cleanly and nothing was written" in err
+    assert "is not replaced in the middle of a render" in err
+    assert_only(tmp_path, "prog.phonon")
+
+
+# --------------------------------------------------------------------- found by the fuzzer (test_fuzz.py)
+
+
+def test_a_number_with_a_huge_exponent_is_prompt():
+    # an exact Fraction of 9e(40 nines) would have 1e40 digits: compiling never ended
+    text = str(compile_error("out: sine 9e" + "9" * 40 + " * 0.1\n"))
+    assert text.startswith("prog.phonon:1:11: error: the number 9e9999999999... (42 characters) is out of range")
+    tiny = compile_program("out: sine 440 * 0.1 + 1e-" + "9" * 40 + "\n")  # underflows to 0, like the float
+    assert tiny is not None
+
+
+def test_a_pattern_value_past_the_float_range_is_a_located_error():
+    # pattern arithmetic turns the 400-digit word into a Python int, which no float can hold
+    text = str(compile_error('out: sine ("100 ' + "9" * 400 + '" + "10 20") * 0.1\n'))  # located at the `+`
+    assert text.startswith("prog.phonon:1:419: error: a value of this pattern is out of range"), text
+    text = str(compile_error('out: s "a@1e99999 b"\n'))  # a weight of inf: located at the `@`
+    assert text.startswith('prog.phonon:1:10: error: in pattern "a@1e99999 b": a weight must be a finite number'), text
+
+
+@pytest.mark.parametrize("time", ["-1e308", "9223372036854775808", "1e300", "nan"])
+def test_a_feedback_delay_of_any_constant_time_renders(time):
+    from engine.render import render_array
+
+    text = f"~echo: (~in * 0.4 + ~echo * 0.5) # delay {time} 0 1 # lpf 2500\n~in: impulse 2\nout: ~echo * 0.5\n"
+    if time == "nan":
+        assert "nan" in str(compile_error(text))
+        return
+    out = render_array(text, seconds=0.3, sr=11025)
+    assert np.isfinite(out).all()

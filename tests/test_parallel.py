@@ -19,6 +19,7 @@ from engine.render import Renderer, RenderSettings, render_array
 from graph.compiler import compile_program
 from graph.partition import partition, structure
 from graph.units import unit_graph
+from tests.processes import writing_into
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.phonon"))
@@ -128,7 +129,7 @@ def _start_render(tmp_path: Path, workers: int = 2) -> tuple[subprocess.Popen, P
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (any(tmp_path.glob(".long.wav.*.partial")) and _children(proc.pid)):
+    while time.monotonic() < deadline and not (writing_into(proc.pid, tmp_path) and _children(proc.pid)):
         time.sleep(0.05)
     time.sleep(0.5)  # rendering is under way: workers forked, blocks flowing
     return proc, out

@@ -47,7 +47,11 @@ Supervision
   is waiting) after tearing everything down. A task that raises in the master is wrapped the same way.
 * A worker that dies (``kill -9``, segfault, ``os._exit``): the master's waits wake at least every 50 ms and
   check the workers' exit codes every ``check_interval`` (0.1 s), so ``WorkerDied(task_names, exitcode)`` is
-  raised well within a second; remaining workers are terminated (SIGTERM, then SIGKILL) and joined.
+  raised well within a second; remaining workers are terminated (SIGTERM, then SIGKILL after a second) and
+  joined. ``stop()`` gives workers ``stop_timeout`` to finish their task, then SIGKILLs them; a stopped worker
+  (SIGSTOP, Ctrl-Z) cannot answer, so it is SIGKILLed at once and Ctrl-C stays prompt. A dead worker is not
+  replaced: the render stops cleanly (the caller reports it), since the state of its tasks (filters,
+  delays, voices) died with it and a replacement could not go on with the same samples.
 * Workers ignore SIGINT (Ctrl-C reaches the whole process group: the master gets ``KeyboardInterrupt``, its
   ``with`` block tears the workers down, and workers never print tracebacks); they reset SIGTERM to default.
 * Workers die with the master: ``PR_SET_PDEATHSIG(SIGKILL)`` (Linux, when ``start()`` runs on the main thread:
@@ -169,7 +173,7 @@ class Runtime:
 
     def __init__(self, tasks: Sequence[Task], n_workers: int, ring: int, *, master_runs: Iterable[int] | None = None,
                  sinks: Iterable[int | str] | None = None, spin_us: float | None = None,
-                 check_interval: float = 0.1, stop_timeout: float = 5.0, wake_timeout: float = 0.05):
+                 check_interval: float = 0.1, stop_timeout: float = 2.0, wake_timeout: float = 0.05):
         self.tasks: list[Task] = list(tasks)
         self.n_workers = int(n_workers)
         self.ring = int(ring)
@@ -702,14 +706,14 @@ class Runtime:
             for p in range(1, self.n_procs):
                 proc = self._procs[p]
                 if proc is not None:
-                    proc.join(max(0.0, deadline - time.monotonic()))
+                    _join(proc, deadline)
             for p in range(1, self.n_procs):
                 proc = self._procs[p]
                 if proc is None:
                     continue
-                if proc.exitcode is None:
+                if proc.exitcode is None:  # it did not answer in time, or cannot (stopped): nothing to lose
                     pending = pending or WorkerDied(self._task_names(p), None, pid=proc.pid, process=p)
-                    _kill(proc)
+                    _kill(proc, grace=0.0)
                 elif proc.exitcode != 0 and pending is None:
                     try:
                         self._collect_failure_no_abort()
@@ -852,17 +856,37 @@ def _dead_load(i: int) -> int:
 
 
 def _kill(proc, grace: float = 1.0) -> None:
-    """Join ``proc``; SIGTERM then SIGKILL if it does not exit in ``grace`` seconds."""
+    """Join ``proc``; SIGKILL if it has not exited within ``grace`` seconds, or at once when it is stopped. A
+    worker holds nothing that needs cleaning up (its shared memory goes with the last process that maps
+    it), so SIGKILL loses nothing; and it is the one signal a stopped process (SIGSTOP, Ctrl-Z, a debugger)
+    obeys at once: SIGTERM would only wait for it to be continued."""
     try:
-        proc.join(grace if proc.exitcode is None else 0)
-        if proc.exitcode is None:
-            proc.terminate()
-            proc.join(grace)
+        _join(proc, time.monotonic() + grace)
         if proc.exitcode is None:
             proc.kill()
             proc.join()
     except Exception:
         pass
+
+
+def _join(proc, deadline: float) -> None:
+    """Wait for ``proc`` to exit until ``deadline`` (``time.monotonic()``), but not for a stopped process:
+    it cannot answer until someone continues it."""
+    while proc.exitcode is None and not _stopped(proc.pid):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        proc.join(min(left, 0.05))
+
+
+def _stopped(pid: int | None) -> bool:
+    """True when process ``pid`` is stopped (state T or t in /proc; always False where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in (b"T", b"t")
 
 
 class _SigintDeferred:

@@ -133,12 +133,45 @@ def _is_audio(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
 
 
+class UnreadableFolder(SampleError):
+    """A sample folder that exists but cannot be listed. Taken for a missing one, its samples would be called
+    unknown, or a sample of the same name from a later folder would play instead."""
+
+    def __init__(self, folder: Path, error: OSError) -> None:
+        super().__init__(
+            f"the sample folder '{folder}' cannot be read ({error.strerror or error})",
+            f"make it readable (e.g. chmod -R a+rX '{folder}'), or take it out of the sample search path",
+        )
+        self.folder = folder
+
+
 def _audio_files(folder: Path) -> list[Path]:
+    """The audio files in `folder`, sorted by name: [] when it does not exist; an UnreadableFolder (naming it,
+    or the folder above it when that is what cannot be read) when it cannot be listed."""
     try:
         entries = [e for e in os.scandir(folder) if _is_audio(e.name) and e.is_file()]
-    except OSError:
+    except PermissionError as e:
+        _check_readable(folder.parent)
+        raise UnreadableFolder(folder, e) from None
+    except OSError:  # missing, or not a folder
         return []
     return [Path(e.path) for e in sorted(entries, key=lambda e: e.name)]
+
+
+def _check_readable(folder: Path) -> None:
+    """Raise UnreadableFolder when `folder` cannot be listed."""
+    try:
+        os.scandir(folder).close()
+    except PermissionError as e:
+        raise UnreadableFolder(folder, e) from None
+
+
+def _has_audio(folder: Path) -> bool:
+    """Whether `folder` holds audio files (False when it cannot be read: for listing names only)."""
+    try:
+        return bool(_audio_files(folder))
+    except UnreadableFolder:
+        return False
 
 
 def _valid_name(name: str) -> bool:
@@ -161,6 +194,7 @@ class SampleLibrary:
         for p in explicit:
             if not p.is_dir():
                 raise SampleError(f"sample folder '{p}' does not exist", "give a folder holding NAME/*.wav")
+            _check_readable(p)
         folders = explicit + ([p for p in default_folders() if p.is_dir()] if include_defaults else [])
         seen: set[str] = set()
         self.folders: list[Path] = []  # the real folders searched, in order (the kit comes after them)
@@ -191,7 +225,7 @@ class SampleLibrary:
                     subdirs = [e for e in os.scandir(folder) if not e.name.startswith(".") and e.is_dir()]
                 except OSError:
                     continue
-                found.update(e.name for e in subdirs if _audio_files(Path(e.path)))
+                found.update(e.name for e in subdirs if _has_audio(Path(e.path)))
             self._names = sorted(found)
         return list(self._names)
 

@@ -31,7 +31,10 @@ def control_value(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number or a note name")
     if isinstance(value, (int, float, *FRACTIONS)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer or fraction past the float range (pattern arithmetic on huge words)
+            raise ValueError("a value of this pattern is out of range: no number that large can drive a control") from None
     if isinstance(value, str) and is_note_name(value):
         return note_to_hz(value)
     raise ValueError(f"{value!r} is not a number or a note name, so it cannot drive a control")

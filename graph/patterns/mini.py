@@ -109,7 +109,7 @@ def _check_nesting(text: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Values
 
-_DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$", re.ASCII)  # ASCII digits only, as in programs
 _BASED = re.compile(r"^0(?:[xX][0-9a-fA-F]+|[bB][01]+|[oO][0-7]+)$")
 
 
@@ -230,7 +230,10 @@ class _Builder:
             column = op.children[0].column
             if kind == "weight":
                 n = _op_number(op.children[0])
-                weight = weight + to_time(2 if n is None else n) - 1
+                try:
+                    weight = weight + to_time(2 if n is None else n) - 1
+                except ValueError:  # not a finite time (a@1e99999)
+                    raise MiniNotationError("a weight must be a finite number", column) from None
                 if weight <= 0:
                     raise MiniNotationError("weight must be positive", op.children[0].column)
             elif kind == "elongate":
