@@ -20,6 +20,7 @@ from typing import Callable
 import numba
 
 from engine.executor import BlockEvaluator
+from workers import die_with_parent
 
 
 def _signature(runner: Callable, args: tuple) -> tuple:
@@ -90,6 +91,7 @@ class Tiers:
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_DFL)
+                die_with_parent(signal.SIGKILL)  # a render killed with -9 leaves no compiler behind
                 _yield_to_the_render()
                 for runner, _, _, signature in self.waiting.values():
                     runner.compile(signature)

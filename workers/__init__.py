@@ -19,7 +19,7 @@ Typical use (the master builds everything, then forks)::
 
 from .arena import SharedArena
 from .handoff import Handoff, backend_name
-from .runtime import ProcessStats, Runtime, RuntimeStopped, Task, TaskFailed, WorkerDied
+from .runtime import ProcessStats, Runtime, RuntimeStopped, Task, TaskFailed, WorkerDied, die_with_parent
 
-__all__ = ["SharedArena", "Handoff", "backend_name", "Runtime", "Task", "TaskFailed", "WorkerDied",
+__all__ = ["die_with_parent", "SharedArena", "Handoff", "backend_name", "Runtime", "Task", "TaskFailed", "WorkerDied",
            "ProcessStats", "RuntimeStopped"]

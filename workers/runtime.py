@@ -153,7 +153,8 @@ class _Stop(BaseException):
     """Raised inside a worker to leave its loop (stop requested or master gone)."""
 
 
-def _set_pdeathsig(sig: int) -> None:
+def die_with_parent(sig: int) -> None:
+    """Have the kernel send `sig` to this (forked) process when the thread that forked it ends (Linux)."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -404,7 +405,7 @@ class Runtime:
         if hasattr(signal, "pthread_sigmask"):  # start() forked with SIGINT blocked (no window for a traceback)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         if self._pdeathsig:
-            _set_pdeathsig(signal.SIGKILL)
+            die_with_parent(signal.SIGKILL)
         if os.getppid() != self._master_pid:  # the master died before prctl took effect
             os._exit(0)
         self._proc_id = p
