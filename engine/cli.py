@@ -222,16 +222,25 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if not args.quiet:
         seconds_out = frames / args.sr
-        rendering = TIMINGS.phases.get("render", 0.0) + TIMINGS.phases.get("load kernels", 0.0)
         print(
             f"wrote {args.output}: {seconds_out:.2f} s, {args.sr} Hz, {'mono' if args.mono else 'stereo'}, "
-            f"peak {report.peak:.3f}, {seconds_out / max(rendering, 1e-9):.1f}x real time on {report.workers} "
+            f"peak {report.peak:.3f}, {_speed(frames, args.sr)} on {report.workers} "
             f"worker{'s' if report.workers != 1 else ''} ({elapsed:.2f} s with planning and writing)",
             file=sys.stderr,
         )
     if args.timings:
         print(TIMINGS.line(), file=sys.stderr)
     return 0
+
+
+def _speed(frames: int, sr: int) -> str:
+    """The render's speed, never counting compile time: the first step (where numba loads, or compiles, each
+    kernel at its first call) is left out when the render went on after it and that step took noticeably long."""
+    first, load = TIMINGS.first_frames, TIMINGS.phases.get("load kernels", 0.0)
+    rest, render = frames - first, TIMINGS.phases.get("render", 0.0)
+    if rest > 0 and render > 0 and load > 0.25:
+        return f"{rest / sr / render:.1f}x real time ({load:.1f} s loading or compiling kernels first)"
+    return f"{frames / sr / max(render + load, 1e-9):.1f}x real time"
 
 
 def _bytes_per_sample(subtype: str | None) -> int:

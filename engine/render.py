@@ -288,8 +288,9 @@ def _stream(
             interrupts.check()
             n = min(CHUNK_FRAMES, frames - done, CHUNK_FRAMES if done else renderer.step)  # first step alone
             renderer.render_into(chunk, n)
-            if not done:  # numba loads each compiled kernel (from its cache) at its first call
+            if not done:  # numba loads each compiled kernel (from its cache, or compiles it) at its first call
                 timings.lap("load kernels")
+                timings.first_frames = n
             view = chunk[:n]
             if fade_in or fade_out:
                 _apply_fades(view, done, frames, min(fade_in, frames), min(fade_out, frames))

@@ -24,6 +24,7 @@ class Timings:
         self.phases: dict[str, float] = {"interpreter": _since_process_start()}
         self._last = now
         self._added = 0.0
+        self.first_frames = 0  # frames rendered in the "load kernels" phase (the render's first step)
 
     def lap(self, phase: str) -> None:
         """The time since the last lap, less what was added to other phases meanwhile, goes to `phase`."""
