@@ -5,7 +5,6 @@ exactly the cycle a query would give."""
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
