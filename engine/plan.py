@@ -180,7 +180,7 @@ def build_schedule(
 
     readers = lanes.readers(ug)
     chained = lanes.chains(ug, ordered_units, readers)  # second link -> first link
-    summed = lanes.sums(ug, ordered_units, chained)  # sum -> level of the chains it reads
+    summed = lanes.sums(ug, ordered_units, chained)  # sum -> (level, kinds) of the lane kernel that computes it
     firsts = set(chained.values())
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for u in ordered_units:
@@ -198,7 +198,7 @@ def build_schedule(
         if ">" in kind_name:  # chains: one batch per link, the lane kernel runs them together
             links = [[chained[n] for n in nodes], nodes]
             members = [_make_batch(graph, k, ns, lvl, row_of, sr) for k, ns in zip(kind_name.split(">"), links)]
-            sums = [m for m in order if summed.get(m) == lvl]
+            sums = [m for m in order if summed.get(m) == (lvl, kind_name)]
             sum_batch = _make_batch(graph, "mix", sums, lvl, row_of, sr) if sums else _NO_SUMS
             source = np.full(sum_batch.wiring.shape, -1, dtype=np.int64)
             chain_of = {n: i for i, n in enumerate(nodes)}
@@ -214,12 +214,12 @@ def build_schedule(
                 constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
                 constant[list(const_rows.values())] = True
             chains = load_chains()
-            name = lanes.kernel_name(kind_name.split(">"))
-            scratch = getattr(chains, name + "_scratch")(len(nodes))
             links_args = (a for b in members for a in (b.wiring, b.state))
             guarded = np.zeros(len(nodes), dtype=np.bool_)
-            args = (constant, *links_args, sum_batch.wiring, sum_batch.state, source, owned, guarded, *scratch)
-            stage = ChainStage(kind_name, getattr(chains, name), members, args, lvl, sum_batch if sums else None, guarded)
+            wave = chains.WAVES[members[0].kind]
+            args = (constant, *links_args, sum_batch.wiring, sum_batch.state, source, owned, guarded, wave,
+                    *chains.osc_svf_scratch(len(nodes)))
+            stage = ChainStage(kind_name, chains.osc_svf, members, args, lvl, sum_batch if sums else None, guarded)
             if sums:
                 stage.kind += ">mix"
             stages.append(((lvl, 0, stage.kind), stage))

@@ -11,18 +11,13 @@ a part, which the graph fixes too), so every worker count runs the same lanes. T
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # units builds on this module (lane costs), so the types only
     from graph.units import Unit, UnitGraph
 
-# (first kind, second kind) pairs with a lane kernel, named after its links (`saw_svf`).
-LANE_CHAINS = {("saw", "svf")}
-
-
-def kernel_name(kinds: Iterable[str]) -> str:
-    """The lane kernel of a chain of these kinds in engine.kernels.chains (plus NAME_scratch, its arrays)."""
-    return "_".join(kinds)
+# (first kind, second kind) pairs that a lane kernel runs (engine/kernels/chains.py: an oscillator into a filter).
+LANE_CHAINS = {("saw", "svf"), ("square", "svf"), ("tri", "svf")}
 
 
 def lane_nodes(ug: UnitGraph) -> set[int]:
@@ -65,19 +60,20 @@ def chains(ug: UnitGraph, units: list[Unit], readers: dict[int, int]) -> dict[in
     return found
 
 
-def sums(ug: UnitGraph, units: list[Unit], chained: dict[int, int]) -> dict[int, int]:
-    """The sums among `units` that the lane kernel of the chains they read computes: sum -> the chains'
-    level. A sum qualifies when it reads chains of one level and everything else it reads is computed on an
-    earlier level (or is a constant), so all of it is ready when the lane kernel runs."""
+def sums(ug: UnitGraph, units: list[Unit], chained: dict[int, int]) -> dict[int, tuple[int, str]]:
+    """The sums among `units` that the lane kernel of the chains they read computes: sum -> (level, kinds) of
+    that kernel's chains (kinds as "saw>svf"). A sum qualifies when the chains it reads are of one level and
+    one kind, so one lane kernel holds them all, and everything else it reads is computed on an earlier level
+    (or is a constant), so all of it is ready when that kernel runs."""
     graph, level = ug.graph, ug.level
     found = {}
     for u in units:
         if isinstance(u, tuple) or graph.nodes[u].kind != "mix":
             continue
         producers = [p for p in (ug.producer(x) for x in graph.nodes[u].inputs) if isinstance(p, int)]
-        levels = {level[p] for p in producers if p in chained}
-        if len(levels) == 1:
-            chain_level = levels.pop()
-            if all(p in chained or level[ug.unit(p)] < chain_level for p in producers):
-                found[u] = chain_level
+        stages = {(level[p], f"{graph.nodes[chained[p]].kind}>{graph.nodes[p].kind}") for p in producers if p in chained}
+        if len(stages) == 1:
+            stage = stages.pop()
+            if all(p in chained or level[ug.unit(p)] < stage[0] for p in producers):
+                found[u] = stage
     return found

@@ -145,3 +145,25 @@ def test_a_voice_that_goes_non_finite_inside_a_fused_sum_is_named_and_the_others
         assert np.isfinite(out).all()
         assert [(i.where, i.sample) for i in report.incidents] == [("lpf (line 2 col 16)", 1)]
         assert tone_amplitude(out[22050:, 0], 220.0) == pytest.approx(0.1 * 2 / np.pi, rel=0.05)
+
+
+# Square and tri voices (each kind its own lane kernel copy), mixed on one level: a sum of both kinds is left
+# to the mix kernel, a sum of one kind is fused; some voices move within a block (the one-voice path).
+WAVES = "\n".join(
+    f"~v{i}: {'square' if i % 2 else 'tri'} ({55 + 3 * i}) # lpf ({800 + 20 * i}) 0.8" for i in range(40)
+) + "\nout: (" + " + ".join(f"~v{i}" for i in range(40)) + ") * 0.01\n" + (
+    "o2: (" + " + ".join(f"square {100 + 7 * i} # hpf 300" for i in range(20)) + ") * 0.01\n"
+    "o3: (tri (sine 3 * 40 + 200) # bpf 900 2 + square \"55 110\" # notch 400) * 0.1\n"
+)
+
+
+def test_square_and_tri_voices_run_in_lanes_and_agree_with_the_batch_kernels(monkeypatch):
+    kinds = {s.kind for s in build_schedule(compile_program(WAVES), 44100, 512).stages if isinstance(s, ChainStage)}
+    assert {"square>svf>mix", "tri>svf"} <= kinds
+    in_lanes = {w: render_array(WAVES, seconds=0.5, workers=w) for w in (1, 2, 3)}
+    _without_chains(monkeypatch)
+    batched = render_array(WAVES, seconds=0.5)
+    assert np.abs(batched).max() > 0.05
+    np.testing.assert_allclose(in_lanes[1], batched, rtol=0, atol=1e-12)
+    for w in (2, 3):
+        np.testing.assert_array_equal(in_lanes[w], in_lanes[1])

@@ -105,12 +105,12 @@ SAW = define(
          doc="band-limited (PolyBLEP) sawtooth; " + OSCILLATOR_DOC)
 )  # fmt: skip
 SQUARE = define(
-    Kind("square", ("freq",), state=fields("phase"), cost_ns=3.5, step=square_step,
+    Kind("square", ("freq",), state=fields("phase"), cost_ns=3.5, lane_cost_ns=2.4, step=square_step,
          functions=(function("square", "square", FREQ, doc="band-limited (PolyBLEP) square"),),
          doc="band-limited (PolyBLEP) square; " + OSCILLATOR_DOC)
 )  # fmt: skip
 TRI = define(
-    Kind("tri", ("freq",), state=fields("phase"), cost_ns=2.5, step=tri_step,
+    Kind("tri", ("freq",), state=fields("phase"), cost_ns=2.5, lane_cost_ns=0.8, step=tri_step,
          functions=tuple(function(n, "tri", FREQ, doc="triangle") for n in ("tri", "triangle")),
          doc="triangle; " + OSCILLATOR_DOC)
 )  # fmt: skip
