@@ -218,6 +218,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     TIMINGS.lap("write")
     for line in graph.notes:
         print(f"note: {line}", file=sys.stderr)
+    if args.quiet:
+        report.fused = None  # what became of the fused code belongs with the summary
     for line in report.lines():
         print(line, file=sys.stderr)
     if not args.quiet:
@@ -360,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples", action="append", default=[], metavar="DIR",
         help="a Dirt-Samples style folder (NAME/*.wav); searched before PHONON_SAMPLES, ./samples and the kit",
     )
-    r.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    r.add_argument("-q", "--quiet", action="store_true", help="no summary line (nor the note on fused code)")
     r.add_argument(
         "--timings", action="store_true",
         help="say where the time went: interpreter, import, parse, plan, load kernels, render, write",
