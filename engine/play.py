@@ -545,7 +545,17 @@ class Player:
         self._written = w + n  # publish after the frames are in place
         if self._old is not None and self._xf_pos >= self._xf_frames:
             old, self._old = self._old, None
+            self._tell_incidents(old)
             old.close()  # stops its workers, frees its shared memory
+
+    def _tell_incidents(self, renderer: Renderer) -> None:
+        """What the program's containment did (NaN/inf, runaway loops), as a render reports it, once per
+        program: when it is replaced or playing ends."""
+        try:
+            incidents = renderer.parts.incidents()
+        except (AttributeError, ValueError):  # already closed
+            return
+        self.messages.extend(incident.warning(self.settings.sr) for incident in incidents)
 
     def _swap(self, mix: np.ndarray, n: int) -> bool:
         """Start the program the watcher handed over, on the current pattern clock; its first block goes
@@ -750,6 +760,7 @@ class Player:
                 self._watcher.join(2.0)
             for r in (self._current, self._old, self.pending[0] if self.pending else None):
                 if r is not None:
+                    self._tell_incidents(r)
                     r.close()
             self._current = self._old = self.pending = None
             while self.messages:

@@ -319,3 +319,13 @@ def test_a_program_can_start_mid_song_on_the_pattern_clock(workers):
             r.render_into(out, SR // 2)
         assert r.position == start + SR // 2
         np.testing.assert_array_equal(out, reference[start : start + SR // 2])
+
+
+@needs_jack
+def test_play_reports_what_the_containment_did(jack, tmp_path):
+    """A node that goes non-finite while playing is named at the end, as `phonon render` names it."""
+    prog = tmp_path / "bad.phonon"
+    prog.write_text("~big: sine 440 * 1e200\n~inf: ~big * ~big\nout: sine 220 * 0.1 + ~inf\n")
+    r = phonon(_env(jack), "play", prog, "--duration", "1")
+    assert r.returncode == 0, r.stderr
+    assert "warning: * (line 2 col 12) in ~inf produced NaN/inf at" in r.stderr, r.stderr
