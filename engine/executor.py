@@ -104,12 +104,12 @@ class BlockEvaluator:
                     self._hosts.append((self._host_for(s.graph.nodes[n]), int(stage.wiring[i, 0])))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
         self._prepare_loop_guards()
+        self._version = -1  # of the segments: `_build_segments` counts up
         self._build_segments()
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
         self._found = np.zeros(len(s.order), dtype=np.int64)
         self._reported: set[object] = set()  # units (a node, or a loop) already reported
         self._chain_of = {id(b): c for c in s.stages if isinstance(c, ChainStage) for b in c.links}
-        self._chain_links = {k: c.links for k, c in self._chain_of.items()}
 
     def _prepare_loop_guards(self) -> None:
         """Every feedback loop of the part gets a guard (engine.master.mute_runaway) run right after it, so a
@@ -164,7 +164,7 @@ class BlockEvaluator:
                 calls.append((silence_nonfinite, (rows, _NO_STATE)))
         self._segments.append((calls, None))
         self._runner = None  # the fused part runner, once installed (see `fused_runner`)
-        self._version = getattr(self, "_version", -1) + 1  # a runner made for older segments is never installed
+        self._version += 1  # a runner made for older segments is never installed
 
     def fused_runner(self) -> tuple[Callable, tuple, int] | None:
         """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, start,
@@ -267,7 +267,8 @@ class BlockEvaluator:
                 continue
             unit = s.unit_of(node_id)
             batch, i = s.node_batch[node_id]
-            links = self._chain_links.get(id(batch), [batch])  # a chain's links go wrong (and restart) together
+            chain = self._chain_of.get(id(batch))
+            links = chain.links if chain is not None else [batch]  # a chain's links go wrong (and restart) together
             partners = [b.nodes[i] for b in links]
             inputs = (s.feedback.resolve(x) for n in partners for x in s.graph.nodes[n].inputs)
             from_outside_bad = any(
@@ -278,7 +279,7 @@ class BlockEvaluator:
                 self._reported.add(unit)
                 if not isinstance(unit, tuple):  # from now on, silence it before anything downstream reads it
                     self._guards.setdefault(s.stage_of(node_id), []).append(s.node_row[node_id])
-                    if (chain := self._chain_of.get(id(batch))) is not None:
+                    if chain is not None:
                         chain.guarded[i] = True  # inside the lane kernel: before its sums read it
                 at = first_sample + int(np.flatnonzero(~np.isfinite(row))[0])
                 where = s.graph.nodes[node_id].where() + s.loop_description(node_id)

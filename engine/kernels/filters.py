@@ -15,8 +15,14 @@ import math
 
 import numba as nb
 
-from engine.kernels import flush
+from engine.kernels import flush, steady
 from graph.kinds import INPUT, Function, Kind, Param, define, fields
+
+
+@nb.njit(cache=True, inline="always")
+def _held(cutoff, q, start: int, stop: int) -> bool:
+    """Cutoff and q hold one value over [start, stop): the coefficients are then set once."""
+    return steady(cutoff, start, stop) and steady(q, start, stop)
 
 
 @nb.njit(cache=True, inline="always")
@@ -83,16 +89,6 @@ def _tick_fixed(v0: float, ic1: float, ic2: float, c: tuple) -> tuple:
     return gx * v0 + gb * v1 + gl * v2, 2.0 * v1 - ic1, 2.0 * v2 - ic2
 
 
-@nb.njit(cache=True, inline="always")
-def _steady(cutoff, q, start: int, stop: int) -> bool:
-    """True when cutoff and q hold one value over [start, stop): the coefficients are then set once."""
-    c0, q0 = cutoff[start], q[start]
-    for n in range(start + 1, stop):
-        if cutoff[n] != c0 or q[n] != q0:
-            return False
-    return True
-
-
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def svf(arena, wiring, state, start, stop):
     if stop <= start:
@@ -107,7 +103,7 @@ def svf(arena, wiring, state, start, stop):
         m0, m1, m2, m3 = _mode_mix(state[i, MODE]), _mode_mix(state[i + 1, MODE]), _mode_mix(state[i + 2, MODE]), _mode_mix(state[i + 3, MODE])
         s0, s1, s2, s3 = _load(state[i]), _load(state[i + 1]), _load(state[i + 2]), _load(state[i + 3])
         sr = state[i, 0]
-        if _steady(c0, q0, start, stop) and _steady(c1, q1, start, stop) and _steady(c2, q2, start, stop) and _steady(c3, q3, start, stop):
+        if _held(c0, q0, start, stop) and _held(c1, q1, start, stop) and _held(c2, q2, start, stop) and _held(c3, q3, start, stop):
             s0 = _coefficients(c0[start], q0[start], s0, sr)
             s1 = _coefficients(c1[start], q1[start], s1, sr)
             s2 = _coefficients(c2[start], q2[start], s2, sr)

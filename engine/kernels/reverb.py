@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numba as nb
 
-from engine.kernels import flush as _flush
+from engine.kernels import flush
 from graph.kinds import INPUT, Kind, Param, define, fields, function
 
 REVERB_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # samples at 44.1 kHz
@@ -69,9 +69,9 @@ def reverb(arena, wiring, state, start, stop):
                 size = comb_len[j]
                 k = int(st[COMB_INDEX + j])
                 o = st[base + k]
-                store = _flush(o * undamp + st[COMB_STORE + j] * damp)
+                store = flush(o * undamp + st[COMB_STORE + j] * damp)
                 st[COMB_STORE + j] = store
-                st[base + k] = _flush(xn + store * fb)
+                st[base + k] = flush(xn + store * fb)
                 k += 1
                 if k == size:
                     k = 0
@@ -83,7 +83,7 @@ def reverb(arena, wiring, state, start, stop):
                 size = ap_len[j]
                 k = int(st[ALLPASS_INDEX + j])
                 o = st[base + k]
-                st[base + k] = _flush(y + o * ALLPASS_GAIN)
+                st[base + k] = flush(y + o * ALLPASS_GAIN)
                 y = o - y
                 k += 1
                 if k == size:
