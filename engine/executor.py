@@ -96,12 +96,28 @@ class BlockEvaluator:
             self.exports = np.stack([outputs, outputs]) if self.ring is None else none
         self.imports = none if self.imports is None else self.imports
         self._export_found = np.zeros(self.exports.shape[1], dtype=np.int64)
-        # Nodes the host fills once per block from pattern events: (filler, its first arena row).
+        # Nodes the host fills from pattern events: (filler, its first arena row). Those that read no signal
+        # (all of them today) are filled a whole runtime step ahead, into `_ahead`, and copied into the arena
+        # block by block: one Python call per node and step instead of per block (their output does not
+        # depend on how the timeline is split: invariant 2).
         self._hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []
+        self._ahead_hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []  # row in _ahead
+        self._block_hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []  # the others
+        ahead_rows: list[int] = []
         for stage in s.stages:
             if isinstance(stage, Batch) and stage.kernel is None:
                 for i, n in enumerate(stage.nodes):
-                    self._hosts.append((self._host_for(s.graph.nodes[n]), int(stage.wiring[i, 0])))
+                    node, row = s.graph.nodes[n], int(stage.wiring[i, 0])
+                    host = self._host_for(node)
+                    self._hosts.append((host, row))
+                    if self.ring is not None and not node.inputs:
+                        self._ahead_hosts.append((host, len(ahead_rows)))
+                        ahead_rows += range(row, row + KINDS[node.kind].outputs)
+                    else:
+                        self._block_hosts.append((host, row))
+        self._ahead_rows = np.array([ahead_rows, range(len(ahead_rows))], dtype=np.int64).reshape(2, -1)
+        steps = self.ring.shape[-1] if self.ring is not None and ahead_rows else 0
+        self._ahead = np.zeros((len(ahead_rows), steps))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
         self._prepare_loop_guards()
         self._version = -1  # of the segments: `_build_segments` counts up
@@ -204,16 +220,19 @@ class BlockEvaluator:
             self._block(first_sample, n)
             return
         ring, block = self.ring[slot], self.schedule.block
-        imports, exports = self.imports, self.exports
+        imports, exports, ahead, ahead_rows = self.imports, self.exports, self._ahead, self._ahead_rows
+        for host, row in self._ahead_hosts:
+            host.fill(ahead, row, first_sample, n)
         for offset in range(0, n, block):
             m = min(block, n - offset)
             copy_rows(self.arena, imports[0], 0, ring, imports[1], offset, m)
-            self._block(first_sample + offset, m)
+            copy_rows(self.arena, ahead_rows[0], 0, ahead, ahead_rows[1], offset, m)
+            self._block(first_sample + offset, m, filled_ahead=True)
             copy_rows(ring, exports[1], offset, self.arena, exports[0], 0, m)
 
-    def _block(self, first_sample: int, n: int) -> None:
+    def _block(self, first_sample: int, n: int, filled_ahead: bool = False) -> None:
         arena = self.arena
-        for host, row in self._hosts:
+        for host, row in self._block_hosts if filled_ahead else self._hosts:
             host.fill(arena, row, first_sample, n)
         if self._runner is not None:
             self._runner(arena, 0, n, n, *self._runner_args)
