@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 from benchmarks.workloads import all_workloads
+from engine.binding import bind
 from engine.executor import BlockEvaluator
-from engine.plan import Batch, ChainStage, LoopStage, build_schedule
+from graph.plan.schedule import build_schedule
 from engine.render import Renderer, RenderSettings
 from graph.compiler import compile_program
 
@@ -26,13 +27,12 @@ BLOCK, BLOCKS, ROUNDS = 512, 100, 7
 
 
 def _stage_call(stage, arena):
-    if isinstance(stage, ChainStage):
-        return lambda: stage.kernel(arena, *stage.args, 0, BLOCK)
-    if isinstance(stage, LoopStage):
-        return lambda: stage.runner(arena, 0, BLOCK, stage.loop.step, *stage.args)
-    if isinstance(stage, Batch) and stage.kernel is not None:
-        return lambda: stage.kernel(arena, stage.wiring, stage.state, 0, BLOCK)
-    return None
+    bound = bind(stage)
+    if bound is None:  # host-filled
+        return None
+    if bound.step is not None:  # a loop runner
+        return lambda: bound.fn(arena, 0, BLOCK, bound.step, *bound.arrays)
+    return lambda: bound.fn(arena, *bound.arrays, 0, BLOCK)
 
 
 def _best(fn, rounds: int = ROUNDS) -> float:

@@ -1,6 +1,6 @@
 """`phonon bench`: realtime factor and milliseconds per block for programs and worker counts, medians of
 several runs, with speedup and parallel efficiency against one worker and the runtime's wait times, and the
-cost model's predicted speedup beside the measured one (graph/cost_model.py), so a run comparing core counts
+cost model's predicted speedup beside the measured one (graph/plan/cost_model.py), so a run comparing core counts
 explains itself: a measured speedup far below the prediction points at the machine (busy cores, slow
 handoffs), one matching it at the program's structure (too few or unequal parts)."""
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.render import Renderer, RenderSettings
 from graph.compiler import compile_program
-from graph.cost_model import scaling
+from graph.plan.cost_model import scaling
 
 
 def bench_program(
@@ -42,7 +42,7 @@ def bench_program(
             runs.append(time.perf_counter() - started)
             block_ms.extend(t * 1000 for t in times)
             blocks = len(times)
-            stats = renderer.parts.runtime.stats()
+            stats = renderer.ensemble.stats()
             waits.append(1e6 * statistics.median(s.wait_s for s in stats) / blocks)
             busy.append(1e3 * max(s.busy_s for s in stats) / blocks)
             nodes, parts = len(renderer.schedule.order), len(renderer.parts.parts)

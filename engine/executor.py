@@ -9,14 +9,15 @@ from typing import Callable
 
 import numpy as np
 
+from engine.binding import bind
 from engine.controls import SteppedControl
 from engine.fused import part_runner
 from engine.master import RUNAWAY_LEVEL, copy_rows, mute_runaway, nonfinite_rows, silence_nonfinite
-from engine.plan import Batch, ChainStage, LoopStage, Schedule
 from engine.samples import SampleBank, SampleError, SampleLibrary
 from engine.voices import SampleVoices, SynthVoices
 from graph.errors import PhononError
 from graph.kinds import KINDS
+from graph.plan.schedule import Batch, ChainStage, LoopStage, Schedule
 from graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
@@ -105,7 +106,7 @@ class BlockEvaluator:
         self._block_hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []  # the others
         ahead_rows: list[int] = []
         for stage in s.stages:
-            if isinstance(stage, Batch) and stage.kernel is None:
+            if isinstance(stage, Batch) and stage.host_filled:
                 for i, n in enumerate(stage.nodes):
                     node, row = s.graph.nodes[n], int(stage.wiring[i, 0])
                     host = self._host_for(node)
@@ -120,6 +121,7 @@ class BlockEvaluator:
         self._ahead = np.zeros((len(ahead_rows), steps))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
         self._prepare_loop_guards()
+        self._bound = [bind(stage) for stage in s.stages]  # each stage's code and arrays (a chain's scratch)
         self._version = -1  # of the segments: `_build_segments` counts up
         self._build_segments()
         self._order_rows = np.array([s.node_row[n] for n in s.order], dtype=np.int64)
@@ -162,17 +164,15 @@ class BlockEvaluator:
         return sum(int(h.stats[0]) for h in pools), max((int(h.stats[1]) for h in pools), default=0)
 
     def _build_segments(self) -> None:
-        """Runs of batch calls (kernel, wiring, state), each followed by a loop (runner, args, step) or None."""
+        """Runs of batch calls (kernel, arrays), each followed by a loop (runner, arrays, step) or None."""
         self._segments: list[tuple[list, tuple | None]] = []
         calls: list[tuple[Callable, tuple]] = []  # (kernel, its arrays after the arena)
-        for index, stage in enumerate(self.schedule.stages):
-            if isinstance(stage, LoopStage):
-                self._segments.append((calls, (stage.runner, stage.args, stage.loop.step)))
+        for index, bound in enumerate(self._bound):
+            if bound is not None and bound.step is not None:
+                self._segments.append((calls, (bound.fn, bound.arrays, bound.step)))
                 calls = []
-            elif isinstance(stage, ChainStage):
-                calls.append((stage.kernel, stage.args))
-            elif stage.kernel is not None:
-                calls.append((stage.kernel, (stage.wiring, stage.state)))
+            elif bound is not None:
+                calls.append((bound.fn, bound.arrays))
             if index in self._loop_guards:
                 calls.append((mute_runaway, (*self._loop_guards[index], self._runaway_count)))
             if index in self._guards:

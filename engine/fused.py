@@ -21,20 +21,18 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
+from graph.caches import cache_root, write_atomic
+
 TILE = 64  # samples per tile in a part runner: a tile of a few hundred rows stays in the L1/L2 cache
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("PHONON_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "phonon"
-    )
-    path = Path(base) / "loops"
+    path = cache_root() / "loops"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -65,10 +63,7 @@ def load_source(prefix: str, source: str) -> Callable:
         return _loaded[name]
     path = cache_dir() / f"{name}.py"
     if not path.exists() or path.read_text() != source:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)  # atomic: concurrent renders never see half a file
+        write_atomic(path, source.encode())
     spec = importlib.util.spec_from_file_location(name, path)
     module: ModuleType = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # a part runner imports the loop runners it calls by this name

@@ -28,11 +28,11 @@ from engine import interrupts
 from engine.executor import BlockEvaluator, Incident, default_samples
 from engine.master import OUTMIX_CODES, master_rows, mix_master
 from engine.parts import build_parts
-from engine.plan import Schedule
 from engine.tiers import Tiers
 from engine.timings import Timings
 from engine.voices import VOICE_POOL
 from graph.compiler import compile_program
+from graph.plan.schedule import Schedule
 from graph.errors import PhononError
 from graph.signal_graph import SignalGraph
 from workers import TaskFailed, WorkerDied
@@ -118,7 +118,7 @@ def resolve_workers(graph: SignalGraph, workers: int, block: int = 512) -> int:
     """`workers`, or for 0 ("auto") what the cost model suggests for this program on the cores we may use."""
     if workers:
         return workers
-    from graph.cost_model import suggested_workers
+    from graph.plan.cost_model import suggested_workers
 
     return suggested_workers(graph, available_cores(), block=block)
 
@@ -156,8 +156,8 @@ class Renderer:
             raise e.located(graph.source, graph.filename) from None
         self.schedule: Schedule = self.parts.schedule
         # Tiered (the command line): fused code where it is cached, compiled in the background where not.
-        local = {i for i, p in enumerate(self.parts.parts) if workers == 1 or p.worker == 0}
-        self.tiers = Tiers.prepare(self.parts.evaluators, local) if tiered else None
+        self.tiers = Tiers.prepare(self.parts.evaluators, self.parts.local()) if tiered else None
+        self.ensemble = self.parts.ensemble  # the clock: start, wait for a step, release it
         self._out_rows = master_rows(self.parts.output_rows())
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
@@ -189,15 +189,14 @@ class Renderer:
             raise ValueError("rendering past the end of the render")
         if not self._started:
             blocks = None if self.frames is None else -(-self.frames // self.step)
-            self.parts.runtime.start(blocks)
+            self.ensemble.start(blocks)
             self._started = True
             if self.tiers is not None:
                 self.tiers.start_compiler()
         elif self.tiers is not None:
             self.tiers.poll()
-        runtime = self.parts.runtime
         try:
-            slot = runtime.wait_block(k, self.parts.sinks)
+            slot = self.ensemble.wait(k)
         except WorkerDied as e:
             raise PhononError(
                 f"a worker process died ({e}); the render was stopped cleanly and nothing was written",
@@ -207,10 +206,10 @@ class Renderer:
         except TaskFailed as e:
             raise PhononError(f"rendering part {e.task_name} failed: {_last_line(e.traceback_text)}") from None
         mix_master(
-            self.parts.slots[slot], self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
+            slot, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
             self._mixed, 0, n, self._counts,
         )
-        runtime.release_block(k)
+        self.ensemble.release(k)
         self._next_block += 1
         self._mixed_from, self._mixed_to = 0, n
 

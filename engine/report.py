@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
-from engine.plan import LoopStage, build_schedule
+from graph.plan.schedule import LoopStage, build_schedule
 from graph.analysis import reachable
-from graph.cost_model import DEFAULT_COUNTS, scaling, suggested_workers
-from graph.partition import partition
+from graph.plan.cost_model import DEFAULT_COUNTS, scaling, suggested_workers
+from graph.plan.partition import partition
 from graph.signal_graph import Input, SignalGraph
-from graph.units import unit_graph
+from graph.plan.units import unit_graph
 
 
 def _input(graph: SignalGraph, x: Input) -> str:
@@ -41,7 +41,7 @@ def plan_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 51
 
 
 def scaling_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 512) -> list[str]:
-    """Predicted speedup per worker count (graph/cost_model.py), so scaling can be read before running it."""
+    """Predicted speedup per worker count (graph/plan/cost_model.py), so scaling can be read before running it."""
     ug = unit_graph(graph, sr)
     counts = sorted({n for n in DEFAULT_COUNTS if n <= 64} | {workers})
     s = scaling(ug, counts, sr, block)

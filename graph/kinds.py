@@ -77,7 +77,7 @@ class Kind:
     `inputs` are signal inputs (each a constant, a pattern or a signal, read per sample); `consts` are fixed
     per-node numbers the compiler bakes into the state row; `state` the named fields after them. `cost_ns` is
     the estimated cost per sample (reports, partitioning); `lane_cost_ns` the cost per sample of a node that
-    runs in SIMD lanes (graph/lanes.py), per input for a variadic kind. `functions` are the names a program
+    runs in SIMD lanes (graph/plan/lanes.py), per input for a variadic kind. `functions` are the names a program
     calls to make one; `doc` is its line in the README's function table. Code: `step` (per sample) or
     `kernel` (per block, `kernel(arena, wiring, state, start, stop)`, see engine/kernels), and `phases`,
     the "read"/"write" kernels of a kind that can close a feedback loop without latency.

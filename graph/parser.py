@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import math
+import sys
 import unicodedata
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +15,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from graph import ast
+from graph.caches import cache_root, write_atomic
 from graph.errors import PhononError
 from graph.limits import MAX_NESTING
 
@@ -43,13 +47,24 @@ _FRIENDLY = {
 
 @functools.cache
 def _parser() -> lark.Lark:
-    return lark.Lark(
-        _GRAMMAR.read_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+    """The LALR parser of the grammar. Its tables are built once per grammar and lark version and kept in the
+    cache folder (loading them takes a few ms, building them 40 ms: every command pays it)."""
+    grammar = _GRAMMAR.read_text()
+    key = hashlib.sha256(f"{grammar}{lark.__version__}{sys.version_info[:2]}".encode()).hexdigest()[:16]
+    path = cache_root() / f"grammar-{key}.lark"
+    try:
+        with open(path, "rb") as f:
+            return lark.Lark.load(f)
+    except Exception:  # missing, unreadable, or written by another version: build it again
+        pass
+    parser = lark.Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+    tables = io.BytesIO()
+    parser.save(tables)
+    try:
+        write_atomic(path, tables.getvalue())
+    except OSError:  # a read-only cache folder only costs the time to build them
+        pass
+    return parser
 
 
 def _pos(item: Token | lark.tree.Meta) -> ast.Pos:

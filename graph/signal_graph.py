@@ -40,7 +40,7 @@ class Node:
         return self.cost()
 
     def cost(self, lanes: bool = False) -> float:
-        """Estimated cost per sample; `lanes`: run in SIMD lanes with others of its kind (graph/lanes.py)."""
+        """Estimated cost per sample; `lanes`: run in SIMD lanes with others of its kind (graph/plan/lanes.py)."""
         kind = KINDS[self.kind]
         each = kind.lane_cost_ns if lanes and kind.lane_cost_ns is not None else kind.cost_ns
         return each * (max(1, len(self.inputs)) if kind.variadic else 1)

@@ -8,9 +8,9 @@ import pytest
 
 from benchmarks.workloads import all_workloads
 from engine.executor import BlockEvaluator
-from engine.plan import ChainStage, build_schedule
+from graph.plan.schedule import ChainStage, build_schedule
 from engine.render import render_array
-from graph import lanes
+from graph.plan import lanes
 from graph.compiler import compile_program
 
 MODULATED = """~lfo: sine 3 * 200 + 600

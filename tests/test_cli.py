@@ -487,7 +487,7 @@ def test_default_worker_count_is_what_the_cost_model_suggests_and_changes_nothin
     from benchmarks.workloads import all_workloads
     from engine.render import available_cores
     from graph.compiler import compile_program
-    from graph.cost_model import suggested_workers
+    from graph.plan.cost_model import suggested_workers
 
     light = write(tmp_path, "out: saw 110 # lpf 900 0.7 * 0.1\n", "light.phonon")
     r = phonon("render", light, "-o", tmp_path / "light.wav", "-d", "0.2")

@@ -1,4 +1,4 @@
-"""The cost model (graph/cost_model.py): predicted scaling that follows the program's structure, the
+"""The cost model (graph/plan/cost_model.py): predicted scaling that follows the program's structure, the
 suggested worker count, and where it is shown (`phonon graph --workers`, `phonon bench`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from benchmarks.workloads import all_workloads
 from engine.cli import main
 from graph.compiler import compile_program
-from graph.cost_model import (
+from graph.plan.cost_model import (
     critical_path,
     plan,
     predicted_speedup,
@@ -18,8 +18,8 @@ from graph.cost_model import (
     suggested_workers,
     total_cost,
 )
-from graph.partition import partition, structure
-from graph.units import unit_graph
+from graph.plan.partition import partition, structure
+from graph.plan.units import unit_graph
 
 CHAIN = "out: saw 55 # lpf 800 # lpf 900\n"
 TINY = "out: sine 440 * 0.1\n"

@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.plan import build_schedule
+from graph.plan.schedule import build_schedule
 from engine.render import Renderer, RenderSettings, render_array, render_to_file
 from graph.compiler import compile_program
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.plan import build_schedule
+from graph.plan.schedule import build_schedule
 from engine.render import RenderSettings, render_array, render_to_file
 from graph.compiler import compile_program
 

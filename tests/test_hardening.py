@@ -597,9 +597,9 @@ def test_closing_a_renderer_does_not_wait_for_a_stopped_worker():
     out = np.zeros((8192, 2))
     renderer = Renderer(compile_program(TWO_PARTS), RenderSettings(), None, workers=2)
     renderer.render_into(out, 8192)
-    workers = renderer.parts.runtime.pids
+    workers = renderer.ensemble.runtime.pids
     assert workers
-    renderer.parts.runtime.stop_timeout = 3600.0
+    renderer.ensemble.runtime.stop_timeout = 3600.0
     for pid in workers:
         os.kill(pid, signal.SIGSTOP)
     with _hang_guard(60):
@@ -651,7 +651,7 @@ def test_closed_renderers_hold_no_shared_memory():
         for _ in range(50):
             renderer = Renderer(graph, RenderSettings(), None, workers=2)
             renderer.render_into(out, 1024)
-            assert renderer.parts.arenas and arena_mappings() > 0  # it did use shared memory
+            assert renderer.ensemble.workers == 2 and arena_mappings() > 0  # it did use shared memory
             renderer.close()
             counts.append((descriptors(), arena_mappings()))
     finally:

@@ -17,8 +17,8 @@ import pytest
 from benchmarks.workloads import all_workloads, three_node_programs
 from engine.render import Renderer, RenderSettings, render_array
 from graph.compiler import compile_program
-from graph.partition import partition, structure
-from graph.units import unit_graph
+from graph.plan.partition import partition, structure
+from graph.plan.units import unit_graph
 from tests.processes import writing_into
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 
 import engine.fused as fused
 from engine.executor import BlockEvaluator
-from engine.plan import build_schedule
+from graph.plan.schedule import build_schedule
 from engine.render import Renderer, RenderSettings, render_array
 from graph.compiler import compile_program
 

@@ -2,6 +2,7 @@
 
 - ``SharedArena``: a shared-memory numpy array (memfd, inherited by forked workers, never in /dev/shm).
 - ``Handoff``: single-writer sequence counters with spin-then-semaphore waits and no lost wake-ups.
+- ``Ensemble``: the master's view of a runtime and its ring slots: start, wait for step k, release it, close.
 - ``Runtime`` / ``Task``: run tasks with dependencies block after block in forked workers over rings of R slots;
   ``WorkerDied`` / ``TaskFailed`` report failures after everything is torn down.
 
@@ -18,8 +19,9 @@ Typical use (the master builds everything, then forks)::
 """
 
 from .arena import SharedArena
+from .ensemble import Ensemble
 from .handoff import Handoff, backend_name
 from .runtime import ProcessStats, Runtime, RuntimeStopped, Task, TaskFailed, WorkerDied, die_with_parent
 
-__all__ = ["die_with_parent", "SharedArena", "Handoff", "backend_name", "Runtime", "Task", "TaskFailed", "WorkerDied",
+__all__ = ["die_with_parent", "Ensemble", "SharedArena", "Handoff", "backend_name", "Runtime", "Task", "TaskFailed", "WorkerDied",
            "ProcessStats", "RuntimeStopped"]

@@ -67,7 +67,7 @@ def load_all() -> dict[str, Callable]:
         KERNELS[kind.name] = kind.kernel if kind.kernel is not None else step_kernel(kind)
         if kind.phases:
             SPLIT_KERNELS[kind.name] = dict(kind.phases)
-    _load_numba_registries()
+    load_numba_registries()
     return KERNELS
 
 
@@ -84,7 +84,7 @@ def load_chains():
 _UNUSED_BY_KERNELS = ("scipy.linalg.cython_blas", "scipy.linalg.cython_lapack")
 
 
-def _load_numba_registries() -> None:
+def load_numba_registries() -> None:
     """numba imports its numpy support when it loads the first compiled function: about 0.2 s. Do it here,
     before workers fork, so they inherit it instead of each paying it, and no render pays it after its first
     block started."""

@@ -6,12 +6,12 @@ for the one before. Voices are independent, so this kernel turns the loops aroun
 voices inner, with the state of every voice in its own small array (structure of arrays), so LLVM runs 8
 voices per AVX-512 instruction; the saw's output never leaves a register.
 
-The planner (engine.plan) gives it chains `saw -> svf` (graph/lanes.py) where the svf is the oscillator's only
-reader; `wave` says which oscillator, and each wave gets its own copy of the loops (a literal in each inlined
-copy), the saw's hand-written for the lanes, the others' their kinds' own steps. Per block, a
-voice whose frequency, cutoff and q hold one value over the block runs in the lanes; any other runs the two
-batch kernels' arithmetic one voice at a time. Which path a voice takes depends on that voice alone, and the
-lane arithmetic is plain IEEE (no contraction, no reassociation), so a voice computes the same numbers
+The planner (graph/plan/schedule.py) gives it chains `saw -> svf` (graph/plan/lanes.py) where the svf is the
+oscillator's only reader; `wave` says which oscillator, and each wave gets its own copy of the loops (a
+literal in each inlined copy), the saw's hand-written for the lanes, the others' their kinds' own steps. Per
+block, a voice whose frequency, cutoff and q hold one value over the block runs in the lanes; any other runs
+the two batch kernels' arithmetic one voice at a time. Which path a voice takes depends on that voice alone,
+and the lane arithmetic is plain IEEE (no contraction, no reassociation), so a voice computes the same numbers
 whichever voices share its batch: parallel renders stay bit-identical to serial ones. Against the batch
 kernels (which contract multiply-adds) it agrees to about 1e-15.
 

@@ -1,10 +1,12 @@
-"""Turn a SignalGraph into a schedule of kernel calls over an arena of block buffers.
+"""Turn a SignalGraph (or the units of one part of it) into a schedule: an arena layout of block rows and the
+stages that fill them, in order. Plain data: the engine binds each stage to its code (engine/binding.py).
 
-Each evaluated node owns one arena row and each distinct constant one row (filled once). Nodes outside
-feedback loops are batched: all nodes of one kind on one level run in a single kernel call per block (a
-level never depends on itself), so Python's cost per block grows with the number of (kind, level) pairs,
-not with the number of nodes. Each feedback loop is one stage run by a generated numba function that steps
-through the block in steps no longer than the loop's delay (see graph.feedback and engine.fused)."""
+Each evaluated node owns one arena row (two for a stereo kind) and each distinct constant one row (filled
+once). Nodes outside feedback loops are batched: all nodes of one kind on one level form one stage, called
+once per block (a level never depends on itself), so Python's cost per block grows with the number of
+(kind, level) pairs, not with the number of nodes. Chains of nodes that run in lanes (graph/plan/lanes.py)
+form one chain stage, with the sums of them it computes. Each feedback loop is one stage stepped through the
+block in steps no longer than the loop's delay (graph/plan/feedback.py)."""
 
 from __future__ import annotations
 
@@ -14,51 +16,56 @@ from typing import Callable
 
 import numpy as np
 
-from engine.fused import loop_runner
-from engine.kernels import SPLIT_KERNELS, load_all, load_chains
-from graph import lanes
-from graph.feedback import FeedbackPlan, Loop
 from graph.kinds import KINDS
+from graph.plan import lanes
+from graph.plan.feedback import FeedbackPlan, Loop
+from graph.plan.units import Unit, UnitGraph, unit_graph
 from graph.signal_graph import Input, SignalGraph
-from graph.units import Unit, UnitGraph, unit_graph
 
 
 @dataclass
 class Batch:
-    """Nodes of one kind evaluated by one kernel call."""
+    """Nodes of one kind evaluated together by one call of the kind's kernel."""
 
     kind: str
-    kernel: Callable | None  # None for host-filled kinds (patterns)
     nodes: list[int]
     wiring: np.ndarray  # int64 [batch, 1 + inputs]
     state: np.ndarray  # float64 [batch, width]: [sr, *consts, *mutable]
     level: int
     first_mutable: int = 0  # column where the mutable state starts (for resets)
 
+    @property
+    def host_filled(self) -> bool:
+        """Filled by the host from pattern events (patterns, voices), not by a kernel."""
+        return KINDS[self.kind].host_filled
+
 
 @dataclass
 class LoopStage:
-    """A feedback loop: its nodes (one Batch each), run in order by one generated function per block."""
+    """A feedback loop: its nodes (one Batch each), stepped together through the block. `phases` is the call
+    order within a step: the "read" half of each split node (its output, from stored state), the other nodes
+    whole ("full"), then the "write" half of each split node (consuming its input)."""
 
     loop: Loop
     members: list[Batch]
-    runner: Callable
-    args: tuple[np.ndarray, ...]  # wiring, state for each call, in call order
+    phases: list[tuple[str, Batch]]
     level: int
 
 
 @dataclass
 class ChainStage:
-    """Chains of nodes run link after link by one lane kernel (engine.kernels.chains), many chains side by
-    side: `members` holds one batch per link, row i of each being chain i."""
+    """Chains of nodes run link after link by one lane kernel, many chains side by side: row i of each link's
+    batch is chain i. It may also compute sums of its chains (`sums`): `source[s, 1 + k]` is the chain that
+    input k of sum s reads (-1: another row)."""
 
     kind: str  # the links' kinds, e.g. "saw>svf", and ">mix" when it also computes sums of them
-    kernel: Callable
     links: list[Batch]  # one batch per link
-    args: tuple[np.ndarray, ...]
     level: int
-    sums: Batch | None = None  # the sums of chains it computes
-    guarded: np.ndarray | None = None  # per chain (in `args` too): silence its non-finite samples in the kernel
+    sums: Batch | None = None
+    source: np.ndarray | None = None
+    owned: np.ndarray | None = None  # per chain: read only by the sums here, so its rows are never written
+    guarded: np.ndarray | None = None  # per chain: silence its non-finite samples in the kernel (set at run time)
+    constant: np.ndarray | None = None  # per arena row: True for constant rows
 
     @property
     def members(self) -> list[Batch]:
@@ -71,8 +78,7 @@ class ChainStage:
 
 Stage = Batch | LoopStage | ChainStage
 
-_NO_SUMS = Batch("mix", None, [], np.zeros((0, 1), dtype=np.int64), np.zeros((0, 2)), 0)
-
+NO_SUMS = Batch("mix", [], np.zeros((0, 1), dtype=np.int64), np.zeros((0, 2)), 0)
 
 
 @dataclass
@@ -139,7 +145,7 @@ def _make_batch(graph: SignalGraph, kind_name: str, members: list[int], level: i
             wiring[i, 1 + j] = row_of(x)
         state[i, 0] = sr
         state[i, 1 : 1 + len(node.consts)] = node.consts
-    return Batch(kind_name, None, members, wiring, state, level, 1 + n_consts)
+    return Batch(kind_name, members, wiring, state, level, 1 + n_consts)
 
 
 def build_schedule(
@@ -148,7 +154,6 @@ def build_schedule(
     """The schedule of a whole program, or of the units `only` (one part of a parallel render). Rows are
     laid out for the whole program either way, so every part addresses the same arena the same way.
     `ug` is the program's unit graph when the caller already has it (one per part otherwise)."""
-    kernels = load_all()
     ug = ug or unit_graph(graph, sr)
     fplan = ug.feedback
     all_order = ug.nodes_in_order()
@@ -199,7 +204,7 @@ def build_schedule(
             links = [[chained[n] for n in nodes], nodes]
             members = [_make_batch(graph, k, ns, lvl, row_of, sr) for k, ns in zip(kind_name.split(">"), links)]
             sums = [m for m in order if summed.get(m) == (lvl, kind_name)]
-            sum_batch = _make_batch(graph, "mix", sums, lvl, row_of, sr) if sums else _NO_SUMS
+            sum_batch = _make_batch(graph, "mix", sums, lvl, row_of, sr) if sums else NO_SUMS
             source = np.full(sum_batch.wiring.shape, -1, dtype=np.int64)
             chain_of = {n: i for i, n in enumerate(nodes)}
             for s_i, m in enumerate(sums):
@@ -208,24 +213,17 @@ def build_schedule(
             summed_chains = {int(i) for i in source[source >= 0]}
             owned = np.array([readers[n] == 1 and i in summed_chains for i, n in enumerate(nodes)], dtype=np.bool_)
             for b in members + ([sum_batch] if sums else []):
-                b.kernel = kernels[b.kind]  # as for loop members: the kind's kernel, though the chain kernel runs them
                 node_batch.update({n: (b, i) for i, n in enumerate(b.nodes)})
             if constant is None:
                 constant = np.zeros(node_rows + len(const_rows), dtype=np.bool_)
                 constant[list(const_rows.values())] = True
-            chains = load_chains()
-            links_args = (a for b in members for a in (b.wiring, b.state))
-            guarded = np.zeros(len(nodes), dtype=np.bool_)
-            wave = chains.WAVES[members[0].kind]
-            args = (constant, *links_args, sum_batch.wiring, sum_batch.state, source, owned, guarded, wave,
-                    *chains.osc_svf_scratch(len(nodes)))
-            stage = ChainStage(kind_name, chains.osc_svf, members, args, lvl, sum_batch if sums else None, guarded)
-            if sums:
-                stage.kind += ">mix"
+            stage = ChainStage(
+                kind_name + (">mix" if sums else ""), members, lvl, sum_batch if sums else None, source, owned,
+                np.zeros(len(nodes), dtype=np.bool_), constant,
+            )
             stages.append(((lvl, 0, stage.kind), stage))
             continue
         batch = _make_batch(graph, kind_name, nodes, lvl, row_of, sr)
-        batch.kernel = None if KINDS[kind_name].host_filled else kernels[kind_name]
         node_batch.update({n: (batch, i) for i, n in enumerate(nodes)})
         stages.append(((lvl, 0, kind_name), batch))
     for i, loop in enumerate(fplan.loops):
@@ -237,17 +235,11 @@ def build_schedule(
             b = _make_batch(graph, graph.nodes[n].kind, [n], lvl, row_of, sr)
             node_batch[n] = (b, 0)
             loop_batches.append(b)
-        calls, args = [], []
         split = set(loop.split)
         phases = [("read", b) for b in loop_batches if b.nodes[0] in split]
         phases += [("full", b) for b in loop_batches if b.nodes[0] not in split]
         phases += [("write", b) for b in loop_batches if b.nodes[0] in split]
-        for phase, b in phases:
-            fn = kernels[b.kind] if phase == "full" else SPLIT_KERNELS[b.kind][phase]
-            b.kernel = kernels[b.kind]
-            calls.append(fn)
-            args += [b.wiring, b.state]
-        stage = LoopStage(loop, loop_batches, loop_runner(calls), tuple(args), lvl)
+        stage = LoopStage(loop, loop_batches, phases, lvl)
         stages.append(((lvl, 1, str(loop.nodes[0])), stage))
 
     return Schedule(

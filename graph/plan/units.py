@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from graph.analysis import reachable, strongly_connected
-from graph.feedback import FeedbackPlan, plan_feedback
-from graph.lanes import lane_nodes
+from graph.plan.feedback import FeedbackPlan, plan_feedback
+from graph.plan.lanes import lane_nodes
 from graph.signal_graph import Input, SignalGraph
 
 Unit = int | tuple[str, int]  # a node id, or ("loop", index into feedback.loops)

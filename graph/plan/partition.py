@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from graph.signal_graph import PARTIAL_SUM, SignalGraph
-from graph.units import Unit, UnitGraph
+from graph.plan.units import Unit, UnitGraph
 
 
 @dataclass
@@ -34,6 +34,15 @@ def _anchor_name(graph: SignalGraph, ug: UnitGraph, u: Unit, outputs: dict[Unit,
     node = graph.nodes[ug.members[u][0]]
     bus = f"~{node.buses[0]} " if node.buses else ""
     return f"{bus}{node.label} #{node.id}"
+
+
+def parts_for(ug: UnitGraph, workers: int) -> list[Part]:
+    """The parts the runtime runs on `workers` processes: the partition when it has more than one part, else
+    one part with everything, run in-process as with one worker (also for a constant program: no units)."""
+    parts = partition(ug, workers) if workers > 1 else []
+    if len(parts) > 1:
+        return parts
+    return [Part(0, "all", list(ug.order), sum(ug.cost(u) for u in ug.order))]
 
 
 def partition(ug: UnitGraph, workers: int) -> list[Part]:

@@ -5,7 +5,8 @@ filter) and read by nothing else; many chains of one level run side by side, voi
 (`mix`) that reads chains of one level, and otherwise only what an earlier level computed, is computed by
 their lane kernel from its tile of outputs. The choice depends only on the graph (and on which units share
 a part, which the graph fixes too), so every worker count runs the same lanes. The planner
-(engine/plan.py) builds the kernels' arguments from it; the cost model costs lane nodes at their lane cost.
+(graph/plan/schedule.py) makes its stages from it, engine/binding.py the kernels' arguments; the cost model
+costs lane nodes at their lane cost.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # units builds on this module (lane costs), so the types only
-    from graph.units import Unit, UnitGraph
+    from graph.plan.units import Unit, UnitGraph
 
 # (first kind, second kind) pairs that a lane kernel runs (engine/kernels/chains.py: an oscillator into a filter).
 LANE_CHAINS = {("saw", "svf"), ("square", "svf"), ("tri", "svf")}

@@ -30,9 +30,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from graph.partition import Part, partition, structure
+from graph.plan.partition import Part, parts_for, structure
 from graph.signal_graph import SignalGraph
-from graph.units import UnitGraph, unit_graph
+from graph.plan.units import UnitGraph, unit_graph
 
 # Per part and block: the evaluator's loop, the copies of its imports and exports, its non-finite check ...
 OVERHEAD_NS_PER_PART_BLOCK = 1500.0
@@ -87,15 +87,8 @@ def balance(parts: list[Part], workers: int) -> float:
 
 
 def plan(ug: UnitGraph, workers: int) -> list[Part]:
-    """The parts the runtime runs for this worker count: one part with everything on one worker (as
-    engine/parts.py builds it), the partition plan otherwise."""
-    if workers <= 1:
-        units = list(ug.order)
-        if not units:
-            return []
-        cost = sum(ug.cost(u) for u in units)
-        return [Part(0, "all", units, cost)]
-    return partition(ug, workers)
+    """The parts the runtime runs for this worker count (none for a constant program: nothing to cost)."""
+    return [p for p in parts_for(ug, workers) if p.units]
 
 
 def _part_overhead_ns(ug: UnitGraph, part: Part, block: int) -> float:
