@@ -126,10 +126,11 @@ class SampleVoices(_Voices):
         count = self.fill_triggers(first, n)
         if self._bank_version != self.bank.version:
             self._data, self._offsets, self._lengths, _ = self.bank.arrays()
+            self._channels = self.bank.channels  # mono samples take the kernel's one-column loops
             self._bank_version = self.bank.version
         vk.play_samples(
             arena[row], arena[row + 1], 0, n, float(self.sr), self.pool, self.triggers, count,
-            self._data, self._offsets, self._lengths, self.stats,
+            self._data, self._offsets, self._lengths, self._channels, self.stats,
         )
 
 

@@ -81,11 +81,11 @@ def render_samples(bank, rows, total, block=None, voices=512, pool=None, stats=N
     stats = V.new_stats() if stats is None else stats
     out_l = np.full(total, np.nan)  # the kernel must overwrite every column
     out_r = np.full(total, np.nan)
-    data, offsets, lengths = bank.data, bank.offsets, bank.lengths
+    data, offsets, lengths, channels = bank.data, bank.offsets, bank.lengths, bank.channels
     for a, b in _blocks(total, block or total):
         sel = table[(table[:, V.T_OFFSET] >= a) & (table[:, V.T_OFFSET] < b)] if len(table) else table
         buf = np.ascontiguousarray(sel) if len(sel) else np.zeros((1, V.TRIGGER_WIDTH))
-        V.play_samples(out_l, out_r, a, b, float(SR), pool, buf, len(sel), data, offsets, lengths, stats)
+        V.play_samples(out_l, out_r, a, b, float(SR), pool, buf, len(sel), data, offsets, lengths, channels, stats)
     return out_l, out_r, pool, stats
 
 
@@ -393,6 +393,96 @@ def test_busy_scenario_matches_reference_model():
     np.testing.assert_allclose(R, eR, atol=1e-9)
 
 
+def exact_voice(frames, rate, begin=0.0, end=1.0, gain=1.0, pan=0.0):
+    """One voice with the default ramps by the module doc's formula, sample by sample with the kernel's
+    operations in the kernel's order (Python floats are IEEE doubles): (L, R) exactly, from the onset on."""
+    frames = np.asarray(frames, dtype=np.float32)
+    if frames.ndim == 1:
+        frames = np.stack([frames, frames], axis=1)
+    padded = np.vstack([frames, np.zeros((1, 2), dtype=np.float32)])  # the guard frame
+    n = len(frames)
+    lo, hi = float(math.floor(begin * n + 0.5)), float(math.floor(end * n + 0.5))
+    p0 = lo if rate > 0 else hi - 1.0
+    count = 0
+    while lo <= p0 + rate * count < hi:
+        count += 1
+    a_len, r_len = 44.0, 132.0  # 1 ms and 3 ms at 44.1 kHz
+    rel_end = count + 1.0
+    gl, gr = V._pan_gains(pan)
+    gl, gr = gain * gl, gain * gr
+    left, right = np.zeros(count), np.zeros(count)
+    for k in range(count):
+        ag = float(k)
+        pos = p0 + rate * ag
+        j = int(pos)
+        f = pos - j
+        l, r = float(padded[j, 0]), float(padded[j, 1])
+        l += f * (float(padded[j + 1, 0]) - l)
+        r += f * (float(padded[j + 1, 1]) - r)
+        tau = ag + 1.0
+        env = tau * (1.0 / a_len) if tau < a_len else 1.0
+        if rel_end - tau < r_len:
+            env = min(env, (rel_end - tau) * (1.0 / r_len))
+        left[k] = l * (env * gl)
+        right[k] = r * (env * gr)
+    return left, right
+
+
+EXACT_RATES = [1.0, -1.0, 2.0, -2.0, 0.5, 1.37, -0.63, 0.8, 3.0]
+
+
+@pytest.mark.parametrize("rate", EXACT_RATES)
+def test_every_loop_gives_the_exact_formula(rate):
+    """Mono and stereo samples, unit, integer and fractional rates, forwards and backwards: the kernel's
+    split into runs (attack, batched flat run, release; one column for mono) gives exactly the formula."""
+    rng = np.random.default_rng(3)
+    mono = (rng.standard_normal(1500) * 0.3).astype(np.float32)
+    stereo = (rng.standard_normal((1500, 2)) * 0.3).astype(np.float32)
+    bank = make_bank(mono, stereo)
+    assert list(bank.channels) == [1, 2]
+    for sample, frames in ((0, mono), (1, stereo)):
+        for begin, end, pan in ((0.0, 1.0, 0.0), (0.1, 0.85, 0.3), (0.5, 0.55, -0.8)):
+            el, er = exact_voice(frames, rate, begin, end, 0.7, pan)
+            total = 13 + len(el) + 20
+            for block in (None, 100, 7):
+                L, R, _, _ = render_samples(bank, [trig(13, sample, 0.7, pan, rate, begin, end)], total, block)
+                np.testing.assert_array_equal(L, placed(total, 13, el))
+                np.testing.assert_array_equal(R, placed(total, 13, er))
+
+
+@pytest.mark.parametrize("rate", EXACT_RATES)
+def test_mono_voices_equal_stereo_voices_of_equal_columns(rate):
+    """A mono sample (one column read) and the same frames as a stereo sample (both read): the same output."""
+    frames = (np.random.default_rng(4).standard_normal(2000) * 0.3).astype(np.float32)
+    bank = make_bank(frames, np.stack([frames, frames], axis=1))
+    assert list(bank.channels) == [1, 2]
+    rows = [trig(5 + 37 * i, sample=0, pan=0.1 * i - 0.5, rate=rate * (1 + 0.125 * i), hold=[-1, 300][i % 2])
+            for i in range(9)]
+    L1, R1, pool1, _ = render_samples(bank, rows, 5000, block=256)
+    for r in rows:
+        r[V.T_SAMPLE] = 1
+    L2, R2, pool2, _ = render_samples(bank, rows, 5000, block=256)
+    assert np.any(L1 != 0.0) and np.any(R1 != 0.0)
+    np.testing.assert_array_equal(L1, L2)
+    np.testing.assert_array_equal(R1, R2)
+    used = pool1[:, V.V_AGE] > 0.0  # slots that held a voice (freed slots keep their row)
+    assert np.any(used) and np.all(pool1[used, V.V_MONO] == 1.0) and np.all(pool2[:, V.V_MONO] == 0.0)
+
+
+def test_a_channel_count_of_one_plays_the_left_column_on_both_sides():
+    """The kernel takes the bank's channel counts at their word: 1 promises equal columns, and every loop but
+    the rate-1 one then reads only the left column (so the mono loops are really the ones the tests above
+    exercise)."""
+    stereo = np.stack([np.full(500, 0.5), np.full(500, -0.25)], axis=1).astype(np.float32)
+    bank = make_bank(stereo)
+    out = [np.zeros(600), np.zeros(600)]
+    for channels, expect_r in ((np.array([2]), -0.25), (np.array([1]), 0.5)):
+        for rate in (1.5, -1.0, 2.0):
+            V.play_samples(out[0], out[1], 0, 600, float(SR), V.new_pool(4), np.array([trig(0, rate=rate, **HARD)]),
+                           1, bank.data, bank.offsets, bank.lengths, channels, V.new_stats())
+            assert out[0][10] == 0.5 and out[1][10] == expect_r
+
+
 def test_bad_triggers_are_skipped_and_output_overwritten():
     bank = make_bank(NOISE)
     rows = [trig(0, sample=5), trig(1, sample=-1), trig(2, gain=0.0), trig(3, rate=float("nan")),
@@ -516,21 +606,25 @@ def test_block_split_independence_synth(wave):
 
 def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, float]:
     """ns per voice-sample with `voices` voices sounding all the time (not a test; run this file)."""
-    bank = make_bank((np.random.default_rng(0).standard_normal(SR * 30) * 0.1).astype(np.float32))
+    rng = np.random.default_rng(0)
+    bank = make_bank((rng.standard_normal(SR * 30) * 0.1).astype(np.float32),
+                     (rng.standard_normal((SR * 30, 2)) * 0.1).astype(np.float32))  # ids 0 mono, 1 stereo
     result = {}
-    for name, rate in (("samples rate 1", 1.0), ("samples rate 1.37", 1.37)):
+    for name, sample, rate in (("samples rate 1", 0, 1.0), ("samples rate 1.37", 0, 1.37),
+                               ("samples rate -1", 0, -1.0), ("stereo samples rate 1", 1, 1.0),
+                               ("stereo samples rate 1.37", 1, 1.37)):
         pool = V.new_pool(512)
         stats = V.new_stats()
         out_l = np.zeros(block)
         out_r = np.zeros(block)
-        trig_tab = np.array([trig(i % block, rate=rate, pan=(i % 9) / 4 - 1) for i in range(voices)])
+        trig_tab = np.array([trig(i % block, sample, rate=rate, pan=(i % 9) / 4 - 1) for i in range(voices)])
         V.play_samples(out_l, out_r, 0, block, float(SR), pool, trig_tab, voices, bank.data, bank.offsets,
-                       bank.lengths, stats)
+                       bank.lengths, bank.channels, stats)
         empty = np.zeros((1, V.TRIGGER_WIDTH))
         t = time.perf_counter()
         for _ in range(blocks):
             V.play_samples(out_l, out_r, 0, block, float(SR), pool, empty, 0, bank.data, bank.offsets,
-                           bank.lengths, stats)
+                           bank.lengths, bank.channels, stats)
         dt = time.perf_counter() - t
         assert pool[:, V.V_ACTIVE].sum() == voices
         result[name] = dt / (blocks * block * voices) * 1e9
@@ -553,12 +647,13 @@ def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, f
     out_l = np.zeros(block)
     out_r = np.zeros(block)
     tab = np.array([trig(i % block, rate=1.0) for i in range(512)])
-    V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab, 512, bank.data, bank.offsets, bank.lengths, stats)
+    V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab, 512, bank.data, bank.offsets, bank.lengths,
+                   bank.channels, stats)
     tab16 = np.array([trig(i * 32, rate=1.0) for i in range(16)])
     t = time.perf_counter()
     for _ in range(blocks):
         V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab16, 16, bank.data, bank.offsets, bank.lengths,
-                       stats)
+                       bank.channels, stats)
     dt = time.perf_counter() - t
     assert pool[:, V.V_ACTIVE].sum() == 512
     result["samples, 512 voices, 16 triggers/block"] = dt / (blocks * block * 512) * 1e9
@@ -567,7 +662,7 @@ def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, f
     t = time.perf_counter()
     for _ in range(blocks):
         V.play_samples(out_l, out_r, 0, block, float(SR), pool, tab16, 0, bank.data, bank.offsets, bank.lengths,
-                       stats)
+                       bank.channels, stats)
     result["idle call, us"] = (time.perf_counter() - t) / blocks * 1e9 / 1000
     return result
 

@@ -20,9 +20,12 @@ pool           float64 [P, POOL_WIDTH] / [P, SYNTH_POOL_WIDTH]  from `new_pool(P
 triggers       float64 [capacity, TRIGGER_WIDTH] / [capacity, SYNTH_TRIGGER_WIDTH]; rows 0..n_triggers-1 used
 stats          float64 or int64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices
                right after a voice starts), i.e. the most voices ever sounding at once. The host owns it.
-data, offsets, lengths   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2], C-contiguous, with
-               mono duplicated into both columns and one zero guard frame before and after every sample; int64
-               [n]; int64 [n]). `bank.data, bank.offsets, bank.lengths` as they are.
+data, offsets, lengths, channels   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2],
+               C-contiguous, with mono duplicated into both columns and one zero guard frame before and after
+               every sample; int64 [n]; int64 [n]; int64 [n], 1 where the sample is mono, i.e. its two columns
+               are equal). `bank.data, bank.offsets, bank.lengths, bank.channels` as they are. A channel count
+               of 1 is taken at its word: the voice reads the left column for both sides (the same numbers the
+               right one would give), except at rate 1, where it reads both.
 sr             float, the engine rate; start, stop: ints; wave: int (SINE, SAW, SQUARE, TRI).
 
 Envelope timing convention (both kernels)
@@ -67,11 +70,20 @@ Sample voices (`play_samples`)
   conversion to an integer (math.floor and math.ceil convert to int64 in numba, and a huge value would wrap
   to a negative count that slips past a guard); the slice count's rounding fix-up takes a bounded number of
   steps; every other loop runs over the pool or the block's samples.
-- Speed: per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs and picks
-  a loop without the envelope for the flat run and without interpolation for integer rates (1, -1, 2, ...);
-  every variant computes bit-identical values, so the split never shows in the output. Measured on the dev
-  machine (`python -m tests.test_voice_kernels`, 256 voices, 512-sample blocks): about 2 ns per voice-sample
-  at rate 1, 4 ns at a fractional rate; a full 512-voice pool with 16 triggers per block about 2.3 ns.
+- Speed: per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs. The
+  ramps go sample by sample (`_shaped_run`, the formula above). The flat run, where the envelope is exactly 1,
+  goes in batches of 64 samples (`_flat_run`): frame numbers, then the frame reads, then interpolation and
+  mixing, so that all but the reads vectorise; at rate 1 the frames lie in a row and one vectorised loop adds
+  them (`_unit_rate_run`). A mono voice reads one column, the left, for both sides (not at rate 1, where
+  reading both is as fast). Integer rates skip the interpolation. Every loop computes each output sample by
+  the same floating-point operations in the same order, so the split never shows in the output
+  (tests/test_voice_kernels.py holds mono and stereo voices at unit, integer and fractional rates, both ways,
+  to a per-sample model with ==). Measured on the dev machine, a noisy 2-core Zen 4 VM
+  (`python -m tests.test_voice_kernels`: 256 voices, 512-sample blocks; best of 5 runs interleaved with the
+  previous kernel, whose figures are in parentheses): ns per voice-sample, mono / stereo, rate 1 0.3 / 0.3
+  (0.3 / 0.3), rate 1.37 1.2 / 1.9 (3.7 / 3.7), mono rate -1 0.8 (1.85); a full 512-voice pool with 16
+  triggers per block at rate 1 0.85 (1.1). `python -m benchmarks.drums` (kit samples, all mono, mostly at
+  fractional rates), interleaved, median of 7: 39x real time (20x); about half of its render is this kernel.
 
 Synth voices (`play_synth`)
 ---------------------------
@@ -137,6 +149,7 @@ V_CUT_END = 11  # tau where the cut fade reaches 0 (huge when not cut)
 V_CUT = 12  # cut group
 V_SAMPLE = 13  # sample id (informational)
 V_CUT_LEN = 14  # C, cut fade samples (1.0 before a cut: with V_CUT_END huge the fade term never applies)
+V_MONO = 15  # 1.0 when the sample is mono (channels 1): the runs read only the left column (but at rate 1)
 POOL_WIDTH = 16  # 128-byte rows
 
 # ---- synth triggers: float64 [capacity, SYNTH_TRIGGER_WIDTH] -------------------------------------------------
@@ -283,43 +296,92 @@ def _claim(pool, active_col, age_col, hi, count, stats):
 # --------------------------------------------------------------------------------------------- sample voices
 
 
+# Offsets into `flat` from a frame's left value, and the values per frame, unsigned like the indices they meet
+# (numba makes uint64 + int64 a float).
+_RIGHT = np.uint64(1)
+_NEXT_LEFT = np.uint64(2)
+_NEXT_RIGHT = np.uint64(3)
+_FRAME = np.uint64(2)
+_CHUNK = 64  # samples per batch of `_flat_run` (its scratch stays in L1)
+
+
 @nb.njit(cache=True, inline="always")
-def _sample_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len, ia, rel_end, r_len, ir, cut_end, c_len,
-                ic, shaped, interp):
-    """Add `cnt` samples of one voice from column n0 (age ag0). `shaped`: apply the envelope (else it is exactly
-    1 over this run); `interp`: fractional positions (else integer rate: the frames themselves). Every variant
-    computes bit-identical values for the same age, so how a segment is split into runs never matters."""
+def _shaped_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, a_len, ia, rel_end, r_len, ir, cut_end,
+                c_len, ic, interp, mono):
+    """Add `cnt` samples of one voice from column n0 (age ag0), with the envelope: the formula of a sample, as
+    the module doc gives it. `interp`: fractional positions (else integer rate: the frames themselves); `mono`:
+    the sample's columns are equal, so the left value serves both sides (the right column would give the same
+    number by the same operations). `_flat_run` and `_unit_rate_run` compute bit-identical values for the ages
+    where the envelope is exactly 1, so how a segment is split into runs never shows in the output."""
+    if cnt <= 0:  # most runs of a segment are empty: skip making the views
+        return
+    # Views indexed by k and an unsigned frame index: every index here is >= 0 (a voice's position stays in its
+    # slice, so pos >= 0 and j = int(pos) = floor(pos) >= 0), and saying so spares numba's negative-index code.
+    left, right = out_l[n0 : n0 + cnt], out_r[n0 : n0 + cnt]
     for k in range(cnt):
         ag = ag0 + k
         pos = p0 + rate * ag
         j = int(pos)
-        idx = 2 * (base + j)
-        l = np.float64(flat[idx])
-        r = np.float64(flat[idx + 1])
+        at = np.uint64(2 * (base + j))  # frame j's left value in flat
+        l = np.float64(flat[at])
+        r = l if mono else np.float64(flat[at + _RIGHT])
         if interp:
             f = pos - j
-            l += f * (np.float64(flat[idx + 2]) - l)
-            r += f * (np.float64(flat[idx + 3]) - r)
-        if shaped:
-            tau = ag + 1.0
-            env = tau * ia if tau < a_len else 1.0
-            rel = rel_end - tau
-            if rel < r_len:
-                env = min(env, rel * ir)
-            cut = cut_end - tau
-            if cut < c_len:
-                env = min(env, cut * ic)
-            out_l[n0 + k] += l * (env * gl)
-            out_r[n0 + k] += r * (env * gr)
-        else:
-            out_l[n0 + k] += l * gl
-            out_r[n0 + k] += r * gr
+            l += f * (np.float64(flat[at + _NEXT_LEFT]) - l)
+            r = l if mono else r + f * (np.float64(flat[at + _NEXT_RIGHT]) - r)
+        tau = ag + 1.0
+        env = tau * ia if tau < a_len else 1.0
+        rel = rel_end - tau
+        if rel < r_len:
+            env = min(env, rel * ir)
+        cut = cut_end - tau
+        if cut < c_len:
+            env = min(env, cut * ic)
+        left[k] += l * (env * gl)
+        right[k] += r * (env * gr)
+
+
+@nb.njit(cache=True, inline="always")
+def _flat_run(out_l, out_r, n0, cnt, flat, base, p0, rate, ag0, gl, gr, scratch, interp, mono):
+    """`_shaped_run` where the envelope is exactly 1, with the same values, in batches of _CHUNK samples: the
+    frame numbers in one loop, the frame reads in a second, interpolation and mixing in a third (which works
+    the position out again: cheaper than storing it). Only the reads depend on the data, so LLVM vectorises the
+    first and the third loop, conversions included; the second is plain loads and stores. `scratch`: uint64
+    [_CHUNK] frame numbers, float32 [4, _CHUNK] the left and right values of frames j and j + 1."""
+    frame, taps = scratch
+    src = flat[2 * base :]  # frame j of the sample at src[2j] (j >= 0, see _shaped_run)
+    for c0 in range(0, cnt, _CHUNK):
+        c = min(_CHUNK, cnt - c0)
+        for q in range(c):
+            pos = p0 + rate * (ag0 + (c0 + q))  # _shaped_run's pos for age ag0 + c0 + q
+            frame[q] = np.uint64(np.floor(pos))  # pos >= 0: floor is int()
+        for q in range(c):
+            at = frame[q] * _FRAME
+            taps[0, q] = src[at]
+            if not mono:
+                taps[2, q] = src[at + _RIGHT]
+            if interp:
+                taps[1, q] = src[at + _NEXT_LEFT]
+                if not mono:
+                    taps[3, q] = src[at + _NEXT_RIGHT]
+        left, right = out_l[n0 + c0 : n0 + c0 + c], out_r[n0 + c0 : n0 + c0 + c]
+        for q in range(c):
+            l = np.float64(taps[0, q])
+            r = l if mono else np.float64(taps[2, q])
+            if interp:
+                pos = p0 + rate * (ag0 + (c0 + q))
+                f = pos - np.floor(pos)  # pos >= 0, so floor(pos) is float(int(pos)): _shaped_run's f
+                l += f * (np.float64(taps[1, q]) - l)
+                r = l if mono else r + f * (np.float64(taps[3, q]) - r)
+            left[q] += l * gl
+            right[q] += r * gr
 
 
 @nb.njit(cache=True, inline="always")
 def _unit_rate_run(out_l, out_r, n0, cnt, flat, first, gl, gr):
-    """An unshaped run at rate 1 from frame `first`: the frames lie in a row, so LLVM vectorises the loop.
-    The same arithmetic as `_sample_run`'s unshaped integer-rate case, so the same values."""
+    """`_flat_run` at rate 1 from frame `first`: the frames lie in a row, so LLVM vectorises the one loop.
+    The same arithmetic as `_shaped_run`'s integer-rate case, so the same values. Mono samples take it too:
+    the loop is memory-bound and reading both columns vectorises better than skipping one."""
     src = flat[2 * first : 2 * (first + cnt)]
     left, right = out_l[n0 : n0 + cnt], out_r[n0 : n0 + cnt]
     for k in range(cnt):
@@ -327,11 +389,47 @@ def _unit_rate_run(out_l, out_r, n0, cnt, flat, first, gl, gr):
         right[k] += np.float64(src[2 * k + 1]) * gr
 
 
+@nb.njit(cache=True, inline="always")
+def _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                cut_end, c_len, ic, scratch, mono):
+    """Add samples 0..m-1 of one voice from column a as three runs: [0, k0) shaped (attack), [k0, k1) flat
+    (envelope exactly 1), [k1, m) shaped (release, cut), each with the loops its rate needs."""
+    if rate != np.floor(rate):  # fractional; a float: math.floor of a huge rate would wrap
+        _shaped_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                    cut_end, c_len, ic, True, mono)
+        _flat_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, scratch, True, mono)
+        _shaped_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
+                    r_len, ir, cut_end, c_len, ic, True, mono)
+    else:
+        _shaped_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                    cut_end, c_len, ic, False, mono)
+        _flat_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, scratch, False, mono)
+        _shaped_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
+                    r_len, ir, cut_end, c_len, ic, False, mono)
+
+
+@nb.njit(cache=True, inline="always")
+def _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                     cut_end, c_len, ic):
+    """`_voice_runs` at rate 1 (frames in a row: int(p0 + age) is int(p0) + age), reading both columns whatever
+    the sample (the same values for a mono one). It takes no scratch: every array handed down the inlined runs
+    costs reference counting per voice and segment, which shows in the many short segments of a busy node."""
+    _shaped_run(out_l, out_r, a, k0, flat, base, p0, 1.0, age, gl, gr, a_len, ia, rel_end, r_len, ir, cut_end,
+                c_len, ic, False, False)
+    _unit_rate_run(out_l, out_r, a + k0, k1 - k0, flat, base + int(p0) + int(age) + k0, gl, gr)
+    _shaped_run(out_l, out_r, a + k1, m - k1, flat, base, p0, 1.0, age + k1, gl, gr, a_len, ia, rel_end, r_len,
+                ir, cut_end, c_len, ic, False, False)
+
+
 @nb.njit(cache=True, nogil=True)
 def _render_samples(out_l, out_r, a, b, pool, hi, data):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
     Returns how many were freed."""
+    if hi == 0:  # an idle node: skip the scratch allocation
+        return 0
     flat = data.reshape(data.shape[0] * 2)  # a view: frame i is flat[2i], flat[2i + 1]
+    # _flat_run's batch (two arrays: every array handed down the inlined runs costs reference counting per voice)
+    scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
     freed = 0
     seg = b - a
     for i in range(hi):
@@ -359,24 +457,15 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data):
         flat_hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))  # one past its last k
         k0 = int(flat_lo) if flat_lo < m else m
         k1 = int(flat_hi) if flat_hi > k0 else k0
-        interp = rate != np.floor(rate)  # a float: math.floor of a huge rate would wrap
-        if interp:
-            _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
-                        cut_end, c_len, ic, True, True)
-            _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia, rel_end,
-                        r_len, ir, cut_end, c_len, ic, False, True)
-            _sample_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
-                        r_len, ir, cut_end, c_len, ic, True, True)
+        if rate == 1.0 and p0 >= 0.0:
+            _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len, ir,
+                             cut_end, c_len, ic)
+        elif pool[i, V_MONO] != 0.0:  # a literal at each call: each inlined copy of the loops is specialised
+            _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len,
+                        ir, cut_end, c_len, ic, scratch, True)
         else:
-            _sample_run(out_l, out_r, a, k0, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len, ir,
-                        cut_end, c_len, ic, True, False)
-            if rate == 1.0 and p0 >= 0.0:  # frames in a row: int(p0 + age) is int(p0) + age
-                _unit_rate_run(out_l, out_r, a + k0, k1 - k0, flat, base + int(p0) + int(age) + k0, gl, gr)
-            else:
-                _sample_run(out_l, out_r, a + k0, k1 - k0, flat, base, p0, rate, age + k0, gl, gr, a_len, ia,
-                            rel_end, r_len, ir, cut_end, c_len, ic, False, False)
-            _sample_run(out_l, out_r, a + k1, m - k1, flat, base, p0, rate, age + k1, gl, gr, a_len, ia, rel_end,
-                        r_len, ir, cut_end, c_len, ic, True, False)
+            _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len,
+                        ir, cut_end, c_len, ic, scratch, False)
         age += m
         pool[i, V_AGE] = age
         if age >= end:
@@ -419,7 +508,8 @@ def _in_slice(pos, rate, lo, hi):
 
 
 @nb.njit(cache=True, nogil=True)
-def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, stats):
+def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, channels,
+                 stats):
     """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
     for n in range(start, stop):
         out_l[n] = 0.0
@@ -508,6 +598,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         row[V_CUT_LEN] = 1.0
         row[V_CUT] = group if group == group else 0.0
         row[V_SAMPLE] = sid
+        row[V_MONO] = 1.0 if channels[sid] == 1 else 0.0
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:

@@ -3,11 +3,12 @@
 Layout (attributes of `SampleBank`, always consistent with each other; n = number of sample ids):
 
     data      float32 [total_frames, 2], C-contiguous. Column 0 is left, 1 is right; a mono file is
-              duplicated into both columns, so a kernel never branches on the channel count.
+              duplicated into both columns, so a kernel may read either (or one for both).
     offsets   int64   [n]  first frame of sample id i in `data`
     lengths   int64   [n]  its frame count (the frames are data[offsets[i] : offsets[i] + lengths[i]])
     peak      float64 [n]  its peak absolute value over both channels
-    channels  int64   [n]  1 or 2: what the file had (informational; the data is always 2 columns)
+    channels  int64   [n]  1 or 2: what the file had (the data is always 2 columns; a mono sample has both equal,
+                           which the voice kernel relies on: it reads one column for both sides)
     sr        int          the engine rate every sample is already resampled to
 
 Guard frames: frame 0 of `data` is zero and every sample is followed by one zero frame, so
