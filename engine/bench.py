@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from engine.render import Renderer, RenderSettings
+from engine.render import SPAN_OFFLINE, Renderer, RenderSettings
 from graph.compiler import compile_program
 from graph.plan.cost_model import scaling
 
@@ -22,7 +22,7 @@ def bench_program(
 ) -> dict:
     graph = compile_program(text, name)
     frames = int(seconds * sr)
-    dest = np.zeros((block, 2), dtype=np.float64)
+    dest = np.zeros((SPAN_OFFLINE * block, 2), dtype=np.float64)
     for count in sorted({1, workers}):  # numba loads its kernels; the fused code of each plan gets compiled
         with Renderer(graph, RenderSettings(sr=sr, block=block), block, count, tiered=True) as warm:
             warm.render_into(dest, block)
@@ -30,18 +30,18 @@ def bench_program(
     runs, block_ms, waits, busy = [], [], [], []
     for _ in range(repeat):
         with Renderer(graph, RenderSettings(sr=sr, block=block), frames, workers, tiered=True) as renderer:
-            times = []
+            times = []  # per runtime step (the workers hand over steps of SPAN_OFFLINE blocks): ms per block
             started = time.perf_counter()
             done = 0
             while done < frames:
-                n = min(block, frames - done)
+                n = min(renderer.step, frames - done)
                 t0 = time.perf_counter()
                 renderer.render_into(dest, n)
-                times.append(time.perf_counter() - t0)
+                times.append((time.perf_counter() - t0) * 1000 * block / n)
                 done += n
             runs.append(time.perf_counter() - started)
-            block_ms.extend(t * 1000 for t in times)
-            blocks = len(times)
+            block_ms.extend(times)
+            blocks = -(-frames // block)
             stats = renderer.ensemble.stats()
             waits.append(1e6 * statistics.median(s.wait_s for s in stats) / blocks)
             busy.append(1e3 * max(s.busy_s for s in stats) / blocks)
