@@ -92,11 +92,14 @@ class BlockEvaluator:
             raise ValueError(f"arena shape {self.arena.shape} does not match the schedule's {s.arena_shape()}")
         s.fill_constants(self.arena)
         none = np.zeros((2, 0), dtype=np.int64)
-        if self.exports is None:
-            outputs = np.unique(np.array(list(s.output_rows.values()), dtype=np.int64))
-            self.exports = np.stack([outputs, outputs]) if self.ring is None else none
         self.imports = none if self.imports is None else self.imports
-        self._export_found = np.zeros(self.exports.shape[1], dtype=np.int64)
+        self.exports = none if self.exports is None else self.exports
+        # The rows checked for non-finite samples after every block: what leaves the part (standalone: the
+        # outputs). Standalone, the "ring" is an empty slot: nothing is copied in or out.
+        outputs = np.unique(np.array(list(s.output_rows.values()), dtype=np.int64))
+        self._checked = self.exports[0] if self.ring is not None else outputs
+        self._found_checked = np.zeros(len(self._checked), dtype=np.int64)
+        self._no_ring = np.zeros((0, s.block))
         # Nodes the host fills from pattern events: (filler, its first arena row). Those that read no signal
         # (all of them today) are filled a whole runtime step ahead, into `_ahead`, and copied into the arena
         # block by block: one Python call per node and step instead of per block (their output does not
@@ -111,14 +114,14 @@ class BlockEvaluator:
                     node, row = s.graph.nodes[n], int(stage.wiring[i, 0])
                     host = self._host_for(node)
                     self._hosts.append((host, row))
-                    if self.ring is not None and not node.inputs:
+                    if not node.inputs:
                         self._ahead_hosts.append((host, len(ahead_rows)))
                         ahead_rows += range(row, row + KINDS[node.kind].outputs)
                     else:
                         self._block_hosts.append((host, row))
         self._ahead_rows = np.array([ahead_rows, range(len(ahead_rows))], dtype=np.int64).reshape(2, -1)
-        steps = self.ring.shape[-1] if self.ring is not None and ahead_rows else 0
-        self._ahead = np.zeros((len(ahead_rows), steps))
+        step = self.ring.shape[-1] if self.ring is not None else s.block
+        self._ahead = np.zeros((len(ahead_rows), step if ahead_rows else 0))
         self._guards: dict[int, list[int]] = {}  # stage index -> rows silenced where non-finite after it
         self._prepare_loop_guards()
         self._bound = [bind(stage) for stage in s.stages]  # each stage's code and arrays (a chain's scratch)
@@ -183,8 +186,11 @@ class BlockEvaluator:
         self._version += 1  # a runner made for older segments is never installed
 
     def fused_runner(self) -> tuple[Callable, tuple, int] | None:
-        """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, start,
-        stop, tile), and the version of the segments it runs; None when there is nothing to run."""
+        """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, ring,
+        ..., block), and the version of the segments it runs; None when a host fills a node between blocks
+        (one that reads a signal), which a compiled step cannot call."""
+        if self._block_hosts:
+            return None
         items, args, steps = [], [], []
         for calls, loop in self._segments:
             for fn, arrays in calls:
@@ -195,12 +201,18 @@ class BlockEvaluator:
                 items.append((runner, len(loop_args), True))
                 args += loop_args
                 steps.append(step)
-        if not items:
-            return None
         return part_runner(items), (np.array(steps, dtype=np.int64), *args), self._version
 
+    def runner_call(self, args: tuple) -> tuple:
+        """A whole call of the part runner with its arguments `args`, as `process` makes it (for its types)."""
+        return (*self._runner_head(self._no_ring), 0, 0, 0, self.schedule.block, *args)
+
+    def _runner_head(self, ring: np.ndarray) -> tuple:
+        return (self.arena, ring, self.imports, self.exports, self._checked, self._ahead, self._ahead_rows,
+                self._found_checked, self._runaway_count)
+
     def install(self, runner: Callable, args: tuple, version: int) -> bool:
-        """Run each block as one call of `runner` from now on, unless the segments changed since it was made
+        """Run each step as one call of `runner` from now on, unless the segments changed since it was made
         (a node got guarded after going non-finite). Same kernels, same order: the same samples."""
         if version != self._version:
             return False
@@ -214,38 +226,50 @@ class BlockEvaluator:
             self.install(*fused)
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
-        """Compute absolute samples [first_sample, first_sample + n): into the arena's columns [0, n) when
-        standalone (n at most a block), else into ring slot `slot`'s columns [0, n), a block at a time."""
-        if self.ring is None:
-            self._block(first_sample, n)
-            return
-        ring, block = self.ring[slot], self.schedule.block
-        imports, exports, ahead, ahead_rows = self.imports, self.exports, self._ahead, self._ahead_rows
+        """Compute absolute samples [first_sample, first_sample + n), a block at a time, into ring slot
+        `slot`'s columns [0, n) (standalone, without a ring: into the arena's columns [0, n), n at most a
+        block). With a part runner installed, its one call computes the step; Python steps in only where a
+        guard fired, to contain what went wrong before the block leaves the part."""
+        ring = self.ring[slot] if self.ring is not None else self._no_ring
+        arena, imports, exports = self.arena, self.imports, self.exports
+        ahead, ahead_rows = self._ahead, self._ahead_rows
         for host, row in self._ahead_hosts:
             host.fill(ahead, row, first_sample, n)
-        for offset in range(0, n, block):
+        block, offset = self.schedule.block, 0
+        while offset < n:
             m = min(block, n - offset)
-            copy_rows(self.arena, imports[0], 0, ring, imports[1], offset, m)
-            copy_rows(self.arena, ahead_rows[0], 0, ahead, ahead_rows[1], offset, m)
-            self._block(first_sample + offset, m, filled_ahead=True)
-            copy_rows(ring, exports[1], offset, self.arena, exports[0], 0, m)
+            if self._runner is not None:
+                head = self._runner_head(ring)
+                offset = self._runner(*head, self._runaway_seen, offset, n, block, *self._runner_args)
+                if offset >= n:
+                    break
+                m = min(block, n - offset)
+                self._attend(first_sample + offset, m)  # the runner stopped at this block: a guard fired
+            else:
+                copy_rows(arena, imports[0], 0, ring, imports[1], offset, m)
+                copy_rows(arena, ahead_rows[0], 0, ahead, ahead_rows[1], offset, m)
+                self._block(first_sample + offset, m)
+            copy_rows(ring, exports[1], offset, arena, exports[0], 0, m)
+            offset += m
 
-    def _block(self, first_sample: int, n: int, filled_ahead: bool = False) -> None:
+    def _block(self, first_sample: int, n: int) -> None:
+        """One block on the batched kernels (the host-filled nodes that read no signal are already filled)."""
         arena = self.arena
-        for host, row in self._block_hosts if filled_ahead else self._hosts:
+        for host, row in self._block_hosts:
             host.fill(arena, row, first_sample, n)
-        if self._runner is not None:
-            self._runner(arena, 0, n, n, *self._runner_args)
-        else:
-            for calls, loop in self._segments:
-                for fn, arrays in calls:
-                    fn(arena, *arrays, 0, n)
-                if loop is not None:
-                    runner, args, step = loop
-                    runner(arena, 0, n, step, *args)
+        for calls, loop in self._segments:
+            for fn, arrays in calls:
+                fn(arena, *arrays, 0, n)
+            if loop is not None:
+                runner, args, step = loop
+                runner(arena, 0, n, step, *args)
+        self._attend(first_sample, n)
+
+    def _attend(self, first_sample: int, n: int) -> None:
+        """After a block: report a loop that ran away, and contain non-finite samples before they leave."""
         if self._runaway_count[0] != self._runaway_seen:
             self._report_runaway(first_sample)
-        if nonfinite_rows(arena, self.exports[0], n, self._export_found):
+        if nonfinite_rows(self.arena, self._checked, n, self._found_checked):
             self.contain_nonfinite(first_sample, n)
 
     def _report_runaway(self, first_sample: int) -> None:

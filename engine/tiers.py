@@ -23,9 +23,9 @@ from engine.executor import BlockEvaluator
 from workers import die_with_parent
 
 
-def _signature(runner: Callable, args: tuple) -> tuple:
-    """The numba signature of a part runner's call: (arena, start, stop, tile, *args)."""
-    return tuple(numba.typeof(a) for a in args)
+def _signature(call: tuple) -> tuple:
+    """The numba signature of a part runner's call (BlockEvaluator.runner_call)."""
+    return tuple(numba.typeof(a) for a in call)
 
 
 def _load(runner: Callable, signature: tuple) -> bool:
@@ -71,7 +71,7 @@ class Tiers:
             if fused is None:
                 continue
             runner, args, version = fused
-            signature = _signature(runner, (evaluator.arena, 0, 0, 0, *args))
+            signature = _signature(evaluator.runner_call(args))
             if _load(runner, signature):
                 evaluator.install(runner, args, version)
                 tiers.loaded += 1

@@ -97,3 +97,34 @@ def test_a_nan_inside_a_fused_part_is_contained_and_names_its_node():
     (incident,) = evaluator.incidents
     assert incident.where.startswith("* (line 2 col")
     assert evaluator._runner is None  # the guard changed the part: it runs batched again, never a stale runner
+
+
+GUARDED = {  # an inf from 1.5 s (the last quarter of the cycle squares 1e300), and a loop that runs away later
+    "nan": '~x: sine 440 * "1 1 1 1e300"\nout: (~x * ~x # lpf 1000) * 0.5 + sine 330 * 0.1\n',
+    "runaway": "~in: impulse 2\n~a: ~in + ~b * 1.5\n~b: ~a # delay 0.01 0 1\nout: ~a * 0.1 + sine 440 * 0.2\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_guards_fire_inside_a_fused_step_as_between_batched_kernels(fresh_cache, name, workers):
+    """A part runner computes a whole step of blocks; where a guard fires it stops at that block, and the
+    host contains it before the block leaves the part: the same samples and the same incidents as batched."""
+    graph = compile_program(GUARDED[name])
+    frames = 3 * SR
+    batched = Renderer(graph, RenderSettings(), frames, workers)
+    with batched:
+        expected = np.zeros((frames, 2))
+        batched.render_into(expected, frames)
+        incidents = [(i.node, i.sample, i.kind) for i in batched.report(frames, 1.0).incidents]
+    assert len(incidents) == 1 and incidents[0][1] > 4 * BLOCK  # mid-render, not in the first step
+    with Renderer(graph, RenderSettings(), BLOCK, workers, tiered=True) as first:
+        first.render_into(np.zeros((BLOCK, 2)), BLOCK)
+        _wait_compiled(first)
+    with Renderer(graph, RenderSettings(), frames, workers, tiered=True) as fused_render:
+        assert fused_render.tiers.loaded == len(fused_render.parts.parts)
+        out = np.zeros((frames, 2))
+        fused_render.render_into(out, frames)
+        found = [(i.node, i.sample, i.kind) for i in fused_render.report(frames, 1.0).incidents]
+    np.testing.assert_array_equal(out, expected)
+    assert found == incidents
