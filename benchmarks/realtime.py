@@ -50,7 +50,7 @@ def main() -> int:
             program = Path(tmp) / f"voices{n}.phonon"
             program.write_text(voices_program(n))
             summary = play(program, jack.env(), args.workers, args.duration, args.block)
-            keys = ("underruns", "blocks", "max_render_ms")
+            keys = ("underruns", "blocks", "max_render_ms", "underrun_times")
             print(f"{n:6d} voices: " + ", ".join(f"{k} {summary[k]}" for k in keys if k in summary), flush=True)
     return 0
 

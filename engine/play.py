@@ -89,6 +89,7 @@ from engine.render import Renderer, RenderSettings
 from graph.compiler import compile_program
 from graph.errors import PhononError
 
+UNDERRUNS_TIMED = 16  # underruns whose time the report gives
 RING_REALTIME = 4  # blocks a part may run ahead of its consumers in the worker runtime while playing
 CROSSFADE = 0.015  # seconds of crossfade when a reloaded program replaces the playing one
 FADE_OUT = 0.010  # seconds of fade-out on Ctrl-C
@@ -229,13 +230,15 @@ class PlayResult:
     reloads: list[dict] = field(default_factory=list)
     budget_ms: float = 0.0  # one block's duration
     avg_render_ms: float = 0.0
+    underrun_times: list[float] = field(default_factory=list)  # s after the first callback, the first UNDERRUNS_TIMED
 
     def summary(self) -> str:
         return f"underruns: {self.underruns}, blocks: {self.blocks}, max render ms: {self.max_render_ms:.2f}"
 
     def json(self) -> str:
         return json.dumps(
-            {"underruns": self.underruns, "blocks": self.blocks, "max_render_ms": round(self.max_render_ms, 3)}
+            {"underruns": self.underruns, "blocks": self.blocks, "max_render_ms": round(self.max_render_ms, 3),
+             "underrun_times": [round(t, 3) for t in self.underrun_times]}
         )
 
 
@@ -403,6 +406,7 @@ class Player:
         self.text = ""
         # callback state (the callback writes these; the main thread only reads them)
         self.underruns = 0
+        self.underrun_times: list[float] = []  # when the first few happened: at start-up, or all along
         self.device_underflows = 0
         self.blocks = 0
         self._read = 0
@@ -461,6 +465,8 @@ class Player:
                 n = 0
                 if not self._fade_request:
                     self.underruns += 1
+                    if len(self.underrun_times) < UNDERRUNS_TIMED:
+                        self.underrun_times.append(time.monotonic() - self._t_first)
         if n:
             ring = self._ring
             cap = self._ring_frames
@@ -700,6 +706,7 @@ class Player:
             self.underruns, self.blocks, self.max_render_ms, self._read,
             max(0.0, self._t_last - self._t_first) if self._t_first else 0.0, interrupted,
             self.device_underflows, self.reloads, 1e3 * block / sr, self._render_ms_sum / max(1, self._rendered_blocks),
+            list(self.underrun_times),
         )
 
     def _loop(self, stream: Any) -> None:
