@@ -205,8 +205,9 @@ def test_plays_in_real_time_exactly_what_render_renders(jack, tmp_path, workers)
     assert 2.5 <= float(played.group(2)) <= 5.0  # 3 s of audio took about 3 s: the device paces it
     if workers == 2:
         summary = json.loads(r.stdout)
-        assert set(summary) == {"underruns", "blocks", "max_render_ms"}
+        assert set(summary) == {"underruns", "blocks", "max_render_ms", "underrun_times"}
         underruns, blocks = summary["underruns"], summary["blocks"]
+        assert len(summary["underrun_times"]) == min(underruns, 16)
     else:
         underruns, blocks, _ = _summary(r.stderr)
     assert blocks == -(-3 * SR // BLOCK)
