@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numba
 import numpy as np
 
 from engine.binding import bind
@@ -21,6 +22,13 @@ from graph.plan.schedule import Batch, ChainStage, LoopStage, Schedule
 from graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
+
+
+def _load(fn: Callable, call: tuple) -> None:
+    """Compile (or load from the cache) the overload of a jitted function for this call's argument types (a
+    plain Python function has nothing to load)."""
+    if isinstance(fn, numba.core.registry.CPUDispatcher):
+        fn.compile(tuple(numba.typeof(a) for a in call))
 
 
 @dataclass
@@ -224,6 +232,24 @@ class BlockEvaluator:
         fused = self.fused_runner()
         if fused is not None:
             self.install(*fused)
+
+    def load_code(self) -> None:
+        """Compile, or load from numba's disk cache, everything this part calls, without computing anything:
+        the master does it before the workers fork, so they inherit the code instead of each compiling or
+        loading its own copy."""
+        arena = self.arena
+        for calls, loop in self._segments:
+            for fn, arrays in calls:
+                _load(fn, (arena, *arrays, 0, 0))
+            if loop is not None:
+                runner, args, step = loop
+                _load(runner, (arena, 0, 0, step, *args))
+        _load(copy_rows, (arena, self.imports[0], 0, self._no_ring, self.imports[1], 0, 0))
+        _load(nonfinite_rows, (arena, self._checked, 0, self._found_checked))
+        for host, row in self._ahead_hosts:  # an empty fill: the kernel is typed and loaded, no event is taken
+            host.fill(self._ahead, row, 0, 0)
+        for host, row in self._block_hosts:
+            host.fill(arena, row, 0, 0)
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
         """Compute absolute samples [first_sample, first_sample + n), a block at a time, into ring slot

@@ -189,6 +189,8 @@ class Renderer:
             raise ValueError("rendering past the end of the render")
         if not self._started:
             blocks = None if self.frames is None else -(-self.frames // self.step)
+            for evaluator in self.parts.evaluators:  # the code, loaded once here, before the workers fork
+                evaluator.load_code()
             self.ensemble.start(blocks)
             self._started = True
             if self.tiers is not None:
