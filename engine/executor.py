@@ -196,8 +196,8 @@ class BlockEvaluator:
     def fused_runner(self) -> tuple[Callable, tuple, int] | None:
         """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, ring,
         ..., block), and the version of the segments it runs; None when a host fills a node between blocks
-        (one that reads a signal), which a compiled step cannot call."""
-        if self._block_hosts:
+        (one that reads a signal), which a compiled step cannot call, and for a part with nothing to compute."""
+        if self._block_hosts or not (self.schedule.stages or self._ahead_hosts):  # (or nothing to compute)
             return None
         items, args, steps = [], [], []
         for calls, loop in self._segments:

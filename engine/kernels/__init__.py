@@ -79,9 +79,10 @@ def load_chains():
 
 
 # numba checks at import of its numpy support whether scipy's BLAS can be loaded (for np.dot and np.linalg,
-# which no kernel uses): 0.2 s of a 0.4 s load where scipy is installed. Hidden while it loads (an entry of None
-# in sys.modules makes an import fail), and only if nothing imported them yet.
-_UNUSED_BY_KERNELS = ("scipy.linalg.cython_blas", "scipy.linalg.cython_lapack")
+# which no kernel uses): 0.2 s of a 0.4 s load where scipy is installed; and it builds a cffi parser for
+# cffi-typed functions (none here): 0.03-0.09 s. Hidden while it loads (an entry of None in sys.modules makes
+# an import fail), and only if nothing imported them yet.
+_UNUSED_BY_KERNELS = ("scipy.linalg.cython_blas", "scipy.linalg.cython_lapack", "cffi")
 
 
 def load_numba_registries() -> None:
