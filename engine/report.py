@@ -67,6 +67,8 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: i
     schedule = build_schedule(graph, sr, block, ug=ug)
     live = reachable(graph)
     lines = [f"program {graph.filename}: tempo {float(graph.cps):g} cps, outmix {graph.outmix}"]
+    if graph.tempo:
+        lines.append(f"tempo: {graph.tempo}")
     lines += [f"note: {n}" for n in graph.notes]
     lines.append("")
     lines.append("outputs:")

@@ -104,6 +104,7 @@ class Statement:
     target: str
     expr: Expr
     pos: Pos
+    signature: String | None = None  # `bpm: 130 "3/4"`: the time signature a tempo in beats per minute counts in
 
 
 @dataclass(frozen=True)

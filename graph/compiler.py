@@ -8,6 +8,7 @@ signal, so `(~a + ~b - ~c) * 0.5 + 1` costs one node, and constants fold away en
 
 from __future__ import annotations
 
+import operator
 import re
 from fractions import Fraction
 from typing import Any
@@ -37,7 +38,12 @@ AUTO_ROUTE_GAIN = 0.25
 
 
 _OUTPUT = re.compile(r"^(?:out(\d*)|[od]([1-9]\d*))$")
-_TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "bpm": Fraction(1, 60)}
+# Tempo statements: cycles per second for each unit. `bpm` counts one beat per cycle, as the original Phonon
+# did, unless a time signature says how many beats a cycle holds (`bpm: 130 "4/4"`, Tidal and Strudel's
+# cps = bpm / 60 / 4).
+_TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "cpm": Fraction(1, 60), "bpm": Fraction(1, 60)}
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+_SIGNATURE = re.compile(r"^\s*([1-9]\d{0,2})\s*/\s*([1-9]\d{0,2})\s*$")
 
 
 def compile_program(text: str, filename: str = "<program>") -> SignalGraph:
@@ -65,6 +71,7 @@ class _Compiler:
         self.leaf_transforms: list[Any] = []  # transforms applied to every pattern literal compiled now
         self.leaves_transformed = 0
         self.cps = DEFAULT_CPS
+        self.tempo = ""  # how the program gave its tempo (graph/report says it)
         self.outmix = "none"
 
     # ---- statements ------------------------------------------------------------------------------------
@@ -73,6 +80,12 @@ class _Compiler:
         outputs: dict[int, tuple[ast.Statement, int]] = {}
         for st in self.program.statements:
             target = st.target
+            if st.signature is not None and target not in _TEMPO:
+                where = st.signature.pos
+                raise PhononError(
+                    "a pattern after the expression: only `bpm: N \"4/4\"` takes one", where.line, where.col,
+                    "to play it, give it to a function (`s \"bd sn\"`); to add it, use an operator",
+                )
             if target.startswith("~"):
                 name = target[1:]
                 if name in self.bus_defs:
@@ -95,7 +108,7 @@ class _Compiler:
                     )
                 outputs[channel] = (st, channel)
             else:
-                hint = did_you_mean(target, ["out", "o1", "d1", "tempo", "cps", "bpm", "outmix"])
+                hint = did_you_mean(target, ["out", "o1", "d1", *_TEMPO, "outmix"])
                 raise PhononError(
                     f"unknown statement '{target}'",
                     st.pos.line,
@@ -136,6 +149,7 @@ class _Compiler:
             outputs=graph_outputs,
             cps=self.cps,
             outmix=self.outmix,
+            tempo=self.tempo,
             buses=buses,
             source=self.program.source,
             filename=self.program.filename,
@@ -160,25 +174,51 @@ class _Compiler:
         node.consts = (bias, *([1.0] * len(chunks)))
 
     def _tempo(self, st: ast.Statement) -> Fraction:
-        if not isinstance(st.expr, ast.Number) or st.expr.value <= 0:
+        value = _exact_number(st.expr)
+        if value is None or value <= 0:
             raise PhononError(
-                f"{st.target} takes a positive number", st.pos.line, st.pos.col, f"for example `{st.target}: 0.5`"
+                f"{st.target} takes a positive number, or arithmetic of numbers", st.pos.line, st.pos.col,
+                f"for example `{st.target}: 0.5`" + (" or `cps: 130/60/4`" if st.target == "cps" else ""),
             )
-        unit = _TEMPO[st.target]
-        cps = st.expr.value * unit
+        beats = self._beats_per_cycle(st)
+        cps = value * _TEMPO[st.target] / beats
         if not MIN_CPS <= cps <= MAX_CPS:
             too_fast = cps > MAX_CPS
-            limit = float((MAX_CPS if too_fast else MIN_CPS) / unit)
+            limit = float((MAX_CPS if too_fast else MIN_CPS) * beats / _TEMPO[st.target])
             raise PhononError(
-                f"{st.target} {float(st.expr.value):g} is too {'fast' if too_fast else 'slow'}: the "
+                f"{st.target} {float(value):g} is too {'fast' if too_fast else 'slow'}: the "
                 f"{'fastest' if too_fast else 'slowest'} tempo is `{st.target}: {limit:g}`",
-                st.expr.pos.line,
-                st.expr.pos.col,
-                "tempo and cps count cycles per second, bpm beats (cycles) per minute: e.g. `tempo: 0.5` or "
-                "`bpm: 120`; " + ("a faster clock is no tempo, and its work per second grows without bound"
-                                  if too_fast else "a cycle of a million seconds is the slowest that counts exactly"),
+                st.expr.pos.line if isinstance(st.expr, ast.Number) else st.pos.line,
+                st.expr.pos.col if isinstance(st.expr, ast.Number) else st.pos.col,
+                "tempo and cps count cycles per second, cpm cycles per minute, bpm beats per minute: e.g. "
+                "`tempo: 0.5` or `bpm: 120 \"4/4\"`; " + (
+                    "a faster clock is no tempo, and its work per second grows without bound" if too_fast
+                    else "a cycle of a million seconds is the slowest that counts exactly"),
             )
+        if st.target == "bpm" and st.signature is not None:
+            self.tempo = f'bpm: {float(value):g} "{st.signature.text}": {beats} beat{"s" * (beats > 1)} per cycle'
+        elif st.target == "bpm":
+            self.tempo = (f"bpm: {float(value):g} counts one beat per cycle, as the original Phonon did (Tidal and "
+                          f'Strudel count four: `bpm: {float(value):g} "4/4"`)')
         return cps
+
+    def _beats_per_cycle(self, st: ast.Statement) -> int:
+        """The beats in one cycle: 1, or the numerator of a time signature (`bpm: 130 "3/4"`: 3)."""
+        if st.signature is None:
+            return 1
+        where = st.signature.pos
+        if st.target != "bpm":
+            raise PhononError(
+                f"only bpm takes a time signature, not {st.target}", where.line, where.col,
+                f'for example `bpm: 130 "4/4"`; {st.target} counts cycles, whatever their beats',
+            )
+        m = _SIGNATURE.match(st.signature.text)
+        if m is None:
+            raise PhononError(
+                f'"{st.signature.text}" is not a time signature', where.line, where.col,
+                'write beats per cycle over the beat\'s note value, e.g. "4/4", "3/4" or "7/8"',
+            )
+        return int(m.group(1))
 
     def _outmix(self, st: ast.Statement) -> str:
         mode = st.expr.name if isinstance(st.expr, ast.Name) else None
@@ -805,3 +845,18 @@ def _bus_refs(expr: ast.Expr) -> list[ast.BusRef]:
         elif isinstance(e, ast.Neg):
             stack.append(e.operand)
     return sorted(found, key=lambda r: (r.pos.line, r.pos.col))
+
+
+def _exact_number(e: ast.Expr) -> Fraction | None:
+    """The exact value of arithmetic on numbers (`130/60/4`), or None for anything else (or a division by 0)."""
+    if isinstance(e, ast.Number):
+        return e.value
+    if isinstance(e, ast.Neg):
+        inner = _exact_number(e.operand)
+        return None if inner is None else -inner
+    if isinstance(e, ast.BinOp) and e.op in _ARITHMETIC:
+        a, b = _exact_number(e.left), _exact_number(e.right)
+        if a is None or b is None or (e.op == "/" and b == 0):
+            return None
+        return _ARITHMETIC[e.op](a, b)
+    return None

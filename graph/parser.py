@@ -77,8 +77,11 @@ class _ToAst(Transformer):
         return tuple(statements)
 
     def statement(self, meta, children):
-        target, expr = children
-        return ast.Statement(str(target), expr, _pos(target))
+        target, expr, *signature = children
+        return ast.Statement(str(target), expr, _pos(target), *signature)
+
+    def signature(self, meta, children):
+        return self.string(meta, children)
 
     def number(self, meta, children):
         (tok,) = children

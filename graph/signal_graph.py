@@ -60,6 +60,7 @@ class SignalGraph:
     source: str = ""
     filename: str = "<program>"
     notes: list[str] = field(default_factory=list)  # compile-time remarks (auto-routing, ...)
+    tempo: str = ""  # how the program gave its tempo, when it did (`phonon graph` says it)
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]

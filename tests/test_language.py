@@ -163,6 +163,41 @@ def test_tempo_bpm_and_outmix():
     assert compile_program("outmix: sqrt\nout: sine 1\n").outmix == "sqrt"
 
 
+@pytest.mark.parametrize(
+    "line, cps",
+    [
+        ("cps: 130/60/4", Fraction(13, 24)),  # arithmetic, exact
+        ("cps: (1 + 1) / 4", Fraction(1, 2)),
+        ("cpm: 30", Fraction(1, 2)),  # Strudel's setcpm
+        ('bpm: 130 "4/4"', Fraction(13, 24)),  # Tidal and Strudel: four beats per cycle
+        ('bpm: 90 "3/4"', Fraction(1, 2)),
+        ('bpm: 140 "7/8"', Fraction(1, 3)),
+        ("bpm: 130", Fraction(13, 6)),  # the original Phonon: one beat per cycle
+    ],
+)
+def test_tempo_lines_as_tidal_and_strudel_users_write_them(line, cps):
+    graph = compile_program(f"{line}\nout: sine 1\n")
+    assert graph.cps == cps
+    if line == "bpm: 130":  # and `phonon graph` says what plain bpm means
+        assert "one beat per cycle" in graph.tempo and 'bpm: 130 "4/4"' in graph.tempo
+
+
+@pytest.mark.parametrize(
+    "line, col, message",
+    [
+        ('tempo: 0.5 "4/4"', 12, "only bpm takes a time signature"),
+        ('bpm: 120 "x/4"', 10, "is not a time signature"),
+        ("cps: 1/0", 1, "takes a positive number, or arithmetic of numbers"),
+        ("cps: saw 3", 1, "takes a positive number"),
+        ('o1: (sine 2 # lpf 300 0.5) "x"', 28, "only `bpm: N \"4/4\"` takes one"),
+    ],
+)
+def test_bad_tempo_lines_are_located_errors(line, col, message):
+    with pytest.raises(PhononError) as e:
+        compile_program(f"{line}\nout: sine 1\n")
+    assert (e.value.line, e.value.col) == (1, col) and message in e.value.message, e.value
+
+
 def test_outputs_by_channel():
     g = compile_program("out: sine 1\no1: sine 2\nd2: sine 3\nout3: sine 4\n")
     assert sorted(g.outputs) == [0, 1, 2, 3]
