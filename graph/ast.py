@@ -108,6 +108,14 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A line of one word: `hush`."""
+
+    name: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
 class Program:
     statements: tuple[Statement, ...]
     source: str

@@ -29,6 +29,7 @@ from graph.kinds import (
 from graph.limits import MAX_CPS, MIN_CPS
 from graph.parser import NUMBER_RANGE_HINT, parse
 from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
+from graph.patterns.constructors import CONSTRUCTORS, Constructor
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls
 
@@ -78,7 +79,11 @@ class _Compiler:
 
     def run(self) -> SignalGraph:
         outputs: dict[int, tuple[ast.Statement, int]] = {}
+        hush: ast.Command | None = None
         for st in self.program.statements:
+            if isinstance(st, ast.Command):
+                hush = hush or self._command(st)
+                continue
             target = st.target
             if st.signature is not None and target not in _TEMPO:
                 where = st.signature.pos
@@ -124,10 +129,14 @@ class _Compiler:
         notes: list[str] = []
         for channel, (st, _) in sorted(outputs.items()):
             graph_outputs[channel] = self._output(self._expr(st.expr), st.expr)
-        if not outputs:
+        if hush is not None:  # everything still compiles (a mistake is still an error), and nothing plays
+            graph_outputs = {}
+            notes.append(f"hush (line {hush.pos.line}): every output is silent")
+        elif not outputs:
             if not self.bus_defs:
                 raise PhononError(
-                    "nothing to play: the program has no output and no bus", 1, 1, "for example `out: sine 440 * 0.2`"
+                    "nothing to play: the program has no output and no bus", 1, 1,
+                    "for example `out: sine 440 * 0.2`, or `hush` for silence",
                 )
             graph_outputs, note = self._auto_route()
             notes.append(note)
@@ -172,6 +181,16 @@ class _Compiler:
             chunks.append(self._add_node("mix", part, (0.0, *gains[start : start + MIX_CHUNK]), PARTIAL_SUM, node.pos))
         node.inputs = tuple(chunks)
         node.consts = (bias, *([1.0] * len(chunks)))
+
+    def _command(self, command: ast.Command) -> ast.Command:
+        """`hush` (Tidal's: stop every output); any other lone word is a mistake, named as one."""
+        if command.name != "hush":
+            raise PhononError(
+                f"'{command.name}' alone is not a statement", command.pos.line, command.pos.col,
+                did_you_mean(command.name, ["hush"]) or "a statement is `target: expression` (e.g. `out: sine 440`), "
+                "or `hush` to silence every output",
+            )
+        return command
 
     def _tempo(self, st: ast.Statement) -> Fraction:
         value = _exact_number(st.expr)
@@ -377,6 +396,8 @@ class _Compiler:
             return self._samples(call, injected)
         if name in VOICE_PARAMS and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
             return self._voice_param(call, injected)
+        if name in CONSTRUCTORS and name not in ARITHMETIC_FUNCTIONS:
+            return self._construct(call, injected)
         if name in ARITHMETIC_FUNCTIONS:
             return self._arithmetic_call(call, injected)
         if name in TRANSFORMS:
@@ -468,10 +489,45 @@ class _Compiler:
             kw = call.keywords[0]
             raise PhononError(f"{call.name} takes no keyword arguments", kw.pos.line, kw.pos.col)
         items = [e for a in call.args for e in (a.items if isinstance(a, ast.List) else (a,))]
-        total: Value = Const(0.0) if injected is None else injected
-        for item in items:
-            total = self._binop("+", total, self._expr(item), item)
+        values = [self._expr(item) for item in items]
+        patterns = values and all(isinstance(v, (Pat, Const)) for v in values)
+        if call.name in CONSTRUCTORS and injected is None and patterns:  # `stack "bd" "hh*2"`: a pattern
+            return self._pattern_of(call, CONSTRUCTORS[call.name], values)
+        total: Value = Const(0.0) if injected is None else injected  # signals: their sum (the original's stack)
+        for item, value in zip(items, values):
+            total = self._binop("+", total, value, item)
         return total
+
+    def _construct(self, call: ast.Call, injected: Value | None) -> Pat:
+        """`cat "bd sn" "hh"`, `run 4`, `silence`: a pattern made from its arguments (patterns or numbers)."""
+        if injected is not None or call.keywords:
+            pos = call.keywords[0].pos if call.keywords else call.pos
+            raise PhononError(
+                f"{call.name} makes a pattern from its arguments; it takes no keyword and nothing from # or $",
+                pos.line, pos.col, f'for example `s ({call.name} "bd sn" "hh*2")`',
+            )
+        items = [e for a in call.args for e in (a.items if isinstance(a, ast.List) else (a,))]
+        values = []
+        for item in items:
+            value = self._expr(item)
+            if not isinstance(value, (Pat, Const)):
+                raise PhononError(
+                    f"{call.name} takes patterns and numbers, not signals", item.pos.line, item.pos.col,
+                    "a pattern is a string in quotes or a number; to sum signals use + or mix",
+                )
+            values.append(value)
+        return self._pattern_of(call, CONSTRUCTORS[call.name], values)
+
+    def _pattern_of(self, call: ast.Call, constructor: Constructor, values: list[Value]) -> Pat:
+        args = [v.pattern if isinstance(v, Pat) else _number_arg(v.value) for v in values]
+        try:
+            pattern = _probed(constructor.build(*args))
+        except PatternLimitError as error:
+            raise PhononError(error.message, call.pos.line, call.pos.col, error.hint) from None
+        except ValueError as error:
+            raise PhononError(str(error), call.pos.line, call.pos.col, f"{call.name}: {constructor.doc}") from None
+        text = " ".join([call.name, *(f'"{v.text}"' if isinstance(v, Pat) else f"{v.value:g}" for v in values)])
+        return Pat(pattern, text, call.pos)
 
     # ---- voices ----------------------------------------------------------------------------------------
 
@@ -653,7 +709,7 @@ class _Compiler:
             return self._build_transform(a)
         value = self._expr(a)
         if isinstance(value, Const):
-            return int(value.value) if float(value.value).is_integer() else value.value
+            return _number_arg(value.value)
         if isinstance(value, Pat):
             return value.pattern
         raise PhononError(
@@ -860,3 +916,8 @@ def _exact_number(e: ast.Expr) -> Fraction | None:
             return None
         return _ARITHMETIC[e.op](a, b)
     return None
+
+
+def _number_arg(x: float) -> int | float:
+    """A number as a pattern's value: whole numbers as ints (`run 4`, `cat 0 2`), as mini-notation gives them."""
+    return int(x) if float(x).is_integer() else x

@@ -80,6 +80,10 @@ class _ToAst(Transformer):
         target, expr, *signature = children
         return ast.Statement(str(target), expr, _pos(target), *signature)
 
+    def command(self, meta, children):
+        (tok,) = children
+        return ast.Command(str(tok), _pos(tok))
+
     def signature(self, meta, children):
         return self.string(meta, children)
 

@@ -265,6 +265,28 @@ def test_watch_swaps_on_save_and_keeps_playing_through_errors(jack, tmp_path):
 
 
 @needs_jack
+def test_saving_a_program_that_is_only_hush_fades_everything_out(jack, tmp_path):
+    prog = tmp_path / "live.phonon"
+    prog.write_text("tempo: 1\no1: sine 440 * 0.1\no2: sine 220 * 0.05\n")
+    capture = tmp_path / "delivered.wav"
+    player = Playing(_env(jack, capture), prog, "--watch", "--duration", "4")
+    player.wait_for("playing")
+    time.sleep(1.0)
+    prog.write_text("hush\n")
+    player.wait_for("reloaded", timeout=10)
+    code, _, stderr = player.finish()
+    assert code == 0 and "Traceback" not in stderr, stderr
+    underruns, _, _ = _summary(stderr)
+    assert underruns == 0, stderr
+    delivered, _ = sf.read(capture, dtype="float32")
+    swap = json.loads(Path(str(capture) + ".json").read_text())["reloads"][0]["frame"]
+    assert np.abs(delivered[swap - 4800 : swap, 0]).max() > 0.1  # it was playing
+    fade = round(0.015 * SR) + 2 * BLOCK  # the crossfade, then within a few blocks
+    assert np.abs(delivered[swap + fade :]).max() == 0.0  # then silence, to the end
+    assert np.abs(np.diff(delivered[swap - 64 : swap + fade, 0])).max() < 0.05  # faded, not cut: no click
+
+
+@needs_jack
 def test_ctrl_c_fades_out_and_leaves_nothing_behind(jack, tmp_path):
     prog = tmp_path / "prog.phonon"
     prog.write_text(PROGRAM)
