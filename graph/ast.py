@@ -94,7 +94,26 @@ class List:
     pos: Pos
 
 
-Expr = Number | String | BusRef | Name | Call | BinOp | Neg | Chain | Apply | List
+@dataclass(frozen=True)
+class Shift:
+    """`amount <~ pattern` (early) or `amount ~> pattern` (late)."""
+
+    op: str
+    amount: Expr
+    pattern: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Section:
+    """`(# speed 2)`, `(|+ n 12)`: the operator with its right side, a function of a left side to come."""
+
+    op: str
+    right: Expr
+    pos: Pos
+
+
+Expr = Number | String | BusRef | Name | Call | BinOp | Neg | Chain | Apply | List | Shift | Section
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ from graph.parser import NUMBER_RANGE_HINT, parse
 from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
 from graph.patterns.constructors import CONSTRUCTORS, Constructor
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
-from graph.values import Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls
+from graph.values import (
+    Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls, voice_value,
+)
 
 DEFAULT_CPS = Fraction(1, 2)
 MIX_CHUNK = 16  # inputs per partial sum when a wide sum is split (see _split_wide_mixes)
@@ -43,6 +45,17 @@ _OUTPUT = re.compile(r"^(?:out(\d*)|[od]([1-9]\d*))$")
 # did, unless a time signature says how many beats a cycle holds (`bpm: 130 "4/4"`, Tidal and Strudel's
 # cps = bpm / 60 / 4).
 _TEMPO = {"tempo": Fraction(1), "cps": Fraction(1), "cpm": Fraction(1, 60), "bpm": Fraction(1, 60)}
+# A section's operator -> (the pattern operator, where the structure comes from), as Tidal's `#` and `|+` family.
+_SECTION_OPS = {"#": (">", "left")} | {
+    form: (op, structure)
+    for op in "+-*/%<>"
+    for form, structure in ((f"|{op}", "left"), (f"{op}|", "right"), (f"|{op}|", "both"), (op, "both"))
+}
+
+
+def _control_call(e: ast.Expr) -> bool:
+    """`n 12`, `speed "1 2"`: a voice parameter with its value, as the right side of `|+` on voices."""
+    return isinstance(e, ast.Call) and e.name in VOICE_PARAMS and len(e.args) == 1 and not e.keywords
 _ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _SIGNATURE = re.compile(r"^\s*([1-9]\d{0,2})\s*/\s*([1-9]\d{0,2})\s*$")
 
@@ -352,7 +365,10 @@ class _Compiler:
                     e = e.left
                 value = self._expr(e)
                 for op in reversed(spine):
-                    value = self._binop(op.op, value, self._expr(op.right), op)
+                    if isinstance(value, Voices) and op.op in _SECTION_OPS and _control_call(op.right):
+                        value = self._transformed_value(ast.Section(op.op, op.right, op.pos), value)  # `|+ n 12`
+                    else:
+                        value = self._binop(op.op, value, self._expr(op.right), op)
                 return value
             case ast.Neg(operand=operand):
                 return self._binop("*", self._expr(operand), Const(-1.0), e)
@@ -360,6 +376,14 @@ class _Compiler:
                 return self._inject(right, self._expr(left), e)
             case ast.Apply():
                 return self._application(e)
+            case ast.Shift():
+                shift = ast.Call("early" if e.op == "<~" else "late", (e.amount,), (), e.pos)
+                return self._transformed(e.pattern, [shift])
+            case ast.Section(op=op, pos=pos):
+                raise PhononError(
+                    f"({op} ...) is a function of a pattern: give it to a transform or apply it with $",
+                    pos.line, pos.col, f'for example `s "bd sn" $ every 3 ({op} speed 2)` or `s "bd sn" $ ({op} speed 2)`',
+                )
             case ast.List(items=items):
                 total: Value = Const(0.0)
                 for item in items:
@@ -594,6 +618,8 @@ class _Compiler:
     # ---- transforms ------------------------------------------------------------------------------------
 
     def _is_transform(self, e: ast.Expr) -> bool:
+        if isinstance(e, ast.Section):
+            return True
         if isinstance(e, (ast.Name, ast.Call)):
             return e.name in TRANSFORMS and e.name not in FUNCTIONS
         if isinstance(e, ast.Apply):
@@ -688,6 +714,8 @@ class _Compiler:
         self.feedback_nodes = [(n, ref) for n, ref in self.feedback_nodes if n < mark]
 
     def _build_transform(self, e: ast.Expr) -> Any:
+        if isinstance(e, ast.Section):
+            return self._section(e)
         if isinstance(e, ast.Apply):  # (fast 2 $ rev): rev first
             outer, inner = self._build_transform(e.func), self._build_transform(e.arg)
             return lambda pattern: outer(inner(pattern))
@@ -703,6 +731,26 @@ class _Compiler:
         except (TransformError, ValueError) as error:
             usage = " ".join([e.name, *(p.name for p in TRANSFORMS[e.name].params)])
             raise PhononError(str(error), e.pos.line, e.pos.col, f"usage: {usage}") from None
+
+    def _section(self, e: ast.Section) -> Any:
+        """`(# speed 2)`, `(|+ n 12)`: a function of the voices' control maps, as Tidal's operator sections:
+        `#` sets the control (values from the right, structure from the left), `|+` adds to it (a control the
+        event lacks is set), `+|` takes the structure from the right, `+` from both."""
+        call = e.right
+        if not _control_call(call):
+            raise PhononError(
+                f"a section ({e.op} ...) takes one voice parameter and its value", e.pos.line, e.pos.col,
+                f"for example `({e.op} speed 2)`; the parameters: " + ", ".join(VOICE_PARAMS),
+            )
+        value = self._expr(call.args[0])
+        if not isinstance(value, (Const, Pat)):
+            raise PhononError(f"{call.name} takes a number or a pattern", call.pos.line, call.pos.col)
+        from graph.patterns import pure
+
+        values = value.pattern if isinstance(value, Pat) else pure(value.value)
+        controls = values.fmap(lambda v, name=call.name: {name: voice_value(name, v)})
+        op, structure = _SECTION_OPS[e.op]
+        return lambda pattern: pattern.op(op, controls, structure)
 
     def _transform_arg(self, a: ast.Expr) -> Any:
         if self._is_transform(a):
@@ -728,6 +776,11 @@ class _Compiler:
             return Const(apply_op(base, a.value, b.value))
         if isinstance(a, (Const, Pat)) and isinstance(b, (Const, Pat)):
             return self._pattern_op(op, a, b, where)
+        if base in ("%", "<", ">"):
+            raise PhononError(
+                f"{op} works on numbers, patterns and voices, not on signals", where.pos.line, where.pos.col,
+                f'for example `"0 3 7" {op} 5`, or `s "bd*4" {op} n 2`',
+            )
         la, lb = self._linear(a, where), self._linear(b, where)
         if base == "+":
             return la.plus(lb)
@@ -748,7 +801,7 @@ class _Compiler:
     def _pattern_op(self, op: str, a: Value, b: Value, where: Any) -> Value:
         from graph.patterns import pure
 
-        structure = "left" if op.startswith("|") else "right" if op.endswith("|") else "both"
+        structure = {(True, False): "left", (False, True): "right"}.get((op[0] == "|", op[-1] == "|"), "both")
         pa = a.pattern if isinstance(a, Pat) else pure(a.value)
         pb = b.pattern if isinstance(b, Pat) else pure(b.value)
         text_a = a.text if isinstance(a, Pat) else f"{a.value:g}"

@@ -38,7 +38,9 @@ _FRIENDLY = {
     "COMMA": ",",
     "COLON": ":",
     "DOLLAR": "$",
-    "HASH": "#",
+    "CHAIN_OP": "# or an operator such as |+",
+    "SECTION_OP": "an operator section such as (# speed 2)",
+    "SHIFT_OP": "<~ or ~>",
     "MINUS": "-",
     "_NL": "end of line",
     "$END": "end of program",
@@ -127,9 +129,18 @@ class _ToAst(Transformer):
 
     def chain(self, meta, children):
         result = children[0]
-        for right in children[1:]:
-            result = ast.Chain(result, right, _pos(meta))
+        for op, right in zip(children[1::2], children[2::2]):
+            chained = ast.Chain(result, right, _pos(meta)) if op == "#" else None
+            result = chained or ast.BinOp(str(op), result, right, _pos(op))
         return result
+
+    def shift(self, meta, children):
+        amount, op, pattern = children
+        return ast.Shift(str(op), amount, pattern, _pos(op))
+
+    def section(self, meta, children):
+        op, right = children
+        return ast.Section(str(op), right, _pos(op))
 
     def apply(self, meta, children):
         func, arg = children

@@ -115,12 +115,19 @@ def has_notes(pattern: Any) -> bool:
 
 
 def apply_op(op: str, a: float, b: float) -> float:
+    """A constant operation, folded at compile time (`%`, `<` and `>` as the pattern operators have them)."""
     if op == "+":
         return a + b
     if op == "-":
         return a - b
     if op == "*":
         return a * b
+    if op == "%":
+        from graph.patterns.core import modulo
+
+        return modulo(a, b)
+    if op in ("<", ">"):
+        return a if op == "<" else b
     return safe_div(a, b)
 
 

@@ -238,7 +238,7 @@ def test_op_errors():
     with pytest.raises(ValueError, match="structure"):
         pure(1).op("+", 1, "middle")
     with pytest.raises(ValueError, match="operator"):
-        pure(1).op("%", 1)
+        pure(1).op("^", 1)
 
 
 def test_numeral_and_control_map():

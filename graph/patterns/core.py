@@ -689,14 +689,14 @@ class Pattern:
         return stack(self, f(self))
 
     def op(self, name: str, other: "Pattern | Number | str", structure: str = "both") -> "Pattern":
-        """Arithmetic `+ - * /` between two patterns.
+        """Arithmetic `+ - * / %` between two patterns, or `<` / `>` keeping one side's values.
 
         structure "both" (`+`): Tidal's appBoth, events are the intersecting fragments of both sides;
         "left" (`|+`): structure and onsets from self, values of `other` sampled over each event;
         "right" (`+|`): the mirror. Note names count as MIDI numbers, dict values combine key by key."""
         fn = _OPS.get(name)
         if fn is None:
-            raise ValueError(f"unknown operator {name!r}; expected one of + - * /")
+            raise ValueError(f"unknown operator {name!r}; expected one of + - * / % < >")
         other_pat = reify(other)
         funcs = self.fmap(lambda a: lambda b: apply_op(fn, a, b))
         if structure == "both":
@@ -1016,11 +1016,26 @@ def numeral(v: Any) -> int | float:
 
 
 
+def _keep_left(a: Any, b: Any) -> Any:
+    return a
+
+
+def _keep_right(a: Any, b: Any) -> Any:
+    return b
+
+
+def modulo(a: Any, b: Any) -> Any:
+    """Tidal's mod': the remainder with the divisor's sign (-1 % 4 is 3); by 0, 0 (as division)."""
+    return a - b * math.floor(a / b) if b else 0
+
+
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": lambda a, b: a + b, "add": lambda a, b: a + b,
     "-": lambda a, b: a - b, "sub": lambda a, b: a - b,
     "*": lambda a, b: a * b, "mul": lambda a, b: a * b,
     "/": safe_div, "div": safe_div,
+    "%": modulo, "mod": modulo,
+    "<": _keep_left, ">": _keep_right,  # Tidal's |< and |> (|> is #): one side's values, any kind
 }
 
 
@@ -1033,4 +1048,6 @@ def apply_op(fn: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         for k in a.keys() & b.keys():
             out[k] = apply_op(fn, a[k], b[k])
         return out
+    if fn is _keep_left or fn is _keep_right:  # a choice, not arithmetic: sample names and words pass
+        return fn(a, b)
     return fn(numeral(a), numeral(b))
