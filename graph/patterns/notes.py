@@ -17,7 +17,9 @@ _ACC = {"#": 1, "s": 1, "b": -1, "f": -1}
 
 DEFAULT_OCTAVE = 3
 
-# Semitone offsets from the root. Names and intervals follow Tidal's Sound.Tidal.Chords.
+# Semitone offsets from the root: Tidal's chordTable (tidal-core/src/Sound/Tidal/Chords.hs), in its order, the one
+# chord table (mini-notation's `c4'maj` and graph/patterns/harmony.py read it), then the names this project had
+# before that Tidal lacks, so programs that use them keep playing.
 CHORDS: dict[str, tuple[int, ...]] = {}
 
 
@@ -37,14 +39,14 @@ _chord("major11 maj11", 0, 4, 7, 11, 14, 17)
 _chord("add11", 0, 4, 7, 17)
 _chord("major13 maj13", 0, 4, 7, 11, 14, 21)
 _chord("add13", 0, 4, 7, 21)
-_chord("dom7 seven 7", 0, 4, 7, 10)
+_chord("dom7", 0, 4, 7, 10)
 _chord("dom9", 0, 4, 7, 14)
 _chord("dom11", 0, 4, 7, 17)
 _chord("dom13", 0, 4, 7, 21)
 _chord("sevenFlat5 7f5", 0, 4, 6, 10)
 _chord("sevenSharp5 7s5", 0, 4, 8, 10)
 _chord("sevenFlat9 7f9", 0, 4, 7, 10, 13)
-_chord("nine 9", 0, 4, 7, 10, 14)
+_chord("nine", 0, 4, 7, 10, 14)
 _chord("eleven 11", 0, 4, 7, 10, 14, 17)
 _chord("thirteen 13", 0, 4, 7, 10, 14, 17, 21)
 _chord("minor min m", 0, 3, 7)
@@ -52,15 +54,16 @@ _chord("diminished dim", 0, 3, 6)
 _chord("minorSharp5 msharp5 mS5", 0, 3, 8)
 _chord("minor6 min6 m6", 0, 3, 7, 9)
 _chord("minorSixNine minor69 min69 minSixNine m69 mSixNine m6by9", 0, 3, 9, 7, 14)
-_chord("minor7flat5 min7flat5 m7flat5 m7f5 halfdim", 0, 3, 6, 10)
-_chord("minorMajor7 minMaj7 mmaj7", 0, 3, 7, 11)
-_chord("minorMajor9 minMaj9 mmaj9", 0, 3, 7, 11, 14)
-_chord("minor7sharp5 min7sharp5 m7sharp5 m7s5", 0, 3, 8, 10)
-_chord("diminished7 dim7", 0, 3, 6, 9)
+_chord("minor7flat5 minor7f5 min7flat5 min7f5 m7flat5 m7f5", 0, 3, 6, 10)
 _chord("minor7 min7 m7", 0, 3, 7, 10)
+_chord("minor7sharp5 minor7s5 min7sharp5 min7s5 m7sharp5 m7s5", 0, 3, 8, 10)
+_chord("minor7flat9 minor7f9 min7flat9 min7f9 m7flat9 m7f9", 0, 3, 7, 10, 13)
+_chord("minor7sharp9 minor7s9 min7sharp9 min7s9 m7sharp9 m7s9", 0, 3, 7, 10, 14)
+_chord("diminished7 dim7", 0, 3, 6, 9)
 _chord("minor9 min9 m9", 0, 3, 7, 10, 14)
 _chord("minor11 min11 m11", 0, 3, 7, 10, 14, 17)
 _chord("minor13 min13 m13", 0, 3, 7, 10, 14, 17, 21)
+_chord("minorMajor7 minMaj7 mmaj7", 0, 3, 7, 11)
 _chord("one 1", 0)
 _chord("five 5", 0, 7)
 _chord("sus2", 0, 2, 7)
@@ -72,9 +75,13 @@ _chord("sevenFlat10 7f10", 0, 4, 7, 10, 15)
 _chord("nineSharp5 9sharp5 9s5", 0, 1, 13)
 _chord("minor9sharp5 minor9s5 min9sharp5 min9s5 m9sharp5 m9s5", 0, 1, 14)
 _chord("sevenSharp5flat9 7s5f9", 0, 4, 8, 10, 13)
-_chord("minor7sharp9 m7sharp9 m7s9", 0, 3, 7, 10, 14)
+_chord("minor7sharp5flat9 m7sharp5flat9", 0, 3, 8, 10, 13)
 _chord("elevenSharp 11s", 0, 4, 7, 10, 14, 18)
 _chord("minor11sharp m11sharp m11s", 0, 3, 7, 10, 14, 18)
+_chord("seven 7", 0, 4, 7, 10)
+_chord("9", 0, 4, 7, 10, 14)
+_chord("halfdim", 0, 3, 6, 10)
+_chord("minorMajor9 minMaj9 mmaj9", 0, 3, 7, 11, 14)
 
 
 def is_note_name(s: str) -> bool:
