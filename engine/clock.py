@@ -24,12 +24,18 @@ def _samples(cycles: Fraction, samples_per_cycle: Fraction) -> float:
         return math.inf
 
 
+def _over(values: Any, whole: Any) -> list[Any]:
+    """A continuous parameter's value(s) for an event: the pattern queried over the event's whole, as Tidal's
+    `#` does (a signal answers with its value at the middle of the query: graph/patterns/signals.py)."""
+    return [h.value for h in values.query_arc(whole.begin, whole.end)[:1]]
+
+
 class EventClock:
     """A voice node's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time.
 
     Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
     whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
-    Tidal. Queried cycles are kept while they may still be needed (the probe before rendering fills the
+    Tidal. A continuous parameter (`# pan sine`) is queried over each event instead, as Tidal does. Queried cycles are kept while they may still be needed (the probe before rendering fills the
     first ones), so no cycle is queried twice. When the pattern and every parameter repeat after a known
     number of cycles (`Pattern.period`), each cycle of one period is queried once and later cycles are
     those events shifted by whole periods: exactly the same events, without the pattern queries."""
@@ -72,18 +78,21 @@ class EventClock:
         return [(t + shift, length, controls) for t, length, controls in self._first_period[first]]
 
     def _query(self, cycle: int) -> list[tuple[Fraction, float, dict]]:
-        events = [(h.whole.begin, _samples(h.whole.end - h.whole.begin, self.spc), h.value)
-                  for h in self.pattern.onsets(cycle, cycle + 1)]
+        events = [(h.whole, h.value) for h in self.pattern.onsets(cycle, cycle + 1)]
         for name, values in self.params:
             haps = sorted(values.query_arc(cycle, cycle + 1), key=lambda h: h.part.begin)
+            if any(h.whole is None for h in haps):  # continuous (`# pan sine`): its value over each event
+                events = [(w, {**c, name: voice_value(name, v)}) for w, c in events for v in _over(values, w)]
+                continue
             starts = [h.part.begin for h in haps]
             merged = []
-            for t, length, controls in events:
+            for whole, controls in events:
+                t = whole.begin
                 for h in haps[: bisect.bisect_right(starts, t)]:  # every value holding t (a stack: several)
                     if h.part.end > t:
-                        merged.append((t, length, {**controls, name: voice_value(name, h.value)}))
+                        merged.append((whole, {**controls, name: voice_value(name, h.value)}))
             events = merged
-        return events
+        return [(w.begin, _samples(w.end - w.begin, self.spc), controls) for w, controls in events]
 
     def cycle_events(self, cycle: int) -> list[tuple[int, float, dict]]:
         """(sample, duration, controls) for onsets landing on samples of cycle `cycle` (an onset just before

@@ -30,6 +30,7 @@ from graph.limits import MAX_CPS, MIN_CPS
 from graph.parser import NUMBER_RANGE_HINT, parse
 from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
 from graph.patterns.constructors import CONSTRUCTORS, Constructor
+from graph.patterns.signals import SIGNALS
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import (
     Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls, voice_value,
@@ -382,7 +383,8 @@ class _Compiler:
             case ast.Section(op=op, pos=pos):
                 raise PhononError(
                     f"({op} ...) is a function of a pattern: give it to a transform or apply it with $",
-                    pos.line, pos.col, f'for example `s "bd sn" $ every 3 ({op} speed 2)` or `s "bd sn" $ ({op} speed 2)`',
+                    pos.line, pos.col,
+                    f'for example `s "bd sn" $ every 3 ({op} speed 2)` or `s "bd sn" $ ({op} speed 2)`',
                 )
             case ast.List(items=items):
                 total: Value = Const(0.0)
@@ -416,6 +418,8 @@ class _Compiler:
 
     def _call(self, call: ast.Call, injected: Value | None) -> Value:
         name = call.name
+        if name in SIGNALS and name not in FUNCTIONS and not call.args and injected is None:
+            return Pat(SIGNALS[name], name, call.pos)  # `rand`, `perlin`, `cosine`: continuous patterns
         if name in ("s", "sound"):
             return self._samples(call, injected)
         if name in VOICE_PARAMS and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
@@ -424,6 +428,10 @@ class _Compiler:
             return self._construct(call, injected)
         if name in ARITHMETIC_FUNCTIONS:
             return self._arithmetic_call(call, injected)
+        if name in TRANSFORMS and len(call.args) == len(TRANSFORMS[name].params) + 1 and injected is None:
+            # Tidal's prefix application: the last argument is what it transforms (`range 200 800 sine`)
+            head = ast.Call(name, call.args[:-1], call.keywords, call.pos)
+            return self._transformed(call.args[-1], [head])
         if name in TRANSFORMS:
             raise PhononError(
                 f"{name} transforms a pattern; apply it with $",
@@ -533,7 +541,7 @@ class _Compiler:
         items = [e for a in call.args for e in (a.items if isinstance(a, ast.List) else (a,))]
         values = []
         for item in items:
-            value = self._expr(item)
+            value = self._pattern_value(item)
             if not isinstance(value, (Pat, Const)):
                 raise PhononError(
                     f"{call.name} takes patterns and numbers, not signals", item.pos.line, item.pos.col,
@@ -599,7 +607,7 @@ class _Compiler:
             )
         if len(call.args) != 1 or call.keywords:
             raise PhononError(f"{call.name} takes one value or pattern", call.pos.line, call.pos.col)
-        value = self._expr(call.args[0])
+        value = self._pattern_value(call.args[0])
         if isinstance(value, Const):
             from graph.patterns import pure
 
@@ -620,8 +628,11 @@ class _Compiler:
     def _is_transform(self, e: ast.Expr) -> bool:
         if isinstance(e, ast.Section):
             return True
-        if isinstance(e, (ast.Name, ast.Call)):
+        if isinstance(e, ast.Name):
             return e.name in TRANSFORMS and e.name not in FUNCTIONS
+        if isinstance(e, ast.Call):  # given its pattern too (`range 1 5 sine`), it is a pattern, not a transform
+            params = TRANSFORMS[e.name].params if e.name in TRANSFORMS else ()
+            return e.name in TRANSFORMS and e.name not in FUNCTIONS and len(e.args) <= len(params)
         if isinstance(e, ast.Apply):
             return self._is_transform(e.func) and self._is_transform(e.arg)
         return False
@@ -649,7 +660,7 @@ class _Compiler:
         (`sine "220 440"`) gets them on every pattern literal inside it; a subject with no pattern at all is
         an error, never a silent no-op."""
         mark = len(self.nodes)
-        value = self._expr(subject)
+        value = self._pattern_value(subject)
         if isinstance(value, (Pat, Voices, Const)):
             for t in transforms:
                 value = self._transformed_value(t, value)
@@ -742,7 +753,7 @@ class _Compiler:
                 f"a section ({e.op} ...) takes one voice parameter and its value", e.pos.line, e.pos.col,
                 f"for example `({e.op} speed 2)`; the parameters: " + ", ".join(VOICE_PARAMS),
             )
-        value = self._expr(call.args[0])
+        value = self._pattern_value(call.args[0])
         if not isinstance(value, (Const, Pat)):
             raise PhononError(f"{call.name} takes a number or a pattern", call.pos.line, call.pos.col)
         from graph.patterns import pure
@@ -752,10 +763,17 @@ class _Compiler:
         op, structure = _SECTION_OPS[e.op]
         return lambda pattern: pattern.op(op, controls, structure)
 
+    def _pattern_value(self, e: ast.Expr) -> Value:
+        """An expression where a pattern is wanted: there a bare `sine`, `saw`, `tri` or `square` is Tidal's
+        continuous pattern (0..1, sampled by each event: `# pan sine`), not an oscillator."""
+        if isinstance(e, ast.Name) and e.name in SIGNALS:
+            return Pat(SIGNALS[e.name], e.name, e.pos)
+        return self._expr(e)
+
     def _transform_arg(self, a: ast.Expr) -> Any:
         if self._is_transform(a):
             return self._build_transform(a)
-        value = self._expr(a)
+        value = self._pattern_value(a)
         if isinstance(value, Const):
             return _number_arg(value.value)
         if isinstance(value, Pat):

@@ -251,7 +251,7 @@ SYNTH_ENVELOPE_DEFAULTS = (0.001, 0.1, 0.0, 0.1)  # attack, decay, sustain, rele
 # README rows for what is not a kind's function.
 _LANGUAGE_ROWS = (
     ("`gain amp`", "`amount`", "multiply"),
-    ("`mix stack`", "any number of signals, or a `[a, b]` list", "sum"),
+    ("`mix stack`", "any number of signals, or a `[a, b]` list", "sum (`stack` of patterns is a pattern, below)"),
     ("`s` / `sound`", "a pattern of sample names", "sample voices; per-event `# " + " ".join(VOICE_PARAMS) + "`"),
     (
         "`" + " ".join(dict.fromkeys(SYNTH_WAVES)) + ' "c3 e3"`',

@@ -21,7 +21,6 @@ from graph.patterns.events import format_time
 from graph.patterns.harmony import (
     ARP_MODES,
     CHORDS,
-    HARMONY_FUNCTIONS,
     SCALES,
     STRUDEL_SCALE_NAMES,
     arp,
@@ -360,13 +359,12 @@ def test_periods_survive():
     assert scale("C:major", "0 2 <4 5>").period == 2
 
 
-def test_harmony_functions_registry():
-    assert set(HARMONY_FUNCTIONS) == {"scale", "toScale", "chord", "arp", "arpeggiate", "arpg", "rolled", "rolledBy",
-                                      "transpose"}
-    examples = {"scale": ("major", "0 2"), "toScale": ([0, 4, 7], "0 1"), "chord": ("c", "maj", "ii"),
-                "arp": ("updown", "c'maj"), "arpeggiate": ("[c,e]",), "arpg": ("[c,e]",), "rolled": ("[c,e]",),
-                "rolledBy": (0.5, "[c,e]"), "transpose": (2, "c e")}
-    for name, entry in HARMONY_FUNCTIONS.items():
-        args = examples[name]
-        assert len(args) == len(entry.params) or entry.params[-1].endswith("...")
-        assert entry.fn(*args).onsets(0, 1) and entry.doc
+def test_the_harmony_transforms_are_registered_once():
+    """scale, arp, rolled ... are transforms like any other (graph/patterns/transforms.py), built from here."""
+    from graph.patterns import TRANSFORMS
+
+    examples = {"scale": ("major",), "arp": ("updown",), "arpeggiate": (), "arpg": (), "rolled": (),
+                "rolledBy": (0.5,), "transpose": (2,)}
+    for name, args in examples.items():
+        subject = parse_mini("0 2 4" if name == "scale" else "[c,e] g")
+        assert TRANSFORMS[name].build(*args)(subject).onsets(0, 1), name

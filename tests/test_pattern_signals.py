@@ -19,7 +19,7 @@ from graph.patterns.core import Pattern, PatternLimitError, pure, reify, stack, 
 from graph.patterns.events import format_time
 from graph.patterns.mini import parse_mini
 from graph.patterns.signals import (
-    SIGNAL_FUNCTIONS, SIGNALS, choose, cosine, irand, perlin, quantise, randcat, randrun, range_, rangex, saw,
+    SIGNALS, choose, cosine, irand, perlin, quantise, randcat, randrun, range_, rangex, saw,
     scramble, shuffle, sig, sine, time_to_rands, tri, wchoose, wrandcat,
 )
 
@@ -274,9 +274,12 @@ def test_registry():
     assert all(isinstance(p, Pattern) for p in SIGNALS.values())
     assert {"sine", "cosine", "saw", "isaw", "tri", "square", "envL", "envR", "envEq", "envEqR", "sine2",
             "cosine2", "saw2", "isaw2", "tri2", "square2", "rand", "perlin"} <= SIGNALS.keys()
-    assert SIGNAL_FUNCTIONS["range"].params == ("lo", "hi", "pattern")
-    for name, entry in SIGNAL_FUNCTIONS.items():
-        assert callable(entry.fn) and entry.params and entry.doc, name
+    from graph.patterns import TRANSFORMS
+    from graph.patterns.constructors import CONSTRUCTORS
+
+    assert [p.name for p in TRANSFORMS["range"].params] == ["lo", "hi"]  # the pattern comes last, with $
+    assert TRANSFORMS["range"].build(200, 2000)(SIGNALS["sine"]).segment(2).onsets(0, 1)
+    assert {"irand", "randrun", "randcat"} <= CONSTRUCTORS.keys()
 
 
 def test_cheap_per_cycle():

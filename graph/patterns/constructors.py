@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import signals
 from .core import Pattern, check_count, fastcat, reify, silence, slowcat, stack
 
 PATTERNS = "patterns"
@@ -54,6 +55,10 @@ _DEFINED = (
     Constructor("stack", PATTERNS, stack, "the patterns at the same time"),
     Constructor("run", INT_PATTERN, _run, "0 .. n-1 in one cycle"),
     Constructor("silence", PATTERNS, lambda: silence, "no events"),
+    Constructor("irand", INT_PATTERN, signals.irand, "random whole numbers 0 .. n-1 (continuous: sample it)"),
+    Constructor("randrun", INT_PATTERN, signals.randrun, "0 .. n-1 in a random order each cycle"),
+    Constructor("randcat", PATTERNS, lambda *ps: signals.randcat(ps) if ps else silence,
+                "one of the patterns per cycle, at random"),
 )
 
 CONSTRUCTORS: dict[str, Constructor] = {name: c for c in _DEFINED for name in (c.name, *c.aliases)}

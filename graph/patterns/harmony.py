@@ -57,7 +57,7 @@ import difflib
 import itertools
 import math
 import re
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 from quicktions import Fraction
 
@@ -69,7 +69,7 @@ from .notes import CHORDS
 from .notes import is_note_name, note_to_midi
 
 __all__ = [
-    "SCALES", "STRUDEL_SCALE_NAMES", "CHORDS", "chord_table", "ARP_MODES", "HARMONY_FUNCTIONS", "HarmonyFunction",
+    "SCALES", "STRUDEL_SCALE_NAMES", "CHORDS", "chord_table", "ARP_MODES",
     "scale", "scale_note", "to_scale", "chord", "chords", "chord_notes", "arp", "arpeggiate", "rolled",
     "rolled_by", "transpose",
 ]
@@ -502,22 +502,3 @@ def transpose(semitones: "Pattern | str | float", pat: "Pattern | str") -> Patte
 
 # ---------------------------------------------------------------------------------------------------------
 # For the compiler: every function here by its Tidal name
-
-
-class HarmonyFunction(NamedTuple):
-    fn: Callable[..., Pattern]
-    params: tuple[str, ...]  # in call order; the last is the pattern worked on ("..." marks any number)
-    doc: str
-
-
-HARMONY_FUNCTIONS: dict[str, HarmonyFunction] = {
-    "scale": HarmonyFunction(scale, ("name", "degrees"), "degrees into a named scale (\"major\", \"C:minor\")"),
-    "toScale": HarmonyFunction(to_scale, ("steps", "degrees"), "degrees into a scale given as a list of steps"),
-    "chord": HarmonyFunction(chord, ("root", "name", "modifiers..."), "chords from patterns of roots and names"),
-    "arp": HarmonyFunction(arp, ("mode", "pattern"), "play stacked chords as arpeggios in the mode's order"),
-    "arpeggiate": HarmonyFunction(arpeggiate, ("pattern",), "arp \"up\""),
-    "arpg": HarmonyFunction(arpeggiate, ("pattern",), "arp \"up\""),
-    "rolled": HarmonyFunction(rolled, ("pattern",), "strum each chord over the first quarter of its event"),
-    "rolledBy": HarmonyFunction(rolled_by, ("amount", "pattern"), "strum each chord over a fraction of its event"),
-    "transpose": HarmonyFunction(transpose, ("semitones", "pattern"), "add semitones, keeping notes notes"),
-}

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from quicktions import Fraction
@@ -63,8 +62,7 @@ __all__ = [
     "sig", "sine", "cosine", "saw", "isaw", "tri", "square", "env_l", "env_lr", "env_eq", "env_eq_r",
     "sine2", "cosine2", "saw2", "isaw2", "tri2", "square2", "rand", "irand", "perlin", "perlin_with",
     "range_", "rangex", "quantise", "choose", "choose_by", "wchoose", "wchoose_by", "randcat", "wrandcat",
-    "randrun", "shuffle", "scramble", "undegrade", "time_to_rands", "SignalFunction", "SIGNALS",
-    "SIGNAL_FUNCTIONS",
+    "randrun", "shuffle", "scramble", "undegrade", "time_to_rands", "SIGNALS",
 ]
 
 
@@ -304,34 +302,9 @@ def undegrade(pat: "Pattern | str") -> Pattern:
 # Registry, for the compiler
 
 
-@dataclass(frozen=True)
-class SignalFunction:
-    fn: Callable[..., Pattern]
-    params: tuple[str, ...]
-    doc: str
-
-
 SIGNALS: dict[str, Pattern] = {
     "sine": sine, "cosine": cosine, "saw": saw, "isaw": isaw, "tri": tri, "square": square,
     "sine2": sine2, "cosine2": cosine2, "saw2": saw2, "isaw2": isaw2, "tri2": tri2, "square2": square2,
     "envL": env_l, "envLR": env_lr, "envR": env_lr, "envEq": env_eq, "envEqR": env_eq_r,
     "rand": rand, "perlin": perlin,
-}
-
-SIGNAL_FUNCTIONS: dict[str, SignalFunction] = {
-    "irand": SignalFunction(irand, ("n",), "random whole numbers 0 .. n-1"),
-    "perlinWith": SignalFunction(perlin_with, ("input",), "perlin noise over the values of a pattern"),
-    "range": SignalFunction(range_, ("lo", "hi", "pattern"), "scale 0..1 to lo..hi"),
-    "rangex": SignalFunction(rangex, ("lo", "hi", "pattern"), "scale 0..1 to lo..hi exponentially"),
-    "quantise": SignalFunction(quantise, ("n", "pattern"), "round to the nearest 1/n"),
-    "choose": SignalFunction(choose, ("values",), "a random one of the values"),
-    "chooseBy": SignalFunction(choose_by, ("selector", "values"), "the value a 0..1 pattern points at"),
-    "wchoose": SignalFunction(wchoose, ("pairs",), "a random value, weighted: [(value, weight)]"),
-    "wchooseBy": SignalFunction(wchoose_by, ("selector", "pairs"), "the weighted value a 0..1 pattern points at"),
-    "randcat": SignalFunction(randcat, ("patterns",), "one of the patterns per cycle, at random"),
-    "wrandcat": SignalFunction(wrandcat, ("pairs",), "one of the patterns per cycle, weighted"),
-    "randrun": SignalFunction(randrun, ("n",), "0 .. n-1 in a random order each cycle"),
-    "shuffle": SignalFunction(shuffle, ("n", "pattern"), "the n parts of each cycle in a random order"),
-    "scramble": SignalFunction(scramble, ("n", "pattern"), "n random picks of the n parts of each cycle"),
-    "undegrade": SignalFunction(undegrade, ("pattern",), "the events degrade drops"),
 }

@@ -48,6 +48,7 @@ from .core import (
     stack,
     to_time,
 )
+from . import harmony, signals
 from .mini import parse_mini
 
 __all__ = ["TRANSFORMS", "Transform", "Param", "TransformError", "BuiltTransform", "suggest"]
@@ -433,6 +434,21 @@ TRANSFORMS: dict[str, Transform] = dict([
        "apply f to the events starting in [begin, end) of each cycle"),
     _t("zoom", (_P("begin", NUMBER), _P("end", NUMBER)), lambda b, e, p: p._zoom(b, e),
        "play only [begin, end) of each cycle, stretched to the cycle"),
+    # continuous values and chance (graph/patterns/signals.py)
+    _t("range", (_P("lo", PATTERN), _P("hi", PATTERN)), signals.range_, "scale 0..1 to lo..hi (`range 200 2000 sine`)"),
+    _t("rangex", (_P("lo", NUMBER), _P("hi", NUMBER)), signals.rangex, "scale 0..1 to lo..hi exponentially"),
+    _t("quantise", (_P("n", NUMBER),), signals.quantise, "round to the nearest 1/n (halves to even)"),
+    _t("shuffle", (_P("n", INT_PATTERN),), signals.shuffle, "the n parts of each cycle in a random order"),
+    _t("scramble", (_P("n", INT_PATTERN),), signals.scramble, "n random picks of the n parts of each cycle"),
+    _t("undegrade", (), signals.undegrade, "the events degrade drops"),
+    # harmony (graph/patterns/harmony.py)
+    _t("scale", (_P("name", PATTERN),), harmony.scale, "degrees into a named scale (\"major\", \"C:minor\")"),
+    _t("arp", (_P("mode", PATTERN),), harmony.arp, "play stacked chords one note after another (up down updown ...)"),
+    _t("arpeggiate", (), harmony.arpeggiate, "arp \"up\""),
+    _t("arpg", (), harmony.arpeggiate, "arp \"up\""),
+    _t("rolled", (), harmony.rolled, "strum each chord over the first quarter of its event"),
+    _t("rolledBy", (_P("amount", PATTERN),), harmony.rolled_by, "strum each chord over a fraction of its event"),
+    _t("transpose", (_P("semitones", PATTERN),), harmony.transpose, "add semitones, keeping notes notes"),
 ])
 
 

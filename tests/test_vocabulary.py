@@ -1,0 +1,60 @@
+"""The Tidal/Strudel vocabulary in programs (issue 11 parts 3 and 5): continuous patterns as voice controls,
+scales and arpeggios, Tidal's prefix application. Each asserts the controls the voices get at their onsets
+(engine/clock.py, the same path a render takes)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from engine.clock import EventClock
+from graph.compiler import compile_program
+from graph.errors import PhononError
+
+
+def _controls(text: str, cycle: int = 0) -> list[tuple[Fraction, dict]]:
+    graph = compile_program(text)
+    (node,) = [n for n in graph.nodes if n.kind in ("sampler", "synth")]
+    return [(t, c) for t, _, c in EventClock(node.pattern, node.params, graph.cps, 44100).onsets(cycle)]
+
+
+def test_a_continuous_control_takes_its_value_over_each_event():
+    """Tidal's `#` queries the signal over the event, and a signal answers with its middle value."""
+    events = _controls('out: s "bd*4" # pan sine # gain (range 0.2 0.8 saw)\n')
+    middles = [Fraction(2 * k + 1, 8) for k in range(4)]
+    assert [c["pan"] for _, c in events] == pytest.approx([0.5 + 0.5 * math.sin(2 * math.pi * m) for m in middles])
+    assert [c["gain"] for _, c in events] == pytest.approx([0.2 + 0.6 * m for m in middles])
+
+
+def test_random_values_are_deterministic_and_in_range():
+    first = _controls('out: s "bd*8" # n (segment 8 $ irand 8) # speed (rand + 0.5)\n', 3)
+    assert first == _controls('out: s "bd*8" # n (segment 8 $ irand 8) # speed (rand + 0.5)\n', 3)
+    assert all(c["n"] in range(8) and 0.5 <= c["speed"] < 1.5 for _, c in first)
+    assert len({c["n"] for _, c in first}) > 2
+
+
+def test_scales_turn_degrees_into_notes():
+    tidal = _controls('out: s "arpy*8" # note (scale "major" "0 .. 7")\n')
+    assert [c["note"] for _, c in tidal] == [0, 2, 4, 5, 7, 9, 11, 12]  # semitones from c4, as Tidal
+    strudel = _controls('out: s "arpy*4" # note ("0 2 4 -1" $ scale "C:minor")\n')
+    assert [c["note"] for _, c in strudel] == [-12, -9, -5, -14]  # C3 minor, as Strudel roots a bare C
+
+
+def test_arpeggios_play_chords_one_note_after_another():
+    events = _controls("out: s \"arpy*4\" # note (arp \"updown\" \"c'maj\")\n")  # the voices' structure
+    assert [t for t, _ in events] == [0, Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)]
+    assert [c["note"] for _, c in events] == [-12, -8, -5, -8]  # c3 e3 g3 e3 (updown drops the repeated top)
+
+
+def test_a_transform_given_its_pattern_applies_to_it():
+    """Tidal's prefix application: `fast 2 "bd sn"` is `"bd sn" $ fast 2`."""
+    assert _controls('out: s (fast 2 "bd sn")\n') == _controls('out: s "bd sn" $ fast 2\n')
+
+
+def test_a_signal_where_a_signal_goes_is_still_an_oscillator():
+    graph = compile_program("out: sine 440 * 0.1 + saw * 0.01\n")
+    assert {"sine", "saw"} <= {n.kind for n in graph.nodes}
+    with pytest.raises(PhononError, match="sets a parameter"):
+        compile_program("out: pan sine\n")
