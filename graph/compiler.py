@@ -564,7 +564,11 @@ class _Compiler:
     # ---- voices ----------------------------------------------------------------------------------------
 
     def _samples(self, call: ast.Call, injected: Value | None) -> Voices:
-        """`s "bd*2 [sn cp]"`: each event plays a sample; its name is the control "s"."""
+        """`s "bd*2 [sn cp]"`: each event plays a sample; its name is the control "s". After controls that
+        came first (`note "0 4 7" # s "arpy"`), it names their sound, sampled at each of their events."""
+        if isinstance(injected, Voices) and not injected.named and len(call.args) == 1 and not call.keywords:
+            named = self._voice_param(ast.Call("s", call.args, (), call.pos), injected)
+            return Voices(named.pattern, "s", named.pos, named.envelope, named.params)
         if injected is not None or len(call.args) != 1 or call.keywords:
             raise PhononError(
                 f"{call.name} takes one pattern of sample names", call.pos.line, call.pos.col, 'usage: s "bd sn:2"'
@@ -597,7 +601,17 @@ class _Compiler:
         return Voices(notes.pattern.fmap(lambda v: {"pitch": v}), call.name, call.pos, tuple(envelope))
 
     def _voice_param(self, call: ast.Call, injected: Value | None) -> Value:
-        """`voices # gain "1 0.5"`: set a control on each event, sampled at the event's onset."""
+        """`voices # gain "1 0.5"`: set a control on each event, sampled at the event's onset. `note` and `n`
+        may come first (`note "0 4 7" # s "arpy"`, as in Tidal): their events are the structure, and a later
+        `# s` names the sound."""
+        if injected is None and call.name in ("note", "n") and len(call.args) == 1 and not call.keywords:
+            value = self._pattern_value(call.args[0])
+            if isinstance(value, (Pat, Const)):
+                from graph.patterns import pure
+
+                values = value.pattern if isinstance(value, Pat) else pure(value.value)
+                controls = values.fmap(lambda v, name=call.name: {name: voice_value(name, v)})
+                return Voices(controls, "s", call.pos, named=False)
         if not isinstance(injected, Voices):
             raise PhononError(
                 f"{call.name} sets a parameter of sample or synth voices",
@@ -837,6 +851,11 @@ class _Compiler:
 
     def _voices_signal(self, v: Voices) -> Stereo:
         """Voices as a stereo signal: one voice node with two outputs."""
+        if not v.named:
+            raise PhononError(
+                "these events name no sound to play", v.pos.line, v.pos.col,
+                'add one with # s: `note "0 4 7" # s "arpy"`',
+            )
         kind = "sampler" if v.source == "s" else "synth"
         consts = () if kind == "sampler" else (float(SYNTH_WAVES[v.source]), *v.envelope)
         node_id = self._add_node(kind, (), consts, "s" if kind == "sampler" else v.source, v.pos)

@@ -55,6 +55,7 @@ class Voices:
     # `# name pattern` parameters not yet merged into `pattern`: the engine samples each at the events'
     # onsets with one query per cycle (merging with app_left would query it once per event).
     params: tuple[tuple[str, Any], ...] = ()
+    named: bool = True  # whether the events name their sound (`note "0 4 7"` alone does not, until `# s "arpy"`)
 
     def merged(self) -> Voices:
         """The same voices with every parameter merged into the pattern (Tidal's `#`), as a transform needs."""
@@ -62,7 +63,7 @@ class Voices:
         for name, values in self.params:
             setter = pattern.fmap(lambda controls, name=name: lambda v: {**controls, name: voice_value(name, v)})
             pattern = setter.app_left(values)
-        return Voices(pattern, self.source, self.pos, self.envelope)
+        return Voices(pattern, self.source, self.pos, self.envelope, (), self.named)
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,14 @@ def test_a_signal_where_a_signal_goes_is_still_an_oscillator():
     assert {"sine", "saw"} <= {n.kind for n in graph.nodes}
     with pytest.raises(PhononError, match="sets a parameter"):
         compile_program("out: pan sine\n")
+
+
+def test_note_and_n_may_come_first_and_s_names_their_sound():
+    """Tidal's `note "0 4 7" # s "arpy"`: the notes are the structure, `# s` names the sound at each of them."""
+    events = _controls('out: note "0 4 7" # s "<arpy bd>"\n', 1)
+    assert [(t, c) for t, c in events] == [
+        (1, {"note": 0, "s": "bd"}), (Fraction(4, 3), {"note": 4, "s": "bd"}), (Fraction(5, 3), {"note": 7, "s": "bd"})]
+    assert [c["n"] for _, c in _controls('out: n "0 .. 3" # s "arpy"\n')] == [0, 1, 2, 3]
+    with pytest.raises(PhononError) as e:
+        compile_program('out: note "0 4 7"\n')
+    assert (e.value.line, e.value.col) == (1, 6) and '# s "arpy"' in e.value.hint
