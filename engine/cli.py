@@ -297,6 +297,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     object with --json) and the rest are still listed. Exit status 1 if any failed."""
     import json
 
+    from graph.compiler import compile_pattern
     from graph.patterns import events_text
 
     failed = False
@@ -305,14 +306,15 @@ def cmd_events(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record), flush=True)
         elif "error" in record:
-            print(f'"{pattern}": error: {record["error"]}', file=sys.stderr)
+            print(f"{pattern}: error: {record['error']}", file=sys.stderr)
         else:
-            print(events_text(pattern, args.cycles))
+            print(events_text(pattern, args.cycles, compile_pattern))
     return 1 if failed else 0
 
 
 def _event_records(args: argparse.Namespace):
     """(pattern, events_record) for the pattern given, or for each non-blank line of standard input."""
+    from graph.compiler import compile_pattern
     from graph.patterns import events_record
 
     lines = [args.pattern.encode()] if args.pattern is not None else sys.stdin.buffer.read().splitlines()
@@ -327,7 +329,7 @@ def _event_records(args: argparse.Namespace):
             yield text, {"pattern": text, "error": error}
             continue
         try:
-            yield pattern, events_record(pattern, args.cycles)
+            yield pattern, events_record(pattern, args.cycles, compile_pattern)
         except Exception as e:  # one pattern's failure must not cost the others their answers
             yield pattern, {"pattern": pattern, "error": f"{type(e).__name__}: {e}"}
 
@@ -388,8 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--plot", metavar="PNG", help="write a speedup-versus-workers chart")
     b.set_defaults(run=cmd_bench)
 
-    e = sub.add_parser("events", help="list a mini-notation pattern's events")
-    e.add_argument("pattern", nargs="?", help="the pattern; read one per line from stdin if omitted")
+    e = sub.add_parser("events", help="list the events of a pattern: mini-notation or any pattern expression")
+    e.add_argument("pattern", nargs="?", help='mini-notation (bd*2 sn) or an expression (\'"0 2" $ scale "C:major"\', '
+                   '\'n "0 .. 3" # s "arpy"\'); read one per line from stdin if omitted')
     e.add_argument("-c", "--cycles", type=_positive_int, default=1, help="cycles to list (default 1)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_events)

@@ -72,6 +72,39 @@ def compile_program(text: str, filename: str = "<program>") -> SignalGraph:
         raise _limit_error(e).located(text, filename) from None
 
 
+_EXPRESSION = "~events: "  # what `compile_pattern` puts before an expression to make it a program
+
+
+def compile_pattern(text: str) -> Any:
+    """The pattern of an expression of the language (`"0 2" $ scale "C:major"`, `n "0 .. 3" # s "arpy"`),
+    or of bare mini-notation (`bd*2 sn`), as `phonon events` takes them: voices give their control maps,
+    a number a constant pattern. Raises PhononError (columns those of `text`) or MiniNotationError."""
+    from graph.patterns import MiniNotationError, parse_mini, pure
+
+    if not any(c in text for c in '"$#('):  # no quote, $, # or parenthesis: mini-notation (`bd*2 sn`)
+        return parse_mini(text)
+    try:
+        program = parse(f"{_EXPRESSION}{text}\n", "<expression>")
+        (statement,) = program.statements
+        value = _Compiler(program)._expr(statement.expr)  # only the expression: nothing is made a signal
+    except (PhononError, PatternLimitError) as error:
+        try:
+            return parse_mini(text)  # mini-notation after all (`c# e`, `bd(3,8)`)
+        except MiniNotationError:
+            pass
+        e = _limit_error(error) if isinstance(error, PatternLimitError) else error
+        col = e.col - len(_EXPRESSION) if e.line == 1 and e.col and e.col > len(_EXPRESSION) else e.col
+        raise PhononError(e.message, e.line, col, e.hint) from None
+    if isinstance(value, Voices):
+        return value.merged().pattern
+    if isinstance(value, Pat):
+        return value.pattern
+    if isinstance(value, Const):
+        return pure(value.value)
+    raise PhononError("this expression is a signal, not a pattern: it has no events to list", 1, 1,
+                      'list a pattern: `"0 2" $ scale "C:major"`, `s "bd*2 sn"`, `n "0 .. 3" # s "arpy"`')
+
+
 class _Compiler:
     def __init__(self, program: ast.Program) -> None:
         self.program = program

@@ -69,3 +69,29 @@ def test_note_and_n_may_come_first_and_s_names_their_sound():
     with pytest.raises(PhononError) as e:
         compile_program('out: note "0 4 7"\n')
     assert (e.value.line, e.value.col) == (1, 6) and '# s "arpy"' in e.value.hint
+
+
+def test_events_lists_any_pattern_expression(tmp_path):
+    """`phonon events EXPR`: mini-notation as before, or any pattern expression of the language; a map of one
+    control shows as its value, of more as the map; any failure makes the exit status non-zero."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def events(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "events", *args], input=stdin, text=True,
+                              capture_output=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+
+    lines = ['"0 2 4" $ scale "C:major"', 'n "0 .. 1" # s "arpy"', "bd*2 sn", 's "bd sn" $ fast', 'sine 440 # lpf 300']
+    result = events("--json", stdin="\n".join(lines) + "\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and [r["pattern"] for r in records] == lines
+    assert [e["value"] for e in records[0]["events"]] == [48, 52, 55]
+    assert [e["value"] for e in records[1]["events"]] == [{"n": 0, "s": "arpy"}, {"n": 1, "s": "arpy"}]
+    assert [e["value"] for e in records[2]["events"]] == ["bd", "bd", "sn"]
+    assert records[3]["error"].startswith("column 13: fast takes 1 argument")
+    assert "a signal, not a pattern" in records[4]["error"]
+    ok = events('s "bd*2" # speed (range 1 2 saw)', "--cycles", "2")
+    assert ok.returncode == 0 and "(2 cycles, 4 events)" in ok.stdout
+    assert events("bd", "--cycles", "0").returncode == 2  # cycles must be positive

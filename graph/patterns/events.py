@@ -8,9 +8,11 @@ integers, as JavaScript has one number type), strings stay strings: sample names
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from quicktions import Fraction
+
+from graph.errors import PhononError
 
 from .core import FRACTIONS, Hap, Pattern, PatternLimitError
 from .mini import MiniNotationError, parse_mini
@@ -49,24 +51,36 @@ def onset_events(pattern: Pattern, cycles: int | Fraction) -> list[Hap]:
     return [h for cycle in range(int(cycles)) for h in pattern.onsets(cycle, cycle + 1)]
 
 
-def events_record(pattern_text: str, cycles: int) -> dict:
+def events_record(pattern_text: str, cycles: int, make: Callable[[str], Pattern] = parse_mini) -> dict:
     """`{"pattern": P, "events": [{"begin": "1/4", "end": "1/2", "value": "bd"}, ...]}` for the events whose
     whole starts in [0, cycles), or `{"pattern": P, "error": MESSAGE}` when the text does not parse or asks
-    for more than a pattern may (graph/limits.py)."""
+    for more than a pattern may (graph/limits.py). `make` turns the text into a pattern (mini-notation, or
+    the compiler's `compile_pattern` for any expression of the language). A control map of one control
+    shows as its value (`s "bd"` lists "bd"), of more as the map."""
     try:
-        pattern = parse_mini(pattern_text)
-        haps = onset_events(pattern, cycles)
-    except MiniNotationError as e:
-        return {"pattern": pattern_text, "error": str(e) + (f" ({e.hint})" if e.hint else "")}
+        haps = onset_events(make(pattern_text), cycles)
+    except (MiniNotationError, PhononError) as e:
+        where = f"column {e.col}: " if isinstance(e, PhononError) and e.col else ""
+        return {"pattern": pattern_text, "error": where + _message(e)}
     except PatternLimitError as e:
-        return {"pattern": pattern_text, "error": e.message + (f" ({e.hint})" if e.hint else "")}
+        return {"pattern": pattern_text, "error": _message(e)}
     return {
         "pattern": pattern_text,
         "events": [
-            {"begin": format_time(h.whole.begin), "end": format_time(h.whole.end), "value": json_value(h.value)}
+            {"begin": format_time(h.whole.begin), "end": format_time(h.whole.end), "value": json_value(_shown(h.value))}
             for h in haps
         ],
     }
+
+
+def _message(e: MiniNotationError | PhononError | PatternLimitError) -> str:
+    message = str(e) if isinstance(e, MiniNotationError) else e.message  # with its column and what was expected
+    return message + (f" ({e.hint})" if e.hint else "")
+
+
+def _shown(value: Any) -> Any:
+    """A map of one control as its value (`{"s": "bd"}` is "bd"); anything else as it is."""
+    return next(iter(value.values())) if isinstance(value, dict) and len(value) == 1 else value
 
 
 def events_json(pattern_text: str, cycles: int) -> str:
@@ -74,9 +88,9 @@ def events_json(pattern_text: str, cycles: int) -> str:
     return json.dumps(events_record(pattern_text, cycles), separators=(", ", ": "))
 
 
-def events_text(pattern_text: str, cycles: int) -> str:
+def events_text(pattern_text: str, cycles: int, make: Callable[[str], Pattern] = parse_mini) -> str:
     """A readable listing: one line per event, `begin  end  value`, grouped by cycle."""
-    record = events_record(pattern_text, cycles)
+    record = events_record(pattern_text, cycles, make)
     if "error" in record:
         return f"{pattern_text}\n  error: {record['error']}\n"
     lines = [f"{pattern_text}  ({cycles} cycle{'s' if cycles != 1 else ''}, {len(record['events'])} events)"]
