@@ -95,3 +95,14 @@ def test_events_lists_any_pattern_expression(tmp_path):
     ok = events('s "bd*2" # speed (range 1 2 saw)', "--cycles", "2")
     assert ok.returncode == 0 and "(2 cycles, 4 events)" in ok.stdout
     assert events("bd", "--cycles", "0").returncode == 2  # cycles must be positive
+
+
+def test_the_readme_pattern_table_is_the_registry():
+    """Every transform, constructor and continuous pattern is defined once; the README's table derives from
+    the registries (a new transform cannot go undocumented)."""
+    from pathlib import Path
+
+    from graph.patterns.reference import pattern_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert pattern_table() in readme, "README's pattern table is stale: paste `python -m graph.patterns.reference`"
