@@ -820,6 +820,11 @@ class _Compiler:
     def _transform_arg(self, a: ast.Expr) -> Any:
         if self._is_transform(a):
             return self._build_transform(a)
+        if isinstance(a, ast.List):  # `toScale [0, 2, 4]`: a list of numbers, not their sum
+            numbers = [_exact_number(item) for item in a.items]
+            if None in numbers:
+                raise PhononError("a list here holds numbers only", a.pos.line, a.pos.col, "for example [0, 2, 4]")
+            return [_number_arg(float(x)) for x in numbers]
         value = self._pattern_value(a)
         if isinstance(value, Const):
             return _number_arg(value.value)

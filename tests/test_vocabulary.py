@@ -106,3 +106,14 @@ def test_the_readme_pattern_table_is_the_registry():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert pattern_table() in readme, "README's pattern table is stale: paste `python -m graph.patterns.reference`"
+
+
+def test_to_scale_takes_its_steps_as_a_list():
+    from graph.compiler import compile_pattern
+
+    def values(text: str) -> list:
+        return [h.value for h in compile_pattern(text).onsets(0, 1)]
+
+    assert values('"0 1 2 3" $ toScale [0, 4, 7]') == [0, 4, 7, 12] == values('toScale [0, 4, 7] "0 .. 3"')
+    with pytest.raises(PhononError, match="numbers only"):
+        compile_pattern('"0 1" $ toScale [0, sine]')

@@ -6,6 +6,7 @@ Each `Transform` lists its parameters with a kind:
                  (Tidal's tParam), so `fast "<1 2>"` is fast 1 in even cycles and fast 2 in odd ones;
   "int-pattern"  the same, for whole numbers (a constant must be an integer; patterned values are floored);
   "int"          a constant integer;   "number"  a constant number;
+  "numbers"      a list of constant numbers (`toScale [0, 2, 4, 5, 7, 9, 11]`);
   "transform"    a function Pattern -> Pattern (another built transform).
 `Transform.build(*args)` checks and converts the arguments and raises `TransformError` (a ValueError that
 names the transform and the parameter) instead of building something that fails later.
@@ -103,6 +104,7 @@ PATTERN = "pattern"
 INT_PATTERN = "int-pattern"
 INT = "int"
 NUMBER = "number"
+NUMBERS = "numbers"
 TRANSFORM = "transform"
 
 
@@ -197,6 +199,10 @@ class Transform:
             if _is_number(a):
                 return a
             raise fail("a number")
+        if p.kind == NUMBERS:
+            if isinstance(a, (list, tuple)) and a and all(_is_number(x) for x in a):
+                return tuple(a)
+            raise fail("a list of numbers, such as [0, 2, 4]")
         raise AssertionError(p.kind)
 
 
@@ -806,6 +812,7 @@ TRANSFORMS: dict[str, Transform] = dict([
     _t("scramble", (_P("n", INT_PATTERN),), signals.scramble, "n random picks of the n parts of each cycle"),
     _t("undegrade", (), signals.undegrade, "the events degrade drops"),
     # harmony (graph/patterns/harmony.py)
+    _t("toScale", (_P("steps", NUMBERS),), harmony.to_scale, "degrees into a scale given as its steps"),
     _t("scale", (_P("name", PATTERN),), harmony.scale, "degrees into a named scale (\"major\", \"C:minor\")"),
     _t("arp", (_P("mode", PATTERN),), harmony.arp, "play stacked chords one note after another (up down updown ...)"),
     _t("arpeggiate", (), harmony.arpeggiate, "arp \"up\""),
