@@ -115,6 +115,8 @@ class BlockEvaluator:
         self._hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []
         self._ahead_hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []  # row in _ahead
         self._block_hosts: list[tuple[SteppedControl | SampleVoices | SynthVoices, int]] = []  # the others
+        self._signal_rows: dict[int, np.ndarray] = {}  # id of a block host -> the arena rows of its inputs
+        self._first = 0  # the absolute sample of the block being computed (for the block hosts)
         ahead_rows: list[int] = []
         for stage in s.stages:
             if isinstance(stage, Batch) and stage.host_filled:
@@ -125,8 +127,9 @@ class BlockEvaluator:
                     if not node.inputs:
                         self._ahead_hosts.append((host, len(ahead_rows)))
                         ahead_rows += range(row, row + KINDS[node.kind].outputs)
-                    else:
+                    else:  # it reads signals (`# gain ~lfo`): filled in its stage's place, block by block
                         self._block_hosts.append((host, row))
+                        self._signal_rows[id(host)] = stage.wiring[i, 1 : 1 + len(node.inputs)].copy()
         self._ahead_rows = np.array([ahead_rows, range(len(ahead_rows))], dtype=np.int64).reshape(2, -1)
         step = self.ring.shape[-1] if self.ring is not None else s.block
         self._ahead = np.zeros((len(ahead_rows), step if ahead_rows else 0))
@@ -179,6 +182,10 @@ class BlockEvaluator:
         self._segments: list[tuple[list, tuple | None]] = []
         calls: list[tuple[Callable, tuple]] = []  # (kernel, its arrays after the arena)
         for index, bound in enumerate(self._bound):
+            stage = self.schedule.stages[index]
+            hosts = [(h, r) for h, r in self._block_hosts if isinstance(stage, Batch) and r in stage.wiring[:, 0]]
+            if hosts:  # after the stages that compute what it reads
+                calls.append((self._filler(hosts), ()))
             if bound is not None and bound.step is not None:
                 self._segments.append((calls, (bound.fn, bound.arrays, bound.step)))
                 calls = []
@@ -192,6 +199,15 @@ class BlockEvaluator:
         self._segments.append((calls, None))
         self._runner = None  # the fused part runner, once installed (see `fused_runner`)
         self._version += 1  # a runner made for older segments is never installed
+
+    def _filler(self, hosts: list) -> Callable:
+        """A call in the segments that fills host nodes reading signals, in their stage's place."""
+
+        def fill(arena: np.ndarray, start: int, stop: int) -> None:
+            for host, row in hosts:
+                host.fill(arena, row, self._first + start, stop - start, self._signal_rows[id(host)])
+
+        return fill
 
     def fused_runner(self) -> tuple[Callable, tuple, int] | None:
         """This schedule's part runner (engine/fused.py, not yet compiled), its arguments after (arena, ring,
@@ -249,7 +265,7 @@ class BlockEvaluator:
         for host, row in self._ahead_hosts:  # an empty fill: the kernel is typed and loaded, no event is taken
             host.fill(self._ahead, row, 0, 0)
         for host, row in self._block_hosts:
-            host.fill(arena, row, 0, 0)
+            host.fill(arena, row, 0, 0, self._signal_rows[id(host)])
 
     def process(self, first_sample: int, n: int, slot: int = 0) -> None:
         """Compute absolute samples [first_sample, first_sample + n), a block at a time, into ring slot
@@ -279,10 +295,9 @@ class BlockEvaluator:
             offset += m
 
     def _block(self, first_sample: int, n: int) -> None:
-        """One block on the batched kernels (the host-filled nodes that read no signal are already filled)."""
-        arena = self.arena
-        for host, row in self._block_hosts:
-            host.fill(arena, row, first_sample, n)
+        """One block on the batched kernels (the host-filled nodes that read no signal are already filled; the
+        others fill in their stage's place)."""
+        arena, self._first = self.arena, first_sample
         for calls, loop in self._segments:
             for fn, arrays in calls:
                 fn(arena, *arrays, 0, n)

@@ -37,6 +37,7 @@ def _number(controls: dict, key: str, default: float, node: Node) -> float:
         ) from None
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 OFFSET = vk.T_OFFSET  # the offset column, the same in sample and synth triggers
 assert vk.S_OFFSET == OFFSET
 
@@ -56,6 +57,10 @@ class _Voices:
         self.sr = sr
         self.clock = EventClock(node.pattern, node.params, cps, sr)
         self.triggers = np.zeros((64, self.width), dtype=np.float64)
+        for name in node.signal_controls:
+            if name not in self.SIGNAL_FIELDS:
+                raise PhononError(f"a synth voice has no {name} (a sample control)", node.pos.line, node.pos.col)
+        self.signal_fields = [self.SIGNAL_FIELDS[name] for name in node.signal_controls]
         self._rows: dict[tuple[int, float], np.ndarray] = {}  # (id of controls, length) -> trigger row
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position
@@ -65,6 +70,13 @@ class _Voices:
     def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
         """One trigger row for an event with these controls, `length` samples long, at block column offset."""
         raise NotImplementedError
+
+    def read_signals(self, arena: np.ndarray, rows: np.ndarray, count: int) -> None:
+        """Controls from signals (`# gain ~lfo`, the node's inputs, at arena rows `rows`): each trigger takes
+        their values at its own onset sample, over what the pattern gave."""
+        for field, row in zip(self.signal_fields, rows):
+            offsets = self.triggers[:count, OFFSET].astype(np.int64)
+            self.triggers[:count, field] = arena[row, offsets]
 
     def fill_triggers(self, first: int, n: int) -> int:
         events = self.clock.take(first, n)
@@ -87,6 +99,8 @@ class _Voices:
 
 class SampleVoices(_Voices):
     width = vk.TRIGGER_WIDTH
+    SIGNAL_FIELDS = {"gain": vk.T_GAIN, "pan": vk.T_PAN, "begin": vk.T_BEGIN, "end": vk.T_END,
+                     "attack": vk.T_ATTACK, "release": vk.T_RELEASE}  # graph.values.SIGNAL_CONTROLS
 
     def __init__(self, node: Node, cps: Fraction, sr: int, bank: SampleBank) -> None:
         self.bank = bank
@@ -122,8 +136,9 @@ class SampleVoices(_Voices):
         fields[vk.T_HOLD] = hold
         return tuple(fields)
 
-    def fill(self, arena: np.ndarray, row: int, first: int, n: int) -> None:
+    def fill(self, arena: np.ndarray, row: int, first: int, n: int, signals: np.ndarray = _NO_ROWS) -> None:
         count = self.fill_triggers(first, n)
+        self.read_signals(arena, signals, count)
         if self._bank_version != self.bank.version:
             self._data, self._offsets, self._lengths, _ = self.bank.arrays()
             self._channels = self.bank.channels  # mono samples take the kernel's one-column loops
@@ -136,6 +151,7 @@ class SampleVoices(_Voices):
 
 class SynthVoices(_Voices):
     width = vk.SYNTH_TRIGGER_WIDTH
+    SIGNAL_FIELDS = {"gain": vk.S_GAIN, "pan": vk.S_PAN, "attack": vk.S_ATTACK, "release": vk.S_RELEASE}
 
     def __init__(self, node: Node, cps: Fraction, sr: int) -> None:
         self.wave = int(node.consts[0])
@@ -167,8 +183,9 @@ class SynthVoices(_Voices):
         fields[vk.S_HOLD] = _number(controls, "legato", 1.0, self.node) * length
         return tuple(fields)
 
-    def fill(self, arena: np.ndarray, row: int, first: int, n: int) -> None:
+    def fill(self, arena: np.ndarray, row: int, first: int, n: int, signals: np.ndarray = _NO_ROWS) -> None:
         count = self.fill_triggers(first, n)
+        self.read_signals(arena, signals, count)
         vk.play_synth(
             arena[row], arena[row + 1], 0, n, float(self.sr), self.pool, self.triggers, count, self.wave, self.stats
         )

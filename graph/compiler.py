@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -33,7 +34,8 @@ from graph.patterns.constructors import CONSTRUCTORS, Constructor
 from graph.patterns.signals import SIGNALS
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import (
-    Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls, voice_value,
+    SIGNAL_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls,
+    voice_value,
 )
 
 DEFAULT_CPS = Fraction(1, 2)
@@ -601,7 +603,7 @@ class _Compiler:
         came first (`note "0 4 7" # s "arpy"`), it names their sound, sampled at each of their events."""
         if isinstance(injected, Voices) and not injected.named and len(call.args) == 1 and not call.keywords:
             named = self._voice_param(ast.Call("s", call.args, (), call.pos), injected)
-            return Voices(named.pattern, "s", named.pos, named.envelope, named.params)
+            return replace(named, named=True)
         if injected is not None or len(call.args) != 1 or call.keywords:
             raise PhononError(
                 f"{call.name} takes one pattern of sample names", call.pos.line, call.pos.col, 'usage: s "bd sn:2"'
@@ -661,14 +663,16 @@ class _Compiler:
             values = pure(value.value)
         elif isinstance(value, Pat):
             values = value.pattern.located(value.pos.line, value.pos.col)
+        elif isinstance(value, Lin) and call.name in SIGNAL_CONTROLS:  # `# gain ~lfo`: read at each onset sample
+            return replace(injected, signals=(*injected.signals, (call.name, value)))
         else:
+            takes = "a number, a pattern or a signal" if call.name in SIGNAL_CONTROLS else "a number or a pattern"
             raise PhononError(
-                f"{call.name} takes a number or a pattern (it is read at each event's onset)",
-                call.pos.line,
-                call.pos.col,
+                f"{call.name} takes {takes} (it is read at each event's onset)", call.pos.line, call.pos.col,
+                "signals may give " + ", ".join(SIGNAL_CONTROLS)
+                + "; the others take patterns (`segment 8 $ range 1 2 sine`)",
             )
-        params = (*injected.params, (call.name, values))
-        return Voices(injected.pattern, injected.source, injected.pos, injected.envelope, params)
+        return replace(injected, params=(*injected.params, (call.name, values)))
 
     # ---- transforms ------------------------------------------------------------------------------------
 
@@ -736,7 +740,7 @@ class _Compiler:
             return Pat(fn(value.pattern), value.text, value.pos)
         if isinstance(value, Voices):
             merged = value.merged()
-            return Voices(fn(merged.pattern), value.source, value.pos, value.envelope)
+            return replace(merged, pattern=fn(merged.pattern))
         if isinstance(value, Const):
             from graph.patterns import pure
 
@@ -896,9 +900,11 @@ class _Compiler:
             )
         kind = "sampler" if v.source == "s" else "synth"
         consts = () if kind == "sampler" else (float(SYNTH_WAVES[v.source]), *v.envelope)
-        node_id = self._add_node(kind, (), consts, "s" if kind == "sampler" else v.source, v.pos)
+        inputs = tuple(self._materialize(signal, v.pos) for _, signal in v.signals)
+        node_id = self._add_node(kind, inputs, consts, "s" if kind == "sampler" else v.source, v.pos)
         self.nodes[node_id].pattern = v.pattern.located(v.pos.line, v.pos.col)
         self.nodes[node_id].params = v.params
+        self.nodes[node_id].signal_controls = tuple(name for name, _ in v.signals)
         right = self._add_node("channel", (node_id,), (1.0,), "right", v.pos)
         return Stereo(Lin.of(node_id), Lin.of(right))
 

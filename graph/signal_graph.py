@@ -26,6 +26,7 @@ class Node:
     buses: list[str] = field(default_factory=list)  # buses whose value is this node
     pattern: Any = None  # the Pattern of a `pattern` node, or the events of a voice node
     params: tuple = ()  # a voice node's (name, pattern) parameters, sampled at each event's onset
+    signal_controls: tuple[str, ...] = ()  # a voice node's controls read from its inputs at each onset sample
     text: str = ""  # the pattern's source text
 
     def where(self) -> str:

@@ -4,7 +4,7 @@ needed), a stereo pair, or voices (events that trigger samples or synth notes)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graph import ast
@@ -56,6 +56,8 @@ class Voices:
     # onsets with one query per cycle (merging with app_left would query it once per event).
     params: tuple[tuple[str, Any], ...] = ()
     named: bool = True  # whether the events name their sound (`note "0 4 7"` alone does not, until `# s "arpy"`)
+    # `# gain ~lfo`: controls read from signals at each event's onset sample (the voice node's inputs)
+    signals: tuple[tuple[str, Any], ...] = ()
 
     def merged(self) -> Voices:
         """The same voices with every parameter merged into the pattern (Tidal's `#`), as a transform needs."""
@@ -63,7 +65,7 @@ class Voices:
         for name, values in self.params:
             setter = pattern.fmap(lambda controls, name=name: lambda v: {**controls, name: voice_value(name, v)})
             pattern = setter.app_left(values)
-        return Voices(pattern, self.source, self.pos, self.envelope, (), self.named)
+        return replace(self, pattern=pattern, params=())
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def sample_controls(value: Any) -> dict:
             controls["s"] = controls.pop("value")
         return controls
     return {"s": value}
+
+
+# The voice controls a signal may give (`# gain ~lfo`), read at each event's onset sample: each is one field of
+# a voice's trigger (engine/voices.py), so the kernels take it as they take a pattern's value.
+SIGNAL_CONTROLS = ("gain", "pan", "begin", "end", "attack", "release")
 
 
 def voice_value(name: str, v: Any) -> Any:

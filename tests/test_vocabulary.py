@@ -117,3 +117,52 @@ def test_to_scale_takes_its_steps_as_a_list():
     assert values('"0 1 2 3" $ toScale [0, 4, 7]') == [0, 4, 7, 12] == values('toScale [0, 4, 7] "0 .. 3"')
     with pytest.raises(PhononError, match="numbers only"):
         compile_pattern('"0 1" $ toScale [0, sine]')
+
+
+SIGNAL_CONTROLLED = "tempo: 1\n~lfo: sine 0.5 * 0.25 + 0.5\n~p: saw 0.25\nout: s \"bd*16 hh*8\" # gain ~lfo # pan ~p\n"
+
+
+def test_a_signal_as_a_voice_control_is_read_at_each_onset_sample():
+    """`# gain ~lfo`: every voice starts with the LFO's value at its own onset sample, whatever the block."""
+    import numpy as np
+
+    from engine.executor import BlockEvaluator
+    from engine.kernels import voices as vk
+    from engine.voices import SampleVoices
+    from graph.plan.schedule import build_schedule
+
+    for block in (64, 512, 4096):
+        schedule = build_schedule(compile_program(SIGNAL_CONTROLLED), 44100, block)
+        evaluator = BlockEvaluator(schedule, np.zeros(schedule.arena_shape()))
+        (host,) = [h for h, _ in evaluator._hosts if isinstance(h, SampleVoices)]
+        started, read = [], host.read_signals
+
+        def spy(arena, rows, count, read=read, host=host, evaluator=evaluator):
+            read(arena, rows, count)
+            started.extend((evaluator._first + int(t[vk.T_OFFSET]), t[vk.T_GAIN]) for t in host.triggers[:count])
+
+        host.read_signals = spy
+        for k in range(2 * 44100 // block):
+            evaluator.process(k * block, block)
+        assert len(started) > 40
+        for at, gain in started:
+            assert gain == pytest.approx(0.5 + 0.25 * math.sin(2 * math.pi * 0.5 * at / 44100), abs=1e-9)
+
+
+def test_signal_controlled_voices_render_the_same_at_every_worker_count_and_block():
+    import numpy as np
+
+    from engine.render import render_array
+
+    serial = render_array(SIGNAL_CONTROLLED, seconds=2.0)
+    assert np.abs(serial).max() > 0.05
+    for workers in (2, 3):
+        np.testing.assert_array_equal(render_array(SIGNAL_CONTROLLED, seconds=2.0, workers=workers), serial)
+    for block in (64, 2048):
+        np.testing.assert_allclose(render_array(SIGNAL_CONTROLLED, seconds=2.0, block=block), serial, atol=1e-6)
+
+
+def test_only_some_controls_take_signals():
+    with pytest.raises(PhononError) as e:
+        compile_program('~x: sine 1\nout: s "bd" # speed ~x\n')
+    assert (e.value.line, e.value.col) == (2, 15) and "gain, pan" in e.value.hint
