@@ -33,12 +33,13 @@ def _over(values: Any, whole: Any) -> list[Any]:
 class EventClock:
     """A voice node's events with onsets as absolute samples (ceil(onset * sr / cps)), one cycle at a time.
 
-    Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value
-    whose event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in
-    Tidal. A continuous parameter (`# pan sine`) is queried over each event instead, as Tidal does. Queried cycles are kept while they may still be needed (the probe before rendering fills the
-    first ones), so no cycle is queried twice. When the pattern and every parameter repeat after a known
-    number of cycles (`Pattern.period`), each cycle of one period is queried once and later cycles are
-    those events shifted by whole periods: exactly the same events, without the pattern queries."""
+    Each `# name pattern` parameter is queried once per cycle and sampled at every event's onset (the value whose
+    event holds the onset: Tidal's `#`); an event with no parameter value there is dropped, as in Tidal. A
+    continuous parameter (`# pan sine`) is queried over each event instead, as Tidal does. Queried cycles are kept
+    while they may still be needed (the probe before rendering fills the first ones), so no cycle is queried twice.
+    When the pattern and every parameter repeat after a known number of cycles (`Pattern.period`), each cycle of one
+    period is queried once and later cycles are those events shifted by whole periods: exactly the same events,
+    without the pattern queries."""
 
     def __init__(self, pattern: Any, params: tuple, cps: Fraction, sr: int) -> None:
         self.pattern = pattern

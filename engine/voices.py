@@ -74,8 +74,10 @@ class _Voices:
     def read_signals(self, arena: np.ndarray, rows: np.ndarray, count: int) -> None:
         """Controls from signals (`# gain ~lfo`, the node's inputs, at arena rows `rows`): each trigger takes
         their values at its own onset sample, over what the pattern gave."""
+        if not self.signal_fields or not count:
+            return
+        offsets = self.triggers[:count, OFFSET].astype(np.int64)
         for field, row in zip(self.signal_fields, rows):
-            offsets = self.triggers[:count, OFFSET].astype(np.int64)
             self.triggers[:count, field] = arena[row, offsets]
 
     def fill_triggers(self, first: int, n: int) -> int:

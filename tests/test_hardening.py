@@ -26,10 +26,10 @@ import soundfile as sf
 
 from engine.render import CHUNK_FRAMES
 from graph.compiler import compile_program
-from graph.errors import PhononError
 from graph.limits import MAX_CPS, MAX_EVENTS_PER_CYCLE, MAX_NESTING
 from graph.patterns import MiniNotationError, PatternLimitError, events_record, parse_mini
 from tests.audio import SR, render_report, tone_amplitude
+from tests.compiling import compile_error
 from tests.processes import alive, children, wait_until_writing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,12 +73,6 @@ def assert_clean_error(result: subprocess.CompletedProcess, where: str, *fragmen
 def assert_only(folder: Path, *names: str) -> None:
     """The folder holds exactly these entries: no output file, no hidden `.partial` left behind."""
     assert set(os.listdir(folder)) == set(names)
-
-
-def compile_error(program: str) -> PhononError:
-    with pytest.raises(PhononError) as caught:
-        compile_program(program, "prog.phonon")
-    return caught.value
 
 
 # ------------------------------------------------------------------------------------- 1: every render ends

@@ -11,6 +11,7 @@ from graph.analysis import reachable
 from graph.compiler import compile_program
 from graph.errors import PhononError
 from graph.parser import parse
+from tests.compiling import compile_error
 
 
 def error_of(text: str) -> PhononError:
@@ -193,9 +194,8 @@ def test_tempo_lines_as_tidal_and_strudel_users_write_them(line, cps):
     ],
 )
 def test_bad_tempo_lines_are_located_errors(line, col, message):
-    with pytest.raises(PhononError) as e:
-        compile_program(f"{line}\nout: sine 1\n")
-    assert (e.value.line, e.value.col) == (1, col) and message in e.value.message, e.value
+    e = compile_error(f"{line}\nout: sine 1\n")
+    assert (e.line, e.col) == (1, col) and message in e.message, e
 
 
 def test_outputs_by_channel():

@@ -9,6 +9,7 @@ import pytest
 
 from graph.compiler import compile_program
 from graph.errors import PhononError
+from tests.compiling import compile_error
 
 
 def _events(text: str, cycles: int = 2) -> list[tuple[Fraction, dict]]:
@@ -53,9 +54,8 @@ def test_shifts_move_a_pattern_early_and_late():
     ],
 )
 def test_section_and_shift_mistakes_are_located_errors(text, col, message):
-    with pytest.raises(PhononError) as e:
-        compile_program(text)
-    assert (e.value.line, e.value.col) == (1, col) and message in e.value.message, e.value
+    e = compile_error(text)
+    assert (e.line, e.col) == (1, col) and message in e.message, e
 
 
 def test_a_negative_number_in_parentheses_is_still_a_number():

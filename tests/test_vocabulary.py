@@ -12,6 +12,7 @@ import pytest
 from engine.clock import EventClock
 from graph.compiler import compile_program
 from graph.errors import PhononError
+from tests.compiling import compile_error
 
 
 def _controls(text: str, cycle: int = 0) -> list[tuple[Fraction, dict]]:
@@ -66,9 +67,8 @@ def test_note_and_n_may_come_first_and_s_names_their_sound():
     assert [(t, c) for t, c in events] == [
         (1, {"note": 0, "s": "bd"}), (Fraction(4, 3), {"note": 4, "s": "bd"}), (Fraction(5, 3), {"note": 7, "s": "bd"})]
     assert [c["n"] for _, c in _controls('out: n "0 .. 3" # s "arpy"\n')] == [0, 1, 2, 3]
-    with pytest.raises(PhononError) as e:
-        compile_program('out: note "0 4 7"\n')
-    assert (e.value.line, e.value.col) == (1, 6) and '# s "arpy"' in e.value.hint
+    e = compile_error('out: note "0 4 7"\n')
+    assert (e.line, e.col) == (1, 6) and '# s "arpy"' in e.hint
 
 
 def test_events_lists_any_pattern_expression(tmp_path):
@@ -163,6 +163,14 @@ def test_signal_controlled_voices_render_the_same_at_every_worker_count_and_bloc
 
 
 def test_only_some_controls_take_signals():
-    with pytest.raises(PhononError) as e:
-        compile_program('~x: sine 1\nout: s "bd" # speed ~x\n')
-    assert (e.value.line, e.value.col) == (2, 15) and "gain, pan" in e.value.hint
+    e = compile_error('~x: sine 1\nout: s "bd" # speed ~x\n')
+    assert (e.line, e.col) == (2, 15) and "gain, pan" in e.hint
+
+
+def test_every_signal_control_has_a_trigger_field():
+    """The controls the compiler lets a signal give (graph.values) are the ones the voices read from signals."""
+    from engine.voices import SampleVoices, SynthVoices
+    from graph.values import SIGNAL_CONTROLS
+
+    assert set(SampleVoices.SIGNAL_FIELDS) == set(SIGNAL_CONTROLS)
+    assert set(SynthVoices.SIGNAL_FIELDS) < set(SIGNAL_CONTROLS)

@@ -28,6 +28,7 @@ class Spread:
     imports: list[np.ndarray]  # per part, [2, n]: arena rows it reads from others, and their slot rows
     exports: list[np.ndarray]  # per part, [2, n]: arena rows it hands on, and their slot rows
     sinks: list[int]  # the parts that compute the outputs (the master waits for them)
+    slot_row: dict[int, int]  # arena row that crosses -> its row in the slots
 
     @property
     def layout(self) -> Schedule:
@@ -36,12 +37,12 @@ class Spread:
 
     def output_rows(self) -> dict[int, tuple[int, int]]:
         """Output channel -> the slot rows of its left and right, where the master reads them."""
-        slot_row = {row: i for i, row in enumerate(self.handoff)}
+        slot_row = self.slot_row
         return {ch: (slot_row[l], slot_row[r]) for ch, (l, r) in self.layout.output_rows.items()}
 
     def constant_slot_rows(self) -> dict[int, float]:
         """Slot row -> value, for the constants that cross (a constant output is read from the slots)."""
-        slot_row = {row: i for i, row in enumerate(self.handoff)}
+        slot_row = self.slot_row
         return {slot_row[row]: value for value, row in self.layout.const_rows.items() if row in slot_row}
 
 
@@ -81,5 +82,6 @@ def spread(graph: SignalGraph, sr: int, block: int, workers: int) -> Spread:
 
     sinks = sorted({row_owner[row] for row in outputs if row in row_owner}) or [len(parts) - 1]
     return Spread(
-        parts, schedules, workers, handoff, [crossing(r) for r in imported], [crossing(r) for r in exported], sinks
+        parts, schedules, workers, handoff, [crossing(r) for r in imported], [crossing(r) for r in exported], sinks,
+        slot_row,
     )
