@@ -92,6 +92,7 @@ class Apply:
 class List:
     items: tuple[Expr, ...]
     pos: Pos
+    pair: bool = False  # `(a, b)`: a tuple (wchoose's value and weight), not a list
 
 
 @dataclass(frozen=True)

@@ -421,6 +421,8 @@ class _Compiler:
                     pos.line, pos.col,
                     f'for example `s "bd sn" $ every 3 ({op} speed 2)` or `s "bd sn" $ ({op} speed 2)`',
                 )
+            case ast.List(pair=True):
+                raise _pair_error(e)
             case ast.List(items=items):
                 total: Value = Const(0.0)
                 for item in items:
@@ -453,6 +455,9 @@ class _Compiler:
 
     def _call(self, call: ast.Call, injected: Value | None) -> Value:
         name = call.name
+        pair = next((a for a in call.args if isinstance(a, ast.List) and a.pair), None)
+        if pair is not None and name not in CONSTRUCTORS and name not in TRANSFORMS:
+            raise _pair_error(pair)
         if name in SIGNALS and name not in FUNCTIONS and not call.args and injected is None:
             return Pat(SIGNALS[name], name, call.pos)  # `rand`, `perlin`, `cosine`: continuous patterns
         if name in ("s", "sound"):
@@ -559,20 +564,24 @@ class _Compiler:
         values = [self._expr(item) for item in items]
         patterns = values and all(isinstance(v, (Pat, Const)) for v in values)
         if call.name in CONSTRUCTORS and injected is None and patterns:  # `stack "bd" "hh*2"`: a pattern
-            return self._pattern_of(call, CONSTRUCTORS[call.name], values)
+            args = [_argument_of(v) for v in values]
+            return self._pattern_of(call, CONSTRUCTORS[call.name], args, _call_text(call.name, values))
         total: Value = Const(0.0) if injected is None else injected  # signals: their sum (the original's stack)
         for item, value in zip(items, values):
             total = self._binop("+", total, value, item)
         return total
 
     def _construct(self, call: ast.Call, injected: Value | None) -> Pat:
-        """`cat "bd sn" "hh"`, `run 4`, `silence`: a pattern made from its arguments (patterns or numbers)."""
+        """`cat "bd sn" "hh"`, `run 4`, `choose [0, 2, 7]`, `silence`: a pattern made from its arguments."""
         if injected is not None or call.keywords:
             pos = call.keywords[0].pos if call.keywords else call.pos
             raise PhononError(
                 f"{call.name} makes a pattern from its arguments; it takes no keyword and nothing from # or $",
                 pos.line, pos.col, f'for example `s ({call.name} "bd sn" "hh*2")`',
             )
+        constructor = CONSTRUCTORS[call.name]
+        if not constructor.variadic:
+            return self._pattern_of(call, constructor, [self._argument(a) for a in call.args], call.name)
         items = [e for a in call.args for e in (a.items if isinstance(a, ast.List) else (a,))]
         values = []
         for item in items:
@@ -583,17 +592,16 @@ class _Compiler:
                     "a pattern is a string in quotes or a number; to sum signals use + or mix",
                 )
             values.append(value)
-        return self._pattern_of(call, CONSTRUCTORS[call.name], values)
+        return self._pattern_of(call, constructor, [_argument_of(v) for v in values], _call_text(call.name, values))
 
-    def _pattern_of(self, call: ast.Call, constructor: Constructor, values: list[Value]) -> Pat:
-        args = [v.pattern if isinstance(v, Pat) else _number_arg(v.value) for v in values]
+    def _pattern_of(self, call: ast.Call, constructor: Constructor, args: list[Any], text: str) -> Pat:
         try:
             pattern = _probed(constructor.build(*args))
         except PatternLimitError as error:
             raise PhononError(error.message, call.pos.line, call.pos.col, error.hint) from None
         except ValueError as error:
-            raise PhononError(str(error), call.pos.line, call.pos.col, f"{call.name}: {constructor.doc}") from None
-        text = " ".join([call.name, *(f'"{v.text}"' if isinstance(v, Pat) else f"{v.value:g}" for v in values)])
+            usage = " ".join([constructor.name, *(p.name for p in constructor.params)])
+            raise PhononError(str(error), call.pos.line, call.pos.col, f"usage: {usage}: {constructor.doc}") from None
         return Pat(pattern, text, call.pos)
 
     # ---- voices ----------------------------------------------------------------------------------------
@@ -824,18 +832,20 @@ class _Compiler:
     def _transform_arg(self, a: ast.Expr) -> Any:
         if self._is_transform(a):
             return self._build_transform(a)
-        if isinstance(a, ast.List):  # `toScale [0, 2, 4]`: a list of numbers, not their sum
-            numbers = [_exact_number(item) for item in a.items]
-            if None in numbers:
-                raise PhononError("a list here holds numbers only", a.pos.line, a.pos.col, "for example [0, 2, 4]")
-            return [_number_arg(float(x)) for x in numbers]
+        return self._argument(a)
+
+    def _argument(self, a: ast.Expr) -> Any:
+        """An argument as the pattern registries take it: a number, a pattern, or a list `[...]` or pair `(a, b)`
+        of them (`toScale [0, 2, 4]`, `wchoose [(0, 0.25), (2, 0.5)]`), each checked by the parameter's kind."""
+        if isinstance(a, ast.List):  # its items may be transforms too (`layer [rev, fast 2]`)
+            items = [self._transform_arg(item) for item in a.items]
+            return tuple(items) if a.pair else items
         value = self._pattern_value(a)
-        if isinstance(value, Const):
-            return _number_arg(value.value)
-        if isinstance(value, Pat):
-            return value.pattern
+        if isinstance(value, (Const, Pat)):
+            return _argument_of(value)
         raise PhononError(
-            "a transform's argument is a number, a pattern or another transform", a.pos.line, a.pos.col
+            "an argument here is a number, a pattern, or a list of them (not a signal)", a.pos.line, a.pos.col,
+            'for example `fast 2`, `fast "<1 2>"`, `choose [0, 2, 7]`',
         )
 
     # ---- arithmetic ------------------------------------------------------------------------------------
@@ -1050,6 +1060,22 @@ def _exact_number(e: ast.Expr) -> Fraction | None:
             return None
         return _ARITHMETIC[e.op](a, b)
     return None
+
+
+def _pair_error(pair: ast.List) -> PhononError:
+    return PhononError(
+        "unexpected ','", pair.pos.line, pair.pos.col,
+        "calls take space-separated arguments: write `lpf 800 0.7`, not `lpf(800, 0.7)`; a pair `(a, b)` is an "
+        "argument of wchoose, wrandcat or inhabit",
+    )
+
+
+def _call_text(name: str, values: list["Const | Pat"]) -> str:
+    return " ".join([name, *(f'"{v.text}"' if isinstance(v, Pat) else f"{v.value:g}" for v in values)])
+
+
+def _argument_of(value: "Const | Pat") -> Any:
+    return value.pattern if isinstance(value, Pat) else _number_arg(value.value)
 
 
 def _number_arg(x: float) -> int | float:

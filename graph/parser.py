@@ -147,7 +147,13 @@ class _ToAst(Transformer):
         return ast.Apply(func, arg, _pos(meta))
 
     def list(self, meta, children):
-        return ast.List(tuple(children), _pos(meta))
+        return ast.List(tuple(c for c in children if not isinstance(c, Token)), _pos(meta))
+
+    def tuple(self, meta, children):
+        """A pair `(a, b)`, placed at its first comma: outside an argument list, it is a call written
+        `f(a, b)`, and the error points there."""
+        comma = next(c for c in children if isinstance(c, Token))
+        return ast.List(tuple(c for c in children if not isinstance(c, Token)), _pos(comma), pair=True)
 
 
 def _number_value(tok: Token) -> Fraction:

@@ -68,7 +68,7 @@ def test_stack_of_signals_still_sums_them():
     [
         ('out: s (cat (sine 3) "bd")\n', 14, "takes patterns and numbers, not signals"),
         ('out: s "bd" # cat 2\n', 15, "takes no keyword and nothing from # or $"),
-        ("out: s (run 1e6 1e6)\n", 9, "run takes one argument"),
+        ("out: s (run 1e6 1e6)\n", 9, "run takes 1 argument"),
         ("out: saw (run 100000) * 0.1\n", 11, "per cycle"),
     ],
 )

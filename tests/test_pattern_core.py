@@ -269,23 +269,23 @@ def test_rand_is_a_signal_sampled_at_query_begin():
 
 def test_degrade_by_is_deterministic_and_about_right():
     pat = parse_mini("x*64")
-    kept = pat.degrade_by(0.5).onsets(0, 4)
-    assert kept == pat.degrade_by(0.5).onsets(0, 4)
+    kept = pat.degradeBy(0.5).onsets(0, 4)
+    assert kept == pat.degradeBy(0.5).onsets(0, 4)
     assert 100 < len(kept) < 156  # of 256
     # each event is kept exactly when rand at its onset exceeds the amount
     assert [h.whole.begin for h in kept] == [h.whole.begin for h in pat.onsets(0, 4)
                                              if time_to_rand(h.whole.begin) > 0.5]
     # degrade and undegrade by complementary amounts split the events exactly
-    undegraded = pat.undegrade_by(0.5).onsets(0, 4)
+    undegraded = pat.undegradeBy(0.5).onsets(0, 4)
     assert len(kept) + len(undegraded) == 256
     assert {h.whole.begin for h in kept}.isdisjoint({h.whole.begin for h in undegraded})
-    assert pat.degrade_by(0).onsets(0, 1) != [] and pat.degrade_by(1).onsets(0, 4) == []
+    assert pat.degradeBy(0).onsets(0, 1) != [] and pat.degradeBy(1).onsets(0, 4) == []
 
 
 def test_degrade_seed_changes_the_choice():
     pat = parse_mini("x*32")
-    a = [h.whole.begin for h in pat.degrade_by(0.5, seed=0).onsets(0, 2)]
-    b = [h.whole.begin for h in pat.degrade_by(0.5, seed=1).onsets(0, 2)]
+    a = [h.whole.begin for h in pat.degradeBySeed(0.5, 0).onsets(0, 2)]
+    b = [h.whole.begin for h in pat.degradeBySeed(0.5, 1).onsets(0, 2)]
     assert a != b
 
 
@@ -314,9 +314,9 @@ def test_bjorklund_is_tidals(k, n, expected):
 
 
 def test_euclid_rotation_is_left_as_tidal():
-    assert [str(h.whole.begin) for h in pure("bd").euclid(3, 8, 2).onsets(0, 1)] == ["1/8", "1/2", "3/4"]
+    assert [str(h.whole.begin) for h in pure("bd").euclidOff(3, 8, 2).onsets(0, 1)] == ["1/8", "1/2", "3/4"]
     # rotation wraps modulo the steps
-    assert ev(pure("bd").euclid(3, 8, 10)) == ev(pure("bd").euclid(3, 8, 2))
+    assert ev(pure("bd").euclidOff(3, 8, 10)) == ev(pure("bd").euclidOff(3, 8, 2))
 
 
 def test_euclid_patterned_arguments():
@@ -327,7 +327,7 @@ def test_euclid_patterned_arguments():
 def test_struct_and_mask():
     assert ev(parse_mini("a b").struct("t f t t")) == [("0", "1/4", "a"), ("1/2", "3/4", "b"), ("3/4", "1", "b")]
     assert ev(parse_mini("a b c d").mask("1 0")) == [("0", "1/4", "a"), ("1/4", "1/2", "b")]
-    assert ev(pure("x").struct([True, False, True])) == [("0", "1/3", "x"), ("2/3", "1", "x")]
+    assert ev(pure("x").struct("t f t")) == [("0", "1/3", "x"), ("2/3", "1", "x")]
 
 
 def test_when_applies_where_true():

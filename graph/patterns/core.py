@@ -127,7 +127,8 @@ class MidiNote(int):
     """A MIDI note number that came from a note or chord (`c4'maj` -> 60, 64, 67).
 
     It is an `int` (JSON prints it as a number) but consumers that read plain numbers as Hz
-    (`control_onsets`, oscillator patterns) can tell it is a note. Arithmetic returns plain ints."""
+    (`control_onsets`, oscillator patterns) can tell it is a note. A note plus or minus a whole number of
+    semitones is a note (`apply_op`); other arithmetic returns plain numbers."""
 
     __slots__ = ()
 
@@ -526,19 +527,6 @@ class Pattern:
     def _late(self, offset: Number) -> "Pattern":
         return self._early(-to_time(offset))
 
-    def fast(self, factor: "Number | Pattern | str") -> "Pattern":
-        """Speed up by `factor` (patternable: a pattern of factors is inner-joined, as Tidal's tParam)."""
-        return patternify(lambda f, p: p._fast(f))(factor, self)
-
-    def slow(self, factor: "Number | Pattern | str") -> "Pattern":
-        return patternify(lambda f, p: p._slow(f))(factor, self)
-
-    def early(self, offset: "Number | Pattern | str") -> "Pattern":
-        return patternify(lambda t, p: p._early(t))(offset, self)
-
-    def late(self, offset: "Number | Pattern | str") -> "Pattern":
-        return patternify(lambda t, p: p._late(t))(offset, self)
-
     def _fast_gap(self, factor: Number) -> "Pattern":
         """Speed up but only within the cycle, leaving a gap (ported from Strudel's fastGap)."""
         factor = to_time(factor)
@@ -617,14 +605,8 @@ class Pattern:
     def _ply(self, factor: Number) -> "Pattern":
         return self.fmap(lambda v: pure(v)._fast(factor)).squeeze_join()
 
-    def ply(self, factor: "Number | Pattern | str") -> "Pattern":
-        return patternify(lambda n, p: p._ply(n))(factor, self)
-
     def _segment(self, n: Number) -> "Pattern":
-        return self.struct(pure(True)._fast(n))
-
-    def segment(self, n: "Number | Pattern | str") -> "Pattern":
-        return patternify(lambda n, p: p._segment(n))(n, self)
+        return self._struct(pure(True)._fast(n))
 
     def _iter(self, n: int, back: bool = False) -> "Pattern":
         check_count(n, "parts for iter")
@@ -634,7 +616,7 @@ class Pattern:
 
     # -- structure --------------------------------------------------------------------------------------
 
-    def struct(self, bools: "Pattern | Sequence[Any] | str") -> "Pattern":
+    def _struct(self, bools: "Pattern | Sequence[Any] | str") -> "Pattern":
         """Keep this pattern's values where `bools` is truthy, with the structure of `bools` (Strudel's
         keepif.out). A list is read as a sequence of steps."""
         if isinstance(bools, (list, tuple)):
@@ -643,17 +625,9 @@ class Pattern:
         return (self.fmap(lambda a: lambda b: a if truthy(b) else _DROP)
                 .app_right(other).filter_values(lambda v: v is not _DROP))
 
-    def mask(self, bools: "Pattern | str") -> "Pattern":
-        """Keep this pattern's events (and structure) where `bools` is truthy."""
-        return (self.fmap(lambda a: lambda b: a if truthy(b) else _DROP)
-                .app_left(reify(bools)).filter_values(lambda v: v is not _DROP))
-
     def _euclid(self, pulses: int, steps: int, rotation: int = 0) -> "Pattern":
         """Bjorklund rhythm as structure. Rotation follows Tidal (`bd(3,8,2)`: rotate left by 2 steps)."""
-        return self.struct(euclid_bools(pulses, steps, rotation))
-
-    def euclid(self, pulses: Any, steps: Any, rotation: Any = 0) -> "Pattern":
-        return patternify(lambda k, n, r, p: p._euclid(k, n, r))(pulses, steps, rotation, self)
+        return self._struct(euclid_bools(pulses, steps, rotation))
 
     def when(self, bools: "Pattern | str", f: Callable[["Pattern"], "Pattern"]) -> "Pattern":
         """Apply f where `bools` is truthy (a patterned if, inner-joined as in Strudel)."""
@@ -671,22 +645,10 @@ class Pattern:
     def _undegrade_by(self, amount: float, seed: int = 0) -> "Pattern":
         return self._degrade_by_with(_seeded_rand(seed).fmap(lambda r: 1 - r), float(amount))
 
-    def degrade_by(self, amount: "Number | Pattern | str", seed: int = 0) -> "Pattern":
-        """Drop each event with probability `amount`, decided by Tidal's `timeToRand` hash of its onset
-        (deterministic: the same pattern always drops the same events). `seed` shifts the random stream
-        the way mini-notation's n-th `?` does."""
-        return patternify(lambda a, p: p._degrade_by(a, seed))(amount, self)
-
-    def undegrade_by(self, amount: "Number | Pattern | str", seed: int = 0) -> "Pattern":
-        return patternify(lambda a, p: p._undegrade_by(a, seed))(amount, self)
-
     # -- combining --------------------------------------------------------------------------------------
 
     def stack(self, *others: "Pattern") -> "Pattern":
         return stack(self, *others)
-
-    def superimpose(self, f: Callable[["Pattern"], "Pattern"]) -> "Pattern":
-        return stack(self, f(self))
 
     def op(self, name: str, other: "Pattern | Number | str", structure: str = "both") -> "Pattern":
         """Arithmetic `+ - * / %` between two patterns, or `<` / `>` keeping one side's values.
@@ -1029,9 +991,17 @@ def modulo(a: Any, b: Any) -> Any:
     return a - b * math.floor(a / b) if b else 0
 
 
+def _add(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def _sub(a: Any, b: Any) -> Any:
+    return a - b
+
+
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": lambda a, b: a + b, "add": lambda a, b: a + b,
-    "-": lambda a, b: a - b, "sub": lambda a, b: a - b,
+    "+": _add, "add": _add,
+    "-": _sub, "sub": _sub,
     "*": lambda a, b: a * b, "mul": lambda a, b: a * b,
     "/": safe_div, "div": safe_div,
     "%": modulo, "mod": modulo,
@@ -1050,4 +1020,16 @@ def apply_op(fn: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
         return out
     if fn is _keep_left or fn is _keep_right:  # a choice, not arithmetic: sample names and words pass
         return fn(a, b)
-    return fn(numeral(a), numeral(b))
+    result = fn(numeral(a), numeral(b))
+    # a note moved by semitones is still a note (`"c4 e4" |+ 12` plays c5 e5 under `note`, as in Tidal)
+    if (fn is _add and _is_note(a) != _is_note(b)) or (fn is _sub and _is_note(a) and not _is_note(b)):
+        return MidiNote(result) if float(result).is_integer() else result
+    return result
+
+
+def _is_note(v: Any) -> bool:
+    if isinstance(v, MidiNote):
+        return True
+    from .notes import is_note_name
+
+    return isinstance(v, str) and is_note_name(v)

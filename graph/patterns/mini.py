@@ -42,6 +42,7 @@ from .core import (
     check_count,
     choose_in_with,
     fastcat,
+    patternify,
     pure,
     silence,
     stack,
@@ -297,7 +298,7 @@ class _Builder:
         except PatternLimitError as e:
             raise MiniNotationError(e.message, rest[0].column, hint=e.hint) from None
         steps = steps.fmap(to_time)
-        return stack(*[p.fast(steps.fmap(lambda x, w=w: x / w)) for p, w in alts])
+        return stack(*[_PATTERNED_FAST(steps.fmap(lambda x, w=w: x / w), p) for p, w in alts])
 
     def word(self, token: Token) -> Pattern:
         text = str(token)
@@ -331,18 +332,22 @@ def _check_factor(kind: str, arg: Any) -> None:
         check_count(value, _FACTORS[kind])
 
 
+# Mini-notation's operators are the core's time primitives with patterned arguments (`bd*<2 3>`).
+_PATTERNED_FAST = patternify(lambda x, p: p._fast(x))
+
+
 def _apply(kind: str, arg: Any, pat: Pattern) -> Pattern:
     if kind == "fast":
-        return pat.fast(arg)
+        return _PATTERNED_FAST(arg, pat)
     if kind == "slow":
-        return pat.slow(arg)
+        return patternify(lambda x, p: p._slow(x))(arg, pat)
     if kind == "replicate":
         return pat._repeat_cycles(arg)._fast(arg)
     if kind == "degrade":
         amount, seed = arg
         return pat._degrade_by_with(_seeded_rand(seed), float(amount))
     if kind == "euclid":
-        return pat.euclid(*arg)
+        return patternify(lambda k, n, r, p: p._euclid(k, n, r))(*(*arg, 0)[:3], pat)
     if kind == "tail":
         return pat.fmap(lambda a: lambda b: _tail(a, b)).app_left(arg)
     if kind == "range":

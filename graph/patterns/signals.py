@@ -232,12 +232,12 @@ def randcat(pats: Sequence["Pattern | str"]) -> Pattern:
     if not pats:
         return silence
     cat = slowcat(*pats)
-    return _irand(len(pats)).segment(1).bind(lambda i: cat._early(i))
+    return _irand(len(pats))._segment(1).bind(lambda i: cat._early(i))
 
 
 def wrandcat(pairs: Sequence[tuple["Pattern | str", Number]]) -> Pattern:
     """Tidal's wrandcat: one of the patterns per cycle, each as likely as its weight."""
-    return wchoose_by(rand.segment(1), [(reify(p), w) for p, w in pairs]).bind(lambda p: p)
+    return wchoose_by(rand._segment(1), [(reify(p), w) for p, w in pairs]).bind(lambda p: p)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def _shuffle(n: Any, pat: Pattern) -> Pattern:
 
 def _scramble(n: Any, pat: Pattern) -> Pattern:
     n = int(n)
-    return _rearrange_with(_irand(n).segment(n), n, pat) if n > 0 else silence
+    return _rearrange_with(_irand(n)._segment(n), n, pat) if n > 0 else silence
 
 
 def shuffle(n: "int | Pattern | str", pat: "Pattern | str") -> Pattern:

@@ -1,15 +1,7 @@
-"""Pattern transforms by name, for the compiler: `TRANSFORMS["every"](3, TRANSFORMS["fast"](2))` is a
-function Pattern -> Pattern, as `every 3 (fast 2)` in a program.
-
-Each `Transform` lists its parameters with a kind:
-  "pattern"      a number, a mini-notation string or a Pattern; a patterned value is inner-joined
-                 (Tidal's tParam), so `fast "<1 2>"` is fast 1 in even cycles and fast 2 in odd ones;
-  "int-pattern"  the same, for whole numbers (a constant must be an integer; patterned values are floored);
-  "int"          a constant integer;   "number"  a constant number;
-  "numbers"      a list of constant numbers (`toScale [0, 2, 4, 5, 7, 9, 11]`);
-  "transform"    a function Pattern -> Pattern (another built transform).
-`Transform.build(*args)` checks and converts the arguments and raises `TransformError` (a ValueError that
-names the transform and the parameter) instead of building something that fails later.
+"""The named pattern transforms, each defined once (graph/patterns/registry.py: its name, aliases, typed
+parameters, doc and function in one `define` call, from which the registry, the `Pattern` method, the
+language and the README table derive): `TRANSFORMS["every"](3, TRANSFORMS["fast"](2))` is a function
+Pattern -> Pattern, as `every 3 (fast 2)` in a program, and `parse_mini("bd sn").every(3, ...)` in Python.
 
 Randomness (`sometimes`, `degradeBy`, ...) is per event, from Tidal's `timeToRand` of the event onset, with
 Tidal's probabilities: often 0.75, sometimes 0.5, rarely 0.25, almostNever 0.1, almostAlways 0.9.
@@ -36,11 +28,14 @@ Argument forms: `fit step list`: Tidal's list is a pattern here, the values of i
 order (`fit 3 "bd sn arpy"`), and fit transforms the pattern of places (numbers) into those values.
 `compress begin end` takes patterns (Strudel's; Tidal's takes a constant pair). Several patterned arguments
 are combined with structure from the first (patternify), where Tidal's tParam2/3 use <*>: both give the
-same fragments, so the events are the same. Not here: `squeeze` (a list of patterns), `inhabit` (a map from
-names to patterns) and `wchooseBy` (a list of value/weight pairs) take arguments no parameter kind can hold.
+same fragments, so the events are the same. `inhabit` takes Tidal's list of (name, pattern) pairs; `squeeze`
+and `wchooseBy`, which make a pattern rather than transform one, are constructors (constructors.py).
 
 Where Tidal and Strudel 1.2.5 differ, these follow Tidal (tests/fixtures/strudel_transforms.json has a case
 for each; the other cases give the same events in both):
+  within      the events of f(pat) that start inside [begin, end) of the cycle (Tidal's); Strudel 1.2.5
+              applies f to the events inside [begin, end], so an f that moves events differs. swingBy x n
+              (Tidal's inside n (within (0.5, 1) (x ~>))) delays by x/n; Strudel's by x/(2n).
   linger      a negative fraction lingers on the last part, reversed (Tidal's `_fast (1/n)` with n < 0
               reverses); Strudel 1.2.5 gives no events. linger 0 is silence (Tidal divides by zero).
   echo        the original is left as it is and copy k's gain is multiplied by feedback**k (|* gain);
@@ -68,7 +63,6 @@ cycle boundaries, as Tidal's does. everyOffset with patterned arguments binds th
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -92,122 +86,36 @@ from .core import (
     stack,
     time_to_rand,
     to_time,
+    truthy,
 )
+_DROP = object()  # a value struct and mask filter out
 from . import harmony, signals
 from .mini import parse_mini
 
-__all__ = ["TRANSFORMS", "Transform", "Param", "TransformError", "BuiltTransform", "suggest"]
+from .registry import (
+    INT,
+    INT_PATTERN,
+    NAMED,
+    NUMBER,
+    NUMBERS,
+    PATTERN,
+    PATTERNS,
+    TRANSFORM,
+    TRANSFORMS,
+    TRANSFORMS_LIST,
+    VALUES,
+    WEIGHTED,
+    Param,
+    Transform,
+    TransformError,
+    _is_number,
+    define,
+    suggest,
+)
+
+__all__ = ["TRANSFORMS", "Transform", "Param", "TransformError", "suggest"]
 
 PatternFn = Callable[[Pattern], Pattern]
-
-PATTERN = "pattern"
-INT_PATTERN = "int-pattern"
-INT = "int"
-NUMBER = "number"
-NUMBERS = "numbers"
-TRANSFORM = "transform"
-
-
-class TransformError(ValueError):
-    """Bad arguments for a transform; the message names the transform and the parameter."""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str
-    doc: str = ""
-
-
-class BuiltTransform:
-    """A transform with its arguments bound: call it on a Pattern. `repr` shows the source form."""
-
-    __slots__ = ("name", "args", "_fn")
-
-    def __init__(self, name: str, args: tuple, fn: PatternFn):
-        self.name, self.args, self._fn = name, args, fn
-
-    def __call__(self, pat: Pattern) -> Pattern:
-        return self._fn(pat)
-
-    def __repr__(self) -> str:
-        return " ".join([self.name] + [_show_arg(a) for a in self.args])
-
-
-def _show_arg(a: Any) -> str:
-    if isinstance(a, BuiltTransform):
-        return f"({a!r})" if a.args else a.name
-    if isinstance(a, str):
-        return f'"{a}"'
-    if isinstance(a, Pattern):
-        return "<pattern>"
-    if callable(a):
-        return getattr(a, "__name__", "<function>")
-    return str(a)
-
-
-@dataclass(frozen=True)
-class Transform:
-    name: str
-    params: tuple[Param, ...]
-    fn: Callable[..., Pattern]  # fn(*args, pat)
-    doc: str = ""
-
-    @property
-    def signature(self) -> str:
-        return " ".join([self.name] + [f"{p.name}:{p.kind}" for p in self.params])
-
-    def build(self, *args: Any) -> BuiltTransform:
-        """Check and convert the arguments; the result maps a Pattern to the transformed Pattern."""
-        if len(args) != len(self.params):
-            names = " ".join(p.name for p in self.params) or "no arguments"
-            raise TransformError(
-                f"{self.name} takes {len(self.params)} argument{'s' * (len(self.params) != 1)} ({names}), "
-                f"got {len(args)}")
-        values = tuple(self._coerce(p, a) for p, a in zip(self.params, args))
-        fn = self.fn
-        return BuiltTransform(self.name, args, lambda pat: fn(*values, pat))
-
-    __call__ = build
-
-    def apply(self, pat: Pattern, *args: Any) -> Pattern:
-        return self.build(*args)(pat)
-
-    def _coerce(self, p: Param, a: Any) -> Any:
-        def fail(what: str) -> TransformError:
-            return TransformError(f"{self.name}: argument '{p.name}' must be {what}, got {a!r}")
-
-        if p.kind == TRANSFORM:
-            if isinstance(a, Pattern) or not callable(a):
-                raise fail("a transform (such as `fast 2` or `rev`)")
-            return a
-        if p.kind in (PATTERN, INT_PATTERN):
-            if isinstance(a, Pattern):
-                return a
-            if isinstance(a, str):
-                return parse_mini(a)  # a MiniNotationError carries its own column
-            if _is_number(a):
-                if p.kind == INT_PATTERN and not float(a).is_integer():
-                    raise fail("a whole number")
-                return int(a) if p.kind == INT_PATTERN else a
-            raise fail("a number or a pattern")
-        if p.kind == INT:
-            if _is_number(a) and float(a).is_integer():
-                return int(a)
-            raise fail("a whole number")
-        if p.kind == NUMBER:
-            if _is_number(a):
-                return a
-            raise fail("a number")
-        if p.kind == NUMBERS:
-            if isinstance(a, (list, tuple)) and a and all(_is_number(x) for x in a):
-                return tuple(a)
-            raise fail("a list of numbers, such as [0, 2, 4]")
-        raise AssertionError(p.kind)
-
-
-def _is_number(a: Any) -> bool:
-    return isinstance(a, (int, float, *FRACTIONS)) and not isinstance(a, bool) and math.isfinite(a)
 
 
 def _int(v: Any) -> int:
@@ -347,14 +255,15 @@ def _outside(n: Any, f: PatternFn, pat: Pattern) -> Pattern:
 
 
 def _within(b: Any, e: Any, f: PatternFn, pat: Pattern) -> Pattern:
-    """f on the events whose onset lies in [b, e) of the cycle."""
+    """Tidal's within: the events of f(pat) whose onset lies in [b, e) of the cycle, and the events of pat whose
+    onset lies outside (Strudel applies f to the events inside instead, and keeps the end of the window)."""
     b, e = to_time(b), to_time(e)
 
     def inside(h: Hap) -> bool:
         pos = h.whole_or_part().begin % 1
         return b <= pos < e
 
-    return stack(f(pat.filter_haps(inside)), pat.filter_haps(lambda h: not inside(h)))
+    return stack(f(pat).filter_haps(inside), pat.filter_haps(lambda h: not inside(h)))
 
 
 def _chop(n: Any, pat: Pattern) -> Pattern:
@@ -394,7 +303,13 @@ def _legato(x: Any, pat: Pattern) -> Pattern:
 
 
 def _struct(bools: Pattern, pat: Pattern) -> Pattern:
-    return pat.struct(bools)
+    return pat._struct(bools)
+
+
+def _mask(bools: Pattern, pat: Pattern) -> Pattern:
+    """Keep the pattern's events (and structure) where `bools` is truthy."""
+    keep = pat.fmap(lambda a: lambda b: a if truthy(b) else _DROP).app_left(reify(bools))
+    return keep.filter_values(lambda v: v is not _DROP)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -686,6 +601,12 @@ def _slice_transform(n: Any, index: Any, pat: Pattern) -> Pattern:
     return _slice(n, index, pat)
 
 
+def _inhabit(named: tuple, pat: Pattern) -> Pattern:
+    """Tidal's inhabit: each event's value names a pattern, squeezed into the event (unknown names: silence)."""
+    table = dict(named)
+    return pat.fmap(lambda name: table.get(name, silence)).squeeze_join()
+
+
 def _sometimes(p: float) -> Callable[[PatternFn, Pattern], Pattern]:
     return lambda f, pat: _sometimes_by(p, f, pat)
 
@@ -697,130 +618,123 @@ _P = Param
 _F = _P("f", TRANSFORM, "the transform to apply")
 
 
-def _t(name: str, params: tuple[Param, ...], fn: Callable[..., Pattern], doc: str) -> tuple[str, Transform]:
-    return name, Transform(name, params, fn, doc)
-
-
-TRANSFORMS: dict[str, Transform] = dict([
-    _t("fast", (_P("factor", PATTERN),), lambda x, p: p.fast(_not_negative("fast", x)),
-       "play `factor` times faster"),
-    _t("slow", (_P("factor", PATTERN),), lambda x, p: p.slow(_not_negative("slow", x)),
-       "play `factor` times slower"),
-    _t("hurry", (_P("factor", PATTERN),), _lift(_hurry), "fast, and multiply the \"speed\" control"),
-    _t("rev", (), lambda p: p.rev(), "reverse each cycle"),
-    _t("early", (_P("time", PATTERN),), lambda t, p: p.early(t), "shift earlier by `time` cycles"),
-    _t("late", (_P("time", PATTERN),), lambda t, p: p.late(t), "shift later by `time` cycles"),
-    _t("every", (_P("n", INT_PATTERN), _F), _with_transform(_every, 1), "apply f in cycles 0, n, 2n, ..."),
-    _t("whenmod", (_P("a", PATTERN), _P("b", PATTERN), _F), _with_transform(_whenmod, 2),
-       "apply f in cycles where cycle mod a >= b"),
-    _t("sometimesBy", (_P("probability", PATTERN), _F), _with_transform(_sometimes_by, 1),
-       "apply f to each event with the given probability"),
-    _t("sometimes", (_F,), _sometimes(0.5), "sometimesBy 0.5"),
-    _t("often", (_F,), _sometimes(0.75), "sometimesBy 0.75"),
-    _t("rarely", (_F,), _sometimes(0.25), "sometimesBy 0.25"),
-    _t("almostNever", (_F,), _sometimes(0.1), "sometimesBy 0.1"),
-    _t("almostAlways", (_F,), _sometimes(0.9), "sometimesBy 0.9"),
-    _t("always", (_F,), lambda f, p: f(p), "apply f"),
-    _t("never", (_F,), lambda f, p: p, "leave the pattern as it is"),
-    _t("degrade", (), lambda p: p._degrade_by(0.5), "drop half of the events at random (deterministic)"),
-    _t("degradeBy", (_P("probability", PATTERN),), lambda x, p: p.degrade_by(x),
-       "drop each event with the given probability"),
-    _t("undegradeBy", (_P("probability", PATTERN),), lambda x, p: p.undegrade_by(x),
-       "keep exactly the events degradeBy (1 - probability) would drop"),
-    _t("off", (_P("time", PATTERN), _F), _with_transform(_off, 1),
-       "stack the pattern with f of a copy `time` cycles later"),
-    _t("superimpose", (_F,), lambda f, p: stack(p, f(p)), "stack the pattern with f of it"),
-    _t("jux", (_F,), lambda f, p: _jux_by(1, f, p), "original panned to -1, f of it to +1"),
-    _t("juxBy", (_P("amount", PATTERN), _F), _with_transform(_jux_by, 1),
-       "original panned to -amount, f of it to +amount"),
-    _t("stut", (_P("count", INT), _P("time", PATTERN), _P("decay", PATTERN)), _lift(_stut),
-       "count echoes `time` cycles apart, echo i with gain * decay**i (Phonon's order)"),
-    _t("ply", (_P("n", PATTERN),), lambda n, p: p.ply(n), "repeat each event n times within its span"),
-    _t("iter", (_P("n", INT_PATTERN),), _lift(_iter), "cycle c starts c/n of the way into the cycle"),
-    _t("palindrome", (), _palindrome, "every other cycle reversed"),
-    _t("chunk", (_P("n", INT_PATTERN), _F), _with_transform(_chunk, 1),
-       "apply f to the (c mod n)-th of n parts of cycle c"),
-    _t("swingBy", (_P("amount", PATTERN), _P("n", PATTERN)), _lift(_swing_by),
-       "delay the second half of each 1/n slice by amount/n"),
-    _t("swing", (_P("n", PATTERN),), _lift(lambda n, p: _swing_by(Fraction(1, 3), n, p)), "swingBy 1/3"),
-    _t("segment", (_P("n", PATTERN),), lambda n, p: p.segment(n), "sample the pattern n times per cycle"),
-    _t("struct", (_P("structure", PATTERN),), _struct, "impose the structure of a pattern of true/false"),
-    _t("euclid", (_P("pulses", INT_PATTERN), _P("steps", INT_PATTERN)), lambda k, n, p: p.euclid(k, n),
-       "Euclidean rhythm (Bjorklund) as structure"),
-    _t("euclidOff", (_P("pulses", INT_PATTERN), _P("steps", INT_PATTERN), _P("rotation", INT_PATTERN)),
-       lambda k, n, r, p: p.euclid(k, n, r), "Euclidean rhythm rotated left by `rotation` steps"),
-    _t("chop", (_P("n", INT_PATTERN),), _lift(_chop), "cut each event (sample) into n parts"),
-    _t("striate", (_P("n", INT_PATTERN),), _lift(_striate), "interlace n parts of every sample"),
-    _t("legato", (_P("amount", PATTERN),), _legato, "set the \"legato\" control (duration relative to the event)"),
-    _t("inside", (_P("n", PATTERN), _F), _with_transform(_inside, 1), "apply f to the pattern slowed by n"),
-    _t("outside", (_P("n", PATTERN), _F), _with_transform(_outside, 1), "apply f to the pattern sped up by n"),
-    _t("within", (_P("begin", NUMBER), _P("end", NUMBER), _F), _within,
-       "apply f to the events starting in [begin, end) of each cycle"),
-    _t("zoom", (_P("begin", NUMBER), _P("end", NUMBER)), lambda b, e, p: p._zoom(b, e),
-       "play only [begin, end) of each cycle, stretched to the cycle"),
-    # Tidal's UI.hs, Control.hs and Core.hs (module doc: differences from Strudel)
-    _t("mask", (_P("structure", PATTERN),), lambda b, p: p.mask(b),
-       "keep the events (fragments) where the boolean pattern is true; structure from the pattern"),
-    _t("rot", (_P("n", INT_PATTERN),), _lift(_rot),
-       "shift each cycle's values n events to the left, keeping the rhythm"),
-    _t("linger", (_P("fraction", PATTERN),), _lift(_linger),
-       "repeat the first `fraction` of each cycle (the last when negative) to fill the cycle"),
-    _t("trunc", (_P("fraction", PATTERN),), _lift(_trunc), "play only the first `fraction` of each cycle"),
-    _t("fit", (_P("step", INT_PATTERN), _P("list", PATTERN)), _fit_transform,
-       "values as places in the list (its first cycle), moving `step` places on each cycle"),
-    _t("echo", (_P("count", INT_PATTERN), _P("time", PATTERN), _P("feedback", PATTERN)), _lift(_echo),
-       "count copies `time` cycles apart, copy k with gain * feedback**k (Tidal's order)"),
-    _t("echoWith", (_P("count", INT_PATTERN), _P("time", PATTERN), _F), _with_transform(_echo_with, 2),
-       "count copies `time` cycles apart, copy k with f applied k times"),
-    _t("stutWith", (_P("count", INT_PATTERN), _P("time", PATTERN), _F), _with_transform(_echo_with, 2),
-       "echoWith (Tidal's older name)"),
-    _t("brak", (), _brak, "odd cycles squashed into half a cycle, a quarter cycle late (a breakbeat feel)"),
-    _t("loopAt", (_P("cycles", PATTERN),), _loop_at,
-       "slow by `cycles`, \"speed\" * 1/cycles and \"unit\" \"c\": a sample stretched over that many cycles"),
-    _t("slice", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _slice_transform,
-       "play slice `index` of n of the sample (\"begin\"/\"end\"), with the index pattern's structure"),
-    _t("splice", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("splice", _splice),
-       "slice, with \"speed\" fitting each slice to its event (\"unit\" \"c\")"),
-    _t("bite", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("bite", _bite),
-       "cut each cycle in n parts and play them as the index pattern says, squeezed into its events"),
-    _t("chew", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("chew", _chew),
-       "bite, with \"speed\" following how much each part is squeezed or stretched"),
-    _t("press", (), lambda p: _press_by(Fraction(1, 2), p), "each event moved to the second half of its span"),
-    _t("pressBy", (_P("amount", PATTERN),), _lift(_press_by),
-       "each event squeezed into its span from `amount` (0..1) of the way in"),
-    _t("ribbon", (_P("offset", PATTERN), _P("cycles", PATTERN)), _lift(_ribbon),
-       "loop the `cycles` cycles starting at cycle `offset` (Strudel's)"),
-    _t("ghost", (), _ghost, "ghost notes: quieter, shorter, higher copies 3/16 and 5/16 of a cycle later"),
-    _t("someCyclesBy", (_P("probability", PATTERN), _F), _with_transform(_some_cycles_by, 1),
-       "apply f to whole cycles, each with the given probability"),
-    _t("somecyclesBy", (_P("probability", PATTERN), _F), _with_transform(_some_cycles_by, 1), "someCyclesBy"),
-    _t("someCycles", (_F,), lambda f, p: _some_cycles_by(0.5, f, p), "someCyclesBy 0.5"),
-    _t("somecycles", (_F,), lambda f, p: _some_cycles_by(0.5, f, p), "someCyclesBy 0.5"),
-    _t("everyOffset", (_P("n", INT_PATTERN), _P("offset", INT_PATTERN), _F), _every_offset,
-       "Tidal's every' (a name with ' cannot be written): apply f in cycles where cycle mod n == offset"),
-    _t("fastGap", (_P("factor", PATTERN),), _lift(_fast_gap),
-       "squeeze each cycle into its first 1/factor, leaving a gap"),
-    _t("compress", (_P("begin", PATTERN), _P("end", PATTERN)), _lift(lambda b, e, p: p._compress(b, e)),
-       "squeeze each cycle into [begin, end) of the cycle, silence elsewhere"),
-    _t("degradeBySeed", (_P("probability", PATTERN), _P("seed", INT)), lambda x, seed, p: p.degrade_by(x, seed),
-       "degradeBy with another random stream: seed n is the n-th `?` of mini-notation"),
-    # continuous values and chance (graph/patterns/signals.py)
-    _t("range", (_P("lo", PATTERN), _P("hi", PATTERN)), signals.range_, "scale 0..1 to lo..hi (`range 200 2000 sine`)"),
-    _t("rangex", (_P("lo", NUMBER), _P("hi", NUMBER)), signals.rangex, "scale 0..1 to lo..hi exponentially"),
-    _t("quantise", (_P("n", NUMBER),), signals.quantise, "round to the nearest 1/n (halves to even)"),
-    _t("shuffle", (_P("n", INT_PATTERN),), signals.shuffle, "the n parts of each cycle in a random order"),
-    _t("scramble", (_P("n", INT_PATTERN),), signals.scramble, "n random picks of the n parts of each cycle"),
-    _t("undegrade", (), signals.undegrade, "the events degrade drops"),
-    # harmony (graph/patterns/harmony.py)
-    _t("toScale", (_P("steps", NUMBERS),), harmony.to_scale, "degrees into a scale given as its steps"),
-    _t("scale", (_P("name", PATTERN),), harmony.scale, "degrees into a named scale (\"major\", \"C:minor\")"),
-    _t("arp", (_P("mode", PATTERN),), harmony.arp, "play stacked chords one note after another (up down updown ...)"),
-    _t("arpeggiate", (), harmony.arpeggiate, "arp \"up\""),
-    _t("arpg", (), harmony.arpeggiate, "arp \"up\""),
-    _t("rolled", (), harmony.rolled, "strum each chord over the first quarter of its event"),
-    _t("rolledBy", (_P("amount", PATTERN),), harmony.rolled_by, "strum each chord over a fraction of its event"),
-    _t("transpose", (_P("semitones", PATTERN),), harmony.transpose, "add semitones, keeping notes notes"),
-])
+define("fast", (_P("factor", PATTERN),), _lift(lambda x, p: p._fast(_not_negative("fast", x))),
+       "play `factor` times faster")
+define("slow", (_P("factor", PATTERN),), _lift(lambda x, p: p._slow(_not_negative("slow", x))),
+       "play `factor` times slower")
+define("hurry", (_P("factor", PATTERN),), _lift(_hurry), "fast, and multiply the \"speed\" control")
+define("rev", (), lambda p: p.rev(), "reverse each cycle")
+define("early", (_P("time", PATTERN),), _lift(lambda t, p: p._early(t)), "shift earlier by `time` cycles")
+define("late", (_P("time", PATTERN),), _lift(lambda t, p: p._late(t)), "shift later by `time` cycles")
+define("every", (_P("n", INT_PATTERN), _F), _with_transform(_every, 1), "apply f in cycles 0, n, 2n, ...")
+define("whenmod", (_P("a", PATTERN), _P("b", PATTERN), _F), _with_transform(_whenmod, 2),
+       "apply f in cycles where cycle mod a >= b")
+define("sometimesBy", (_P("probability", PATTERN), _F), _with_transform(_sometimes_by, 1),
+       "apply f to each event with the given probability")
+define("sometimes", (_F,), _sometimes(0.5), "sometimesBy 0.5")
+define("often", (_F,), _sometimes(0.75), "sometimesBy 0.75")
+define("rarely", (_F,), _sometimes(0.25), "sometimesBy 0.25")
+define("almostNever", (_F,), _sometimes(0.1), "sometimesBy 0.1")
+define("almostAlways", (_F,), _sometimes(0.9), "sometimesBy 0.9")
+define("always", (_F,), lambda f, p: f(p), "apply f")
+define("never", (_F,), lambda f, p: p, "leave the pattern as it is")
+define("degrade", (), lambda p: p._degrade_by(0.5), "drop half of the events at random (deterministic)")
+define("degradeBy", (_P("probability", PATTERN),), _lift(lambda x, p: p._degrade_by(x)),
+       "drop each event with the given probability")
+define("undegradeBy", (_P("probability", PATTERN),), _lift(lambda x, p: p._undegrade_by(x)),
+       "keep exactly the events degradeBy (1 - probability) would drop")
+define("off", (_P("time", PATTERN), _F), _with_transform(_off, 1),
+       "stack the pattern with f of a copy `time` cycles later")
+define("layer", (_P("fs", TRANSFORMS_LIST),), lambda fs, p: stack(*(f(p) for f in fs)),
+       "stack the results of each transform of the list on the pattern (Tidal's layer)")
+define("superimpose", (_F,), lambda f, p: stack(p, f(p)), "stack the pattern with f of it")
+define("jux", (_F,), lambda f, p: _jux_by(1, f, p), "original panned to -1, f of it to +1")
+define("juxBy", (_P("amount", PATTERN), _F), _with_transform(_jux_by, 1),
+       "original panned to -amount, f of it to +amount")
+define("stut", (_P("count", INT), _P("time", PATTERN), _P("decay", PATTERN)), _lift(_stut),
+       "count echoes `time` cycles apart, echo i with gain * decay**i (Phonon's order)")
+define("ply", (_P("n", PATTERN),), _lift(lambda n, p: p._ply(n)), "repeat each event n times within its span")
+define("iter", (_P("n", INT_PATTERN),), _lift(_iter), "cycle c starts c/n of the way into the cycle")
+define("palindrome", (), _palindrome, "every other cycle reversed")
+define("chunk", (_P("n", INT_PATTERN), _F), _with_transform(_chunk, 1),
+       "apply f to the (c mod n)-th of n parts of cycle c")
+define("swingBy", (_P("amount", PATTERN), _P("n", PATTERN)), _lift(_swing_by),
+       "delay the second half of each 1/n slice by amount/n")
+define("swing", (_P("n", PATTERN),), _lift(lambda n, p: _swing_by(Fraction(1, 3), n, p)), "swingBy 1/3")
+define("segment", (_P("n", PATTERN),), _lift(lambda n, p: p._segment(n)), "sample the pattern n times per cycle")
+define("struct", (_P("structure", PATTERN),), _struct, "impose the structure of a pattern of true/false")
+define("euclid", (_P("pulses", INT_PATTERN), _P("steps", INT_PATTERN)), _lift(lambda k, n, p: p._euclid(k, n)),
+       "Euclidean rhythm (Bjorklund) as structure")
+define("euclidOff", (_P("pulses", INT_PATTERN), _P("steps", INT_PATTERN), _P("rotation", INT_PATTERN)),
+       _lift(lambda k, n, r, p: p._euclid(k, n, r)), "Euclidean rhythm rotated left by `rotation` steps")
+define("chop", (_P("n", INT_PATTERN),), _lift(_chop), "cut each event (sample) into n parts")
+define("striate", (_P("n", INT_PATTERN),), _lift(_striate), "interlace n parts of every sample")
+define("legato", (_P("amount", PATTERN),), _legato, "set the \"legato\" control (duration relative to the event)")
+define("inside", (_P("n", PATTERN), _F), _with_transform(_inside, 1), "apply f to the pattern slowed by n")
+define("outside", (_P("n", PATTERN), _F), _with_transform(_outside, 1), "apply f to the pattern sped up by n")
+define("within", (_P("begin", NUMBER), _P("end", NUMBER), _F), _within,
+       "apply f to the events starting in [begin, end) of each cycle")
+define("zoom", (_P("begin", NUMBER), _P("end", NUMBER)), lambda b, e, p: p._zoom(b, e),
+       "play only [begin, end) of each cycle, stretched to the cycle")
+# Tidal's UI.hs, Control.hs and Core.hs (module doc: differences from Strudel)
+define("mask", (_P("structure", PATTERN),), _mask,
+       "keep the events (fragments) where the boolean pattern is true; structure from the pattern")
+define("rot", (_P("n", INT_PATTERN),), _lift(_rot),
+       "shift each cycle's values n events to the left, keeping the rhythm")
+define("linger", (_P("fraction", PATTERN),), _lift(_linger),
+       "repeat the first `fraction` of each cycle (the last when negative) to fill the cycle")
+define("trunc", (_P("fraction", PATTERN),), _lift(_trunc), "play only the first `fraction` of each cycle")
+define("fit", (_P("step", INT_PATTERN), _P("list", PATTERN)), _fit_transform,
+       "values as places in the list (its first cycle), moving `step` places on each cycle")
+define("echo", (_P("count", INT_PATTERN), _P("time", PATTERN), _P("feedback", PATTERN)), _lift(_echo),
+       "count copies `time` cycles apart, copy k with gain * feedback**k (Tidal's order)")
+define("echoWith", (_P("count", INT_PATTERN), _P("time", PATTERN), _F), _with_transform(_echo_with, 2),
+       "count copies `time` cycles apart, copy k with f applied k times", aliases=("stutWith",))
+define("brak", (), _brak, "odd cycles squashed into half a cycle, a quarter cycle late (a breakbeat feel)")
+define("loopAt", (_P("cycles", PATTERN),), _loop_at,
+       "slow by `cycles`, \"speed\" * 1/cycles and \"unit\" \"c\": a sample stretched over that many cycles")
+define("slice", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _slice_transform,
+       "play slice `index` of n of the sample (\"begin\"/\"end\"), with the index pattern's structure")
+define("splice", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("splice", _splice),
+       "slice, with \"speed\" fitting each slice to its event (\"unit\" \"c\")")
+define("bite", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("bite", _bite),
+       "cut each cycle in n parts and play them as the index pattern says, squeezed into its events")
+define("chew", (_P("n", INT_PATTERN), _P("index", INT_PATTERN)), _with_count("chew", _chew),
+       "bite, with \"speed\" following how much each part is squeezed or stretched")
+define("press", (), lambda p: _press_by(Fraction(1, 2), p), "each event moved to the second half of its span")
+define("pressBy", (_P("amount", PATTERN),), _lift(_press_by),
+       "each event squeezed into its span from `amount` (0..1) of the way in")
+define("ribbon", (_P("offset", PATTERN), _P("cycles", PATTERN)), _lift(_ribbon),
+       "loop the `cycles` cycles starting at cycle `offset` (Strudel's)")
+define("ghost", (), _ghost, "ghost notes: quieter, shorter, higher copies 3/16 and 5/16 of a cycle later")
+define("someCyclesBy", (_P("probability", PATTERN), _F), _with_transform(_some_cycles_by, 1),
+       "apply f to whole cycles, each with the given probability", aliases=("somecyclesBy",))
+define("someCycles", (_F,), lambda f, p: _some_cycles_by(0.5, f, p), "someCyclesBy 0.5", aliases=("somecycles",))
+define("everyOffset", (_P("n", INT_PATTERN), _P("offset", INT_PATTERN), _F), _every_offset,
+       "Tidal's every' (a name with ' cannot be written): apply f in cycles where cycle mod n == offset")
+define("fastGap", (_P("factor", PATTERN),), _lift(_fast_gap),
+       "squeeze each cycle into its first 1/factor, leaving a gap")
+define("inhabit", (_P("patterns", NAMED),), _inhabit,
+       "each event's value names a pattern of the list, squeezed into the event")
+define("compress", (_P("begin", PATTERN), _P("end", PATTERN)), _lift(lambda b, e, p: p._compress(b, e)),
+       "squeeze each cycle into [begin, end) of the cycle, silence elsewhere")
+define("degradeBySeed", (_P("probability", PATTERN), _P("seed", INT)), lambda x, seed, p: _lift(lambda a, q: q._degrade_by(a, seed))(x, p),
+       "degradeBy with another random stream: seed n is the n-th `?` of mini-notation")
+# continuous values and chance (graph/patterns/signals.py)
+define("range", (_P("lo", PATTERN), _P("hi", PATTERN)), signals.range_, "scale 0..1 to lo..hi (`range 200 2000 sine`)")
+define("rangex", (_P("lo", NUMBER), _P("hi", NUMBER)), signals.rangex, "scale 0..1 to lo..hi exponentially")
+define("quantise", (_P("n", NUMBER),), signals.quantise, "round to the nearest 1/n (halves to even)")
+define("shuffle", (_P("n", INT_PATTERN),), signals.shuffle, "the n parts of each cycle in a random order")
+define("scramble", (_P("n", INT_PATTERN),), signals.scramble, "n random picks of the n parts of each cycle")
+define("undegrade", (), signals.undegrade, "the events degrade drops")
+# harmony (graph/patterns/harmony.py)
+define("toScale", (_P("steps", NUMBERS),), harmony.to_scale, "degrees into a scale given as its steps")
+define("scale", (_P("name", PATTERN),), harmony.scale, "degrees into a named scale (\"major\", \"C:minor\")")
+define("arp", (_P("mode", PATTERN),), harmony.arp, "play stacked chords one note after another (up down updown ...)")
+define("arpeggiate", (), harmony.arpeggiate, "arp \"up\"", aliases=("arpg",))
+define("rolled", (), harmony.rolled, "strum each chord over the first quarter of its event")
+define("rolledBy", (_P("amount", PATTERN),), harmony.rolled_by, "strum each chord over a fraction of its event")
+define("transpose", (_P("semitones", PATTERN),), harmony.transpose, "add semitones, keeping notes notes")
 
 
 def suggest(name: str) -> list[str]:
