@@ -14,7 +14,7 @@ SVF lowpass at 1000 + 10 * i Hz, q 0.707.
 
 The arithmetic is the engine's (engine/kernels/oscillators.py `saw`, engine/kernels/filters.py `svf` in
 lowpass mode, engine/kernels/delays.py `delay`), written out by hand (the saw's phase step and PolyBLEP are
-the engine's own inlined helpers, `_advance` and `_blep`), without fastmath:
+the engine's own inlined helpers, `advance_phase` and `_blep`), without fastmath:
   saw     out = 2 phase - 1 - blep(phase, dt), dt = freq * (1 / sr), phase advanced by dt and wrapped.
   svf     g = tan(pi fc / sr), k = 1 / q, a1 = 1 / (1 + g (g + k)), a2 = g a1, a3 = g a2, computed once per
           voice (the cutoff is constant); per sample v3 = x - ic2, v1 = a1 ic1 + a2 v3,
@@ -54,7 +54,7 @@ import time
 import numba as nb
 import numpy as np
 
-from engine.kernels.oscillators import _advance, _blep  # the saw's phase step and PolyBLEP, inlined
+from engine.kernels.oscillators import advance_phase, _blep  # the saw's phase step and PolyBLEP, inlined
 
 Q = 0.707
 GAIN = 0.005
@@ -87,7 +87,7 @@ def _voices_into(acc, n, lo, hi, dt, a1, a2, a3, phase, ic1, ic2):
         p, z1, z2 = phase[v], ic1[v], ic2[v]
         for s in range(n):
             x = 2.0 * p - 1.0 - _blep(p, adt)
-            p = _advance(p, d)
+            p = advance_phase(p, d)
             v3 = x - z2
             v1 = c1 * z1 + c2 * v3
             v2 = z2 + c2 * z1 + c3 * v3

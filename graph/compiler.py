@@ -502,6 +502,7 @@ class _Compiler:
         return self._function_node(function, args, call)
 
     def _function_node(self, function: Function, args: dict[str, Value], call: ast.Call) -> Lin:
+        function = self._variant(function, args, call)
         kind = KINDS[function.kind]
         inputs = tuple(self._signal(args[p], call) for p in kind.inputs)
         consts = tuple(self._const_for(function, c) for c in kind.consts)
@@ -520,7 +521,7 @@ class _Compiler:
         self, fname: str, params: tuple[Param, ...], call: ast.Call, injected: Value | None
     ) -> dict[str, Value]:
         """Match positional and keyword arguments to parameters; fill defaults; explain any mismatch."""
-        signature = " ".join([fname, *(p.name if p.default is None else f"[{p.name}={p.default:g}]" for p in params)])
+        signature = " ".join([fname, *(p.usage() for p in params)])
         given: list[Value] = [] if injected is None else [injected]
         given += [self._expr(a) for a in call.args]
         if len(given) > len(params):
@@ -545,12 +546,24 @@ class _Compiler:
             bound[kw.name] = self._expr(kw.value)
         for p in params:
             if p.name not in bound:
-                if p.default is None:
+                if p.required:
                     raise PhononError(
                         f"{fname} needs its '{p.name}' argument", call.pos.line, call.pos.col, f"usage: {signature}"
                     )
-                bound[p.name] = Const(p.default)
+                # absent: a number, or the value of an earlier parameter (a sidechain: the input itself)
+                bound[p.name] = Const(p.default) if p.same_as is None else bound[p.same_as]
         return bound
+
+    def _variant(self, function: Function, args: dict[str, Value], call: ast.Call) -> Function:
+        """The function with its variant kind when a `same_as` parameter is given another signal than the one
+        it defaults to (`comp ... :sidechain ~kick`); the function itself otherwise, so a sidechain that is
+        the input itself makes the plain kind, the same node as without it."""
+        for name, kind in function.variants.items():
+            same_as = next(p.same_as for p in function.params if p.name == name)
+            given, default = self._signal(args[name], call), self._signal(args[same_as], call)
+            if type(given) is not type(default) or given != default:  # a node id (int) is no constant (float)
+                return replace(function, kind=kind)
+        return function
 
     def _arithmetic_call(self, call: ast.Call, injected: Value | None) -> Value:
         params = ARITHMETIC_FUNCTIONS[call.name]

@@ -26,13 +26,27 @@ from typing import Callable, Iterator
 
 @dataclass(frozen=True)
 class Param:
-    """One input of a function. `default is None` means required; `lo`/`hi` are the clamp its kernel applies."""
+    """One input of a function. `default is None` means required, unless `same_as` names an earlier parameter
+    whose value it takes when absent (a sidechain absent: the input itself); `lo`/`hi` are the clamp its
+    kernel applies."""
 
     name: str
     default: float | None = None
     lo: float | None = None
     hi: float | None = None
     doc: str = ""
+    same_as: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None and self.same_as is None
+
+    def default_text(self) -> str:
+        return self.same_as if self.default is None else format(self.default, "g")
+
+    def usage(self) -> str:
+        """How a signature shows it: `name`, or `[name=default]` when optional."""
+        return self.name if self.required else f"[{self.name}={self.default_text()}]"
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,10 @@ class Function:
     """A callable name in the language.
 
     `chain` says what `x # f args` means: "input" passes x as the first parameter; "multiply" multiplies x by
-    `f args` (envelopes). `fixed` are consts fixed by the name (e.g. the filter mode).
+    `f args` (envelopes). `fixed` are consts fixed by the name (e.g. the filter mode). `variants` maps a
+    `same_as` parameter to the kind made instead when it is given another signal than its `same_as` (the
+    compressor with `:sidechain` is the `sidechain_compressor` kind; without, or with the input itself, it
+    stays the plain `compressor`).
     """
 
     name: str
@@ -64,10 +81,10 @@ class Function:
     fixed: dict[str, float] = field(default_factory=dict)
     chain: str = "input"
     doc: str = ""
+    variants: dict[str, str] = field(default_factory=dict)
 
     def signature(self) -> str:
-        parts = [p.name if p.default is None else f"[{p.name}={p.default:g}]" for p in self.params]
-        return " ".join([self.name, *parts])
+        return " ".join([self.name, *(p.usage() for p in self.params)])
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,13 @@ def define(kind: Kind) -> Kind:
     for function in kind.functions:
         if function.kind != kind.name or dict.__contains__(FUNCTIONS, function.name):
             raise ValueError(f"function {function.name!r} of kind {kind.name!r} is for {function.kind!r} or taken")
+        names = [p.name for p in function.params]
+        for i, p in enumerate(function.params):
+            if p.same_as is not None and p.same_as not in names[:i]:
+                raise ValueError(f"{function.name}: '{p.name}' defaults to '{p.same_as}', not an earlier parameter")
+        for name, variant in function.variants.items():
+            if not any(p.name == name and p.same_as for p in function.params):
+                raise ValueError(f"{function.name}: variant {variant!r} needs '{name}' to be a `same_as` parameter")
     dict.__setitem__(KINDS, kind.name, kind)
     for function in kind.functions:
         dict.__setitem__(FUNCTIONS, function.name, function)
@@ -263,7 +287,7 @@ _LANGUAGE_ROWS = (
 
 def _param_text(p: Param) -> str:
     """`name` (default) lo..hi unit, as far as the parameter has them."""
-    text = f"`{p.name}`" + ("" if p.default is None else f" ({p.default:g})")
+    text = f"`{p.name}`" + ("" if p.required else f" ({p.default_text()})")
     if p.lo is not None and p.hi is not None:
         text += f" {p.lo:g}..{p.hi:g}"
     unit = p.doc.split(",")[0]

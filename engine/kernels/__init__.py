@@ -27,7 +27,10 @@ import numba as nb
 from graph.kinds import KINDS
 
 # The modules that define the built-in kinds (each calls graph.kinds.define at import).
-MODULES = ("oscillators", "noise", "filters", "delays", "reverb", "dynamics", "envelopes", "arithmetic", "feedback")
+MODULES = (
+    "oscillators", "noise", "filters", "tone", "delays", "modulation", "reverb", "dynamics", "envelopes", "arithmetic",
+    "feedback",
+)
 
 KERNELS: dict[str, Callable] = {}
 # Kinds that can close a feedback loop without latency run in two phases within a loop step: "read" (the
@@ -39,6 +42,14 @@ SPLIT_KERNELS: dict[str, dict[str, Callable]] = {}
 def flush(x: float) -> float:
     """Denormals to 0: a decaying tail stored in state never slows the loop that reads it."""
     return x if abs(x) > 1e-30 else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def clamp(x: float, lo: float, hi: float) -> float:
+    """x within [lo, hi]; NaN goes to lo (a NaN parameter must not turn into NaN state)."""
+    if not x >= lo:
+        return lo
+    return hi if x > hi else x
 
 
 @nb.njit(cache=True, inline="always")

@@ -36,7 +36,7 @@ CHORUS_MAX_SECONDS = 0.05
 
 
 @nb.njit(cache=True, inline="always")
-def _lfo_sin(phase: float) -> float:
+def lfo_sin(phase: float) -> float:
     """sin(2 pi phase) for phase in [0, 1), by an odd Taylor polynomial to x**11 on the folded quarter wave:
     error below 6e-8 (6e-10 ms of chorus delay), about 4x cheaper than math.sin."""
     x = 0.5 - phase  # sin(2 pi phase) == sin(2 pi x), x in (-0.5, 0.5]
@@ -48,6 +48,30 @@ def _lfo_sin(phase: float) -> float:
     x2 = x * x
     return x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (
         1.0 / 362880.0 + x2 * (-1.0 / 39916800.0))))))
+
+
+@nb.njit(cache=True, inline="always")
+def hermite_tap(buf, w, size, d):
+    """The value d samples before the one at w (1 <= d <= size - 3), by 4-point cubic Hermite interpolation."""
+    di = int(d)
+    t = d - di
+    j0 = w - di
+    if j0 < 0:
+        j0 += size
+    jm = j0 + 1  # one sample newer
+    if jm == size:
+        jm = 0
+    j1 = j0 - 1  # one older
+    if j1 < 0:
+        j1 += size
+    j2 = j1 - 1  # two older
+    if j2 < 0:
+        j2 += size
+    ym, y0, y1, y2 = buf[jm], buf[j0], buf[j1], buf[j2]
+    c1 = 0.5 * (y1 - ym)
+    c2 = ym - 2.5 * y0 + 2.0 * y1 - 0.5 * y2
+    c3 = 0.5 * (y2 - ym) + 1.5 * (y0 - y1)
+    return ((c3 * t + c2) * t + c1) * t + y0
 
 
 @nb.njit(cache=True, inline="always")
@@ -214,30 +238,12 @@ def chorus(arena, wiring, state, start, stop):
             v = x[n]
             buf[w] = flush(v)  # written first: the taps are >= 5 ms old
             dep = min(max(depth[n], 0.0), 1.0)
-            d = base + _lfo_sin(phase) * dep * swing
+            d = base + lfo_sin(phase) * dep * swing
             if not d >= 1.0:  # also catches NaN
                 d = 1.0
             elif d > max_d:
                 d = max_d
-            di = int(d)
-            t = d - di
-            j0 = w - di  # delay di
-            if j0 < 0:
-                j0 += size
-            jm = j0 + 1  # delay di - 1 (newer)
-            if jm == size:
-                jm = 0
-            j1 = j0 - 1  # delay di + 1 (older)
-            if j1 < 0:
-                j1 += size
-            j2 = j1 - 1  # delay di + 2
-            if j2 < 0:
-                j2 += size
-            ym, y0, y1, y2 = buf[jm], buf[j0], buf[j1], buf[j2]
-            c1 = 0.5 * (y1 - ym)
-            c2 = ym - 2.5 * y0 + 2.0 * y1 - 0.5 * y2
-            c3 = 0.5 * (y2 - ym) + 1.5 * (y0 - y1)
-            wet = ((c3 * t + c2) * t + c1) * t + y0
+            wet = hermite_tap(buf, w, size, d)
             m = min(max(mix[n], 0.0), 1.0)
             out[n] = v * (1.0 - m) + wet * m
             w += 1

@@ -14,7 +14,7 @@ _TWO_PI = 2.0 * math.pi
 
 
 @nb.njit(cache=True, inline="always")
-def _advance(phase: float, dt: float) -> float:
+def advance_phase(phase: float, dt: float) -> float:
     phase += dt
     if phase >= 1.0:  # a predictable branch is cheaper than floor on every sample
         phase -= 1.0
@@ -49,32 +49,32 @@ def _pulse_sample(phase: float, dt: float, width: float) -> float:
 
 @nb.njit(cache=True, inline="always")
 def sine_step(sr, freq, phase):
-    return math.sin(_TWO_PI * phase), _advance(phase, freq * (1.0 / sr))
+    return math.sin(_TWO_PI * phase), advance_phase(phase, freq * (1.0 / sr))
 
 
 @nb.njit(cache=True, inline="always")
 def saw_step(sr, freq, phase):
     dt = freq * (1.0 / sr)
-    return 2.0 * phase - 1.0 - _blep(phase, abs(dt)), _advance(phase, dt)
+    return 2.0 * phase - 1.0 - _blep(phase, abs(dt)), advance_phase(phase, dt)
 
 
 @nb.njit(cache=True, inline="always")
 def square_step(sr, freq, phase):
     inv_sr = 1.0 / sr
-    return _pulse_sample(phase, abs(freq) * inv_sr, 0.5), _advance(phase, freq * inv_sr)
+    return _pulse_sample(phase, abs(freq) * inv_sr, 0.5), advance_phase(phase, freq * inv_sr)
 
 
 @nb.njit(cache=True, inline="always")
 def pulse_step(sr, freq, width, phase):
     inv_sr = 1.0 / sr
     w = min(max(width, _WIDTH_LO), _WIDTH_HI)
-    return _pulse_sample(phase, abs(freq) * inv_sr, w), _advance(phase, freq * inv_sr)
+    return _pulse_sample(phase, abs(freq) * inv_sr, w), advance_phase(phase, freq * inv_sr)
 
 
 @nb.njit(cache=True, inline="always")
 def tri_step(sr, freq, phase):
     # Naive triangle: its harmonics fall as 1/n^2, so aliasing is already far below a naive saw's.
-    return 4.0 * phase - 1.0 if phase < 0.5 else 3.0 - 4.0 * phase, _advance(phase, freq * (1.0 / sr))
+    return 4.0 * phase - 1.0 if phase < 0.5 else 3.0 - 4.0 * phase, advance_phase(phase, freq * (1.0 / sr))
 
 
 @nb.njit(cache=True, inline="always")
