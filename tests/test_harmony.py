@@ -223,22 +223,23 @@ def test_chord_modifiers():
 
 
 def test_chord_roots():
-    assert chord_notes("c'maj") == [48, 52, 55] and type(chord_notes("c'maj")[0]) is MidiNote  # the mini's octave
+    # a bare root is Tidal's note 0, middle C (c4 = MIDI 60)
+    assert chord_notes("c'maj") == [60, 64, 67] and type(chord_notes("c'maj")[0]) is MidiNote
     assert chord_notes("-1'min") == [-1, 2, 6] and chord_notes("'dim") == [0, 3, 6]
     assert values(chords("c'maj e4'min7")) == values(parse_mini("c'maj e4'min7"))  # as mini-notation reads it
-    assert chord_notes("c'7") == [48, 52, 55, 58]  # a name only the project's mini table has
+    assert chord_notes("c'7") == [60, 64, 67, 70]  # a name only the project's mini table has
 
 
 def test_chords_mix_with_mini_notation():
     assert ev(chords("<c'maj e> 0'five*2")) == [
-        ("0", "1/2", 48), ("0", "1/2", 52), ("0", "1/2", 55), ("1/2", "3/4", 0), ("1/2", "3/4", 7),
+        ("0", "1/2", 60), ("0", "1/2", 64), ("0", "1/2", 67), ("1/2", "3/4", 0), ("1/2", "3/4", 7),
         ("3/4", "1", 0), ("3/4", "1", 7)]
     assert values(chords("<c'maj e>"), 1, 2) == ["e"]
 
 
 def test_chord_from_patterns():
-    assert ev(chord("c", "maj min")) == [("0", "1/2", 48), ("0", "1/2", 52), ("0", "1/2", 55),
-                                        ("1/2", "1", 48), ("1/2", "1", 51), ("1/2", "1", 55)]
+    assert ev(chord("c", "maj min")) == [("0", "1/2", 60), ("0", "1/2", 64), ("0", "1/2", 67),
+                                        ("1/2", "1", 60), ("1/2", "1", 63), ("1/2", "1", 67)]
     assert values(chord("0 7", "<major minor>", "<i o>"), 1, 2) == [-12, -5, 3, -5, 2, 10]
 
 
@@ -272,9 +273,9 @@ def test_arp_mode_orders(mode, order):
 
 
 def test_arp_updown_example():
-    # `arp "updown" "c'maj e'min"`: Tidal's numbers from the roots 0 and 4
+    # `arp "updown" "c'maj e'min"`: Tidal's numbers (its c and e are notes 0 and 4: MIDI 60 and 64 here)
     assert values(arp("updown", "0'maj 4'min")) == [0, 4, 7, 4, 4, 7, 11, 7]
-    assert [v - 48 for v in values(arp("updown", "c'maj e'min"))] == [0, 4, 7, 4, 4, 7, 11, 7]
+    assert [v - 60 for v in values(arp("updown", "c'maj e'min"))] == [0, 4, 7, 4, 4, 7, 11, 7]
 
 
 def test_arpeggiate_tidal_tests():
@@ -347,7 +348,7 @@ def test_values_under_the_note_control():
 
 
 def test_transpose_keeps_notes_notes():
-    assert values(transpose(12, "c'maj")) == [60, 64, 67]
+    assert values(transpose(12, "c'maj")) == [72, 76, 79]
     assert all(type(v) is MidiNote for v in values(transpose("<12 -12>", "c e")))
     assert values(transpose("0 7", "0 0")) == [0, 7]
     assert values(transpose(0.5, "c4")) == [0.5]  # a quarter tone from c4, in semitones from c4

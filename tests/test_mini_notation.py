@@ -229,7 +229,7 @@ def test_sample_index():
 def test_chords_give_one_event_per_note():
     assert ev("c4'maj") == [("0", "1", 60), ("0", "1", 64), ("0", "1", 67)]
     assert all(isinstance(v, MidiNote) for v in values("c4'maj"))
-    assert values("e'min7") == [52, 55, 59, 62]  # no octave: octave 3 (Strudel)
+    assert values("e'min7") == [64, 67, 71, 74]  # no octave: octave 4 (Tidal's note 0 is c4, middle C)
     assert values("c4'maj e4'min") == [60, 64, 67, 64, 67, 71]
 
 

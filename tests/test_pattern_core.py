@@ -367,11 +367,11 @@ def test_control_value_rejects_sample_names():
 # ---------------------------------------------------------------------------------------------- notes
 
 
-def test_note_names_follow_strudel():
+def test_note_names_follow_strudel_with_tidals_bare_octave():
     from graph.patterns.notes import chord_notes, is_note_name, midi_to_hz, note_to_midi
 
     assert [note_to_midi(n) for n in ("c4", "a4", "eb3", "f#4", "cs2", "Bb-1", "e", "ebb3")] == [
-        60, 69, 51, 66, 37, 10, 52, 50]  # no octave: octave 3
+        60, 69, 51, 66, 37, 10, 64, 50]  # no octave: octave 4 (Tidal's `c` is note 0, middle C)
     assert midi_to_hz(69) == 440.0 and midi_to_hz(81) == 880.0
     assert [is_note_name(s) for s in ("c", "c4", "f#", "bd", "hh", "cp", "c-", "~")] == [
         True, True, True, False, False, False, False, False]

@@ -46,7 +46,7 @@ def test_scales_turn_degrees_into_notes():
 def test_arpeggios_play_chords_one_note_after_another():
     events = _controls("out: s \"arpy*4\" # note (arp \"updown\" \"c'maj\")\n")  # the voices' structure
     assert [t for t, _ in events] == [0, Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)]
-    assert [c["note"] for _, c in events] == [-12, -8, -5, -8]  # c3 e3 g3 e3 (updown drops the repeated top)
+    assert [c["note"] for _, c in events] == [0, 4, 7, 4]  # c4 e4 g4 e4: Tidal's 0 4 7 4 (updown drops the top)
 
 
 def test_a_transform_given_its_pattern_applies_to_it():

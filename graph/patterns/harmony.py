@@ -68,6 +68,9 @@ from .mini import parse_mini
 from .notes import CHORDS
 from .notes import is_note_name, note_to_midi
 
+# A rooted scale name (`"C:minor"`) is Strudel's, and so is the octave of a root written without one.
+STRUDEL_ROOT_OCTAVE = 3
+
 __all__ = [
     "SCALES", "STRUDEL_SCALE_NAMES", "CHORDS", "chord_table", "ARP_MODES",
     "scale", "scale_note", "to_scale", "chord", "chords", "chord_notes", "arp", "arpeggiate", "rolled",
@@ -152,7 +155,7 @@ def _split_root(name: str) -> tuple[int | None, str]:
     """`"C:minor"` -> (48, "minor"); `"minor"` -> (None, "minor"). The root is a project note name."""
     root, sep, rest = name.partition(":")
     if sep and is_note_name(root):
-        return note_to_midi(root), rest
+        return note_to_midi(root, STRUDEL_ROOT_OCTAVE), rest
     return None, name
 
 

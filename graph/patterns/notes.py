@@ -1,9 +1,11 @@
 """Note names, MIDI numbers, frequencies and chords.
 
 Conventions (Strudel's `noteToMidi`): c4 = 60, a4 = 69 = 440 Hz. A name is a letter a-g (either case), any
-number of accidentals (`#` or `s` sharp, `b` or `f` flat) and an optional octave, which may be negative; a
-name without an octave is in octave 3 (`e` = e3 = 52), as in Strudel. Chords are written `root'name`
-(`c4'maj`, `e'min7`) and give the root plus the table's semitone offsets.
+number of accidentals (`#` or `s` sharp, `b` or `f` flat) and an optional octave, which may be negative. A
+name without an octave is in octave 4 (`e` = e4 = 64), Tidal's pitch: Tidal's `note "c"` is note 0, middle C,
+as `note 0` is here (Strudel puts a bare name in octave 3; its rooted scale names, `"C:minor"`, keep that:
+graph/patterns/harmony.py). Chords are written `root'name` (`c4'maj`, `e'min7`) and give the root plus the
+table's semitone offsets.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ _NOTE_RE = re.compile(r"^([a-gA-G])([#bsf]*)(-?[0-9]+)?$")
 _CHROMA = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACC = {"#": 1, "s": 1, "b": -1, "f": -1}
 
-DEFAULT_OCTAVE = 3
+DEFAULT_OCTAVE = 4
 
 # Semitone offsets from the root: Tidal's chordTable (tidal-core/src/Sound/Tidal/Chords.hs), in its order, the one
 # chord table (mini-notation's `c4'maj` and graph/patterns/harmony.py read it), then the names this project had
