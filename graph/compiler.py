@@ -67,7 +67,17 @@ def compile_program(text: str, filename: str = "<program>") -> SignalGraph:
     """Parse and compile a whole program. Raises PhononError (with line and column) on any problem."""
     program = parse(text, filename)
     try:
-        return _Compiler(program).run()
+        # A feedback reference is compiled before the bus it closes, so whether that bus is stereo is learnt
+        # by compiling: compile again, those references stereo, until no new stereo loop turns up (each
+        # round adds a bus, so this ends; a program without stereo loops compiles once).
+        stereo_loops: frozenset[str] = frozenset()
+        while True:
+            compiler = _Compiler(program, stereo_loops)
+            graph = compiler.run()
+            found = stereo_loops | compiler.stereo_loops_found()
+            if found == stereo_loops:
+                return graph
+            stereo_loops = found
     except PhononError as e:
         raise e.located(text, filename) from None
     except PatternLimitError as e:  # from a pattern queried where no position was at hand
@@ -108,15 +118,16 @@ def compile_pattern(text: str) -> Any:
 
 
 class _Compiler:
-    def __init__(self, program: ast.Program) -> None:
+    def __init__(self, program: ast.Program, stereo_loops: frozenset[str] = frozenset()) -> None:
         self.program = program
+        self.stereo_loops = stereo_loops  # buses known to be stereo whose feedback references read both sides
         self.nodes: list[Node] = []
         self.bus_defs: dict[str, ast.Statement] = {}
         self.bus_values: dict[str, Value] = {}
         self.pattern_nodes: dict[int, int] = {}  # id(pattern) -> node id
         self.mix_nodes: dict[Lin, int] = {}
         self.back_refs: dict[ast.Pos, list[str]] = {}  # position of a loop-closing reference -> the loop
-        self.feedback_nodes: list[tuple[int, ast.BusRef]] = []
+        self.feedback_nodes: list[tuple[int, ast.BusRef, int | None]] = []  # node, reference, channel (None: mid)
         self.voice_nodes: dict[int, tuple[Voices, Stereo]] = {}
         self.leaf_transforms: list[Any] = []  # transforms applied to every pattern literal compiled now
         self.leaves_transformed = 0
@@ -346,15 +357,27 @@ class _Compiler:
         return order
 
     def _feedback_node(self, ref: ast.BusRef) -> Value:
-        """A back reference: a `feedback` node whose input is connected once every bus is compiled."""
-        node_id = self._add_node("feedback", (), (), f"~{ref.name}", ref.pos)
-        self.nodes[node_id].text = " -> ".join("~" + b for b in self.back_refs[ref.pos])
-        self.feedback_nodes.append((node_id, ref))
-        return Lin.of(node_id)
+        """A back reference: a `feedback` node whose input is connected once every bus is compiled; two, one
+        per side, for a bus known to be stereo (`compile_program` learns which)."""
+        sides: tuple[int | None, ...] = (0, 1) if ref.name in self.stereo_loops else (None,)
+        values = []
+        for channel in sides:
+            label = f"~{ref.name}" + ("" if channel is None else (" (left)", " (right)")[channel])
+            node_id = self._add_node("feedback", (), (), label, ref.pos)
+            self.nodes[node_id].text = " -> ".join("~" + b for b in self.back_refs[ref.pos])
+            self.feedback_nodes.append((node_id, ref, channel))
+            values.append(Lin.of(node_id))
+        return Stereo(*values) if len(values) == 2 else values[0]
 
     def _connect_feedback(self) -> None:
-        for node_id, ref in self.feedback_nodes:
-            self.nodes[node_id].inputs = (self._signal(self.bus_values[ref.name], ref),)
+        for node_id, ref, channel in self.feedback_nodes:
+            value = self.bus_values[ref.name]
+            self.nodes[node_id].inputs = (self._signal(value if channel is None else channels(value)[channel], ref),)
+
+    def stereo_loops_found(self) -> frozenset[str]:
+        """The buses closed by a feedback reference that turned out stereo (voices sound in stereo)."""
+        return frozenset(ref.name for _, ref, _ in self.feedback_nodes
+                         if isinstance(self.bus_values[ref.name], (Stereo, Voices)))
 
     def _bus(self, name: str, pos: ast.Pos) -> Value:
         if name in self.bus_values:
@@ -462,7 +485,9 @@ class _Compiler:
             return Pat(SIGNALS[name], name, call.pos)  # `rand`, `perlin`, `cosine`: continuous patterns
         if name in ("s", "sound"):
             return self._samples(call, injected)
-        if name in VOICE_PARAMS and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
+        # a voice parameter on voices; `pan` (a function too) on a signal places it (`sine 440 # pan 0.2`)
+        signal_function = name in FUNCTIONS and injected is not None and not isinstance(injected, Voices)
+        if name in VOICE_PARAMS and not signal_function and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
             return self._voice_param(call, injected)
         if name in CONSTRUCTORS and name not in ARITHMETIC_FUNCTIONS:
             return self._construct(call, injected)
@@ -495,11 +520,24 @@ class _Compiler:
             envelope = self._call(call, None)
             return self._binop("*", injected, envelope, call)
         args = {k: self._sound(v) for k, v in self._bind(function.name, function.params, call, injected).items()}
+        if function.sided:
+            return self._sided(function, args, call)
         if any(isinstance(v, Stereo) for v in args.values()):  # one node per channel
             left = self._function_node(function, {k: channels(v)[0] for k, v in args.items()}, call)
             right = self._function_node(function, {k: channels(v)[1] for k, v in args.items()}, call)
             return Stereo(left, right)
         return self._function_node(function, args, call)
+
+    def _sided(self, function: Function, args: dict[str, Value], call: ast.Call) -> Stereo:
+        """A stereo pair of nodes, one per side (`pan`, `width`, `reverb`: graph/kinds.py `Function.sided`)."""
+        stereo = float(isinstance(args["input"], Stereo))
+        sides = []
+        for side in (0, 1):
+            fixed = {**function.fixed, "side": float(side), "stereo": stereo}
+            side_args = {k: channels(v)[side] for k, v in args.items()}
+            side_args["other"] = channels(args["input"])[1 - side]
+            sides.append(self._function_node(replace(function, fixed=fixed), side_args, call))
+        return Stereo(*sides)
 
     def _function_node(self, function: Function, args: dict[str, Value], call: ast.Call) -> Lin:
         function = self._variant(function, args, call)
@@ -794,7 +832,7 @@ class _Compiler:
         self.mix_nodes = {k: v for k, v in self.mix_nodes.items() if v < mark}
         self.pattern_nodes = {k: v for k, v in self.pattern_nodes.items() if v < mark}
         self.voice_nodes = {k: v for k, v in self.voice_nodes.items() if v[1].right.terms[0][0] < mark}
-        self.feedback_nodes = [(n, ref) for n, ref in self.feedback_nodes if n < mark]
+        self.feedback_nodes = [entry for entry in self.feedback_nodes if entry[0] < mark]
 
     def _build_transform(self, e: ast.Expr) -> Any:
         if isinstance(e, ast.Section):

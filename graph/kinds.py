@@ -72,7 +72,10 @@ class Function:
     `f args` (envelopes). `fixed` are consts fixed by the name (e.g. the filter mode). `variants` maps a
     `same_as` parameter to the kind made instead when it is given another signal than its `same_as` (the
     compressor with `:sidechain` is the `sidechain_compressor` kind; without, or with the input itself, it
-    stays the plain `compressor`).
+    stays the plain `compressor`). A `sided` function makes a stereo pair, one node per side: its kind's const
+    `side` is 0 (left) or 1 (right), `stereo` (if the kind has it) 1 when the input was stereo, its `input` is
+    that side's channel (a mono input feeds both, so the sides can spread it) and `other` (if the kind has it)
+    the opposite channel.
     """
 
     name: str
@@ -82,6 +85,7 @@ class Function:
     chain: str = "input"
     doc: str = ""
     variants: dict[str, str] = field(default_factory=dict)
+    sided: bool = False
 
     def signature(self) -> str:
         return " ".join([self.name, *(p.usage() for p in self.params)])

@@ -27,16 +27,27 @@ SR = 44100
 # ----------------------------------------------------------------------------------------------- render
 
 
-def render(program: str, seconds: float | None = None, *, cycles: float | None = None, sr: int = SR, **kw) -> np.ndarray:
-    """Render a program in-process and return the mono signal (the master's two channels must agree)."""
+def render(program: str, seconds: float | None = None, *, cycles: float | None = None, sr: int = SR,
+           side: int | None = None, **kw) -> np.ndarray:
+    """Render a program in-process and return the mono signal (the master's two channels must agree), or with
+    `side` 0 or 1 one channel of a stereo program (the left side of a stereo effect is its mono effect)."""
+    out = render_stereo(program, seconds, cycles=cycles, sr=sr, **kw)
+    if side is not None:
+        return out[:, side].copy()
+    assert np.array_equal(out[:, 0], out[:, 1]), "mono program rendered with different left/right channels"
+    return out[:, 0].copy()
+
+
+def render_stereo(program: str, seconds: float | None = None, *, cycles: float | None = None, sr: int = SR,
+                  **kw) -> np.ndarray:
+    """Render a program in-process: [frames, 2]."""
     from engine.render import render_array
 
     if seconds is None and cycles is None:
         seconds = 1.0
     out = render_array(program, seconds=seconds, cycles=cycles, sr=sr, **kw)
     assert out.ndim == 2 and out.shape[1] == 2, out.shape
-    assert np.array_equal(out[:, 0], out[:, 1]), "mono program rendered with different left/right channels"
-    return out[:, 0].copy()
+    return out
 
 
 def render_report(program: str, seconds: float, sr: int = SR, block: int = 512, workers: int = 1, **kw):

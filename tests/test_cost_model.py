@@ -30,7 +30,9 @@ def eight_outputs() -> str:
     """8 equal outputs that share nothing, each heavy enough that its work dwarfs the per-block overheads."""
     lines = []
     for o in range(8):
-        voices = " + ".join(f"saw {55 + i} # lpf {900 + 10 * i} 0.7 # reverb 0.3 0.5 0.5" for i in range(12))
+        # mono effects only: a stereo one (reverb) makes each output two independent sides
+        voices = " + ".join(f"saw {55 + i} # lpf {900 + 10 * i} 0.7 # distortion 3 0.5 # delay 0.01 0.5 0.5"
+                            for i in range(12))
         lines.append(f"o{o + 1}: ({voices}) * 0.01")
     return "\n".join(lines) + "\n"
 

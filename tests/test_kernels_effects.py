@@ -32,7 +32,8 @@ def build(kind: str, nodes: list[tuple[list, tuple]], n: int, sr: float = SR):
     """Arena, wiring and state for a batch of `kind` nodes.
 
     `nodes` holds (inputs, consts) per node; an input is a scalar (a constant row) or an array of n samples.
-    Row 0.. are outputs (one per node), then the input rows. State rows are [sr, *consts, zeros].
+    Row 0.. are outputs (one per node), then the input rows. State rows are [sr, *consts, zeros]: consts not
+    given are 0 (a sided kind's `side` 0 is its left node, the mono effect).
     """
     k = KINDS[kind]
     rows: list[np.ndarray] = [np.zeros(n) for _ in nodes]
@@ -41,7 +42,7 @@ def build(kind: str, nodes: list[tuple[list, tuple]], n: int, sr: float = SR):
     state = np.zeros((len(nodes), width))
     for i, (inputs, consts) in enumerate(nodes):
         assert len(inputs) == len(k.inputs), (kind, inputs)
-        assert len(consts) == len(k.consts), (kind, consts)
+        assert len(consts) <= len(k.consts), (kind, consts)
         wiring[i, 0] = i
         for j, value in enumerate(inputs):
             wiring[i, 1 + j] = len(rows)

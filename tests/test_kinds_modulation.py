@@ -34,7 +34,7 @@ def _notch_track(effect: str, lo: float, hi: float, seconds: float, win: int) ->
     """(window centres in s, frequency of the deepest notch in [lo, hi] Hz) of `noise # effect`: the response
     is the cross spectrum of wet and dry over 5 neighbouring windows divided by the dry power."""
     dry = render("out: noise * 0.5", seconds)
-    wet = render(f"out: noise * 0.5 # {effect}", seconds)
+    wet = render(f"out: noise * 0.5 # {effect}", seconds, side=0)  # the left side: the mono effect
     hop = 512
     f, t, x = signal.stft(dry, SR, nperseg=win, noverlap=win - hop, boundary=None, padded=False)
     _, _, y = signal.stft(wet, SR, nperseg=win, noverlap=win - hop, boundary=None, padded=False)
@@ -82,11 +82,11 @@ def test_the_flangers_notch_sweeps_at_the_lfo_rate(rate, feedback):
 
 @pytest.mark.parametrize("freq", [50.0, 400.0, 700.0, 3000.0])
 def test_at_depth_0_the_phaser_and_flanger_are_their_still_allpass_and_comb_responses(freq):
-    out = render(f"o1: sine {freq} * 0.5 # phaser 1 0 0 4", 1.0)[SR // 2 :]
+    out = render(f"o1: sine {freq} * 0.5 # phaser 1 0 0 4", 1.0, side=0)[SR // 2 :]
     fc = math.sqrt(400_000.0)  # the sweep's centre
     stage = 2 * math.atan(math.tan(math.pi * freq / SR) / math.tan(math.pi * fc / SR))  # phase lag of one stage
     assert tone_amplitude(out, freq) == pytest.approx(0.5 * abs(math.cos(2 * stage)), abs=0.002)
-    out = render(f"o1: sine {freq} * 0.5 # flanger 1 0 0", 1.0)[SR // 2 :]
+    out = render(f"o1: sine {freq} * 0.5 # flanger 1 0 0", 1.0, side=0)[SR // 2 :]
     assert tone_amplitude(out, freq) == pytest.approx(0.5 * abs(math.cos(math.pi * freq * 0.0055)), abs=0.002)
 
 

@@ -32,6 +32,7 @@ from tests.audio import (
     phase_ramp,
     polyblep_saw,
     render,
+    render_stereo,
     render_report,
     rms,
     spectral_centroid,
@@ -385,13 +386,13 @@ def test_block_size_program_covers_every_node_kind():
 
 @pytest.fixture(scope="module")
 def all_kinds_reference():
-    return render(ALL_KINDS_NO_PATTERNS, 1.2, block=512)
+    return render_stereo(ALL_KINDS_NO_PATTERNS, 1.2, block=512)  # stereo: reverb and chorus spread
 
 
 @pytest.mark.parametrize("block", [1, 64, 100, 2048, 4096])
 def test_block_size_independence_every_kind(all_kinds_reference, block):
     seconds = 0.3 if block == 1 else 1.2
-    x = render(ALL_KINDS_NO_PATTERNS, seconds, block=block)
+    x = render_stereo(ALL_KINDS_NO_PATTERNS, seconds, block=block)
     ref = all_kinds_reference[: len(x)]
     assert rms(ref) > 0.01
     assert np.max(np.abs(x - ref)) <= 1e-6
@@ -400,8 +401,8 @@ def test_block_size_independence_every_kind(all_kinds_reference, block):
 
 @pytest.mark.parametrize("block", [64, 100, 2048])
 def test_block_size_independence_with_patterns(block):
-    ref = render(ALL_KINDS, 1.6, block=512)
-    x = render(ALL_KINDS, 1.6, block=block)
+    ref = render_stereo(ALL_KINDS, 1.6, block=512)
+    x = render_stereo(ALL_KINDS, 1.6, block=block)
     assert rms(ref) > 0.01
     assert np.max(np.abs(x - ref)) <= 1e-6
     assert np.array_equal(x, ref)
@@ -448,7 +449,7 @@ def test_delay_mix_keeps_the_dry_blip():
 
 def test_reverb_tail_outlasts_the_dry_sound():
     dry = render(f"out: {BURST}", 1.0)
-    wet = render(f"out: {BURST} # reverb 0.8 0.5 0.4", 1.0)
+    wet = render(f"out: {BURST} # reverb 0.8 0.5 0.4", 1.0, side=0)  # the left side: the mono reverb
     end_of_dry = int(0.025 * SR)
     assert peak(dry[end_of_dry:]) == 0.0
     # the early part is the dry sound, untouched, until the shortest comb (1116 samples) comes back
@@ -493,7 +494,7 @@ def test_bitcrush_quantises_and_holds():
 
 def test_chorus_changes_the_sound_but_not_the_pitch():
     dry = render("out: saw 220 * 0.2", 1.0)
-    wet = render("out: saw 220 * 0.2 # chorus 1 0.5 0.5", 1.0)
+    wet = render("out: saw 220 * 0.2 # chorus 1 0.5 0.5", 1.0, side=0)
     assert dominant_freq(wet) == pytest.approx(220.0, abs=1.0)
     assert rms(wet - dry) > 0.01
     assert np.array_equal(wet[:100], 0.5 * dry[:100])  # the wet tap is 15 ms late: dry only at first
@@ -592,7 +593,7 @@ def test_auto_routing_without_an_output_statement():
 def test_output_is_stereo_with_identical_channels():
     from engine.render import render_array
 
-    out = render_array("out: saw 110 # lpf 800 0.7 # reverb 0.5 0.5", seconds=0.5)
+    out = render_array("out: saw 110 # lpf 800 0.7 # delay 0.1 0.5", seconds=0.5)
     assert out.shape == (22050, 2)
     assert np.array_equal(out[:, 0], out[:, 1])
 

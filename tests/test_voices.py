@@ -473,12 +473,13 @@ def test_unbalanced_bracket_points_inside_the_string():
     assert info.value.line == 1 and first < info.value.col <= last
 
 
-def test_pan_on_a_plain_signal_is_an_error():
+def test_pan_given_nothing_to_place_is_an_error():
+    # `sine 440 # pan 0.5` places a signal (tests/test_stereo.py); alone, pan has nothing to act on
     with pytest.raises(PhononError) as info:
-        render_array("out: sine 440 # pan 0.5", seconds=0.1)
+        render_array("out: pan 0.5", seconds=0.1)
     msg = info.value.message
     assert "pan" in msg and "parameter" in msg and "voices" in msg
-    assert (info.value.line, info.value.col) == (1, 17)
+    assert (info.value.line, info.value.col) == (1, 6)
 
 
 def test_missing_samples_folder_is_a_clear_error_via_the_api(tmp_path):

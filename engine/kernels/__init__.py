@@ -29,7 +29,7 @@ from graph.kinds import KINDS
 # The modules that define the built-in kinds (each calls graph.kinds.define at import).
 MODULES = (
     "oscillators", "noise", "filters", "tone", "delays", "modulation", "reverb", "dynamics", "envelopes", "arithmetic",
-    "feedback",
+    "feedback", "stereo",
 )
 
 KERNELS: dict[str, Callable] = {}

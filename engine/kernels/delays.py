@@ -50,6 +50,18 @@ def lfo_sin(phase: float) -> float:
         1.0 / 362880.0 + x2 * (-1.0 / 39916800.0))))))
 
 
+# A sided kind's right node runs its LFO a quarter cycle ahead of the left one: a mono input spreads into a
+# stereo image (stereo chorus, phaser and flanger); the left node is the mono effect it always was.
+SIDE_LFO_OFFSET = 0.25
+
+
+@nb.njit(cache=True, inline="always")
+def side_lfo(phase: float, side: float) -> float:
+    """lfo_sin of the phase, shifted by SIDE_LFO_OFFSET on the right side (side 1)."""
+    q = phase + SIDE_LFO_OFFSET if side > 0.5 else phase
+    return lfo_sin(q - 1.0 if q >= 1.0 else q)
+
+
 @nb.njit(cache=True, inline="always")
 def hermite_tap(buf, w, size, d):
     """The value d samples before the one at w (1 <= d <= size - 3), by 4-point cubic Hermite interpolation."""
@@ -230,6 +242,7 @@ def chorus(arena, wiring, state, start, stop):
         buf = st[CHORUS_BUFFER : CHORUS_BUFFER + size]
         w = int(st[CHORUS_W])
         phase = st[CHORUS_PHASE]
+        side = st[CHORUS_SIDE]
         inv_sr = 1.0 / sr
         base = 0.015 * sr
         swing = 0.010 * sr
@@ -238,7 +251,7 @@ def chorus(arena, wiring, state, start, stop):
             v = x[n]
             buf[w] = flush(v)  # written first: the taps are >= 5 ms old
             dep = min(max(depth[n], 0.0), 1.0)
-            d = base + lfo_sin(phase) * dep * swing
+            d = base + side_lfo(phase, side) * dep * swing
             if not d >= 1.0:  # also catches NaN
                 d = 1.0
             elif d > max_d:
@@ -272,14 +285,14 @@ _RATE = Param("rate", None, 0.1, 10.0, "Hz")
 _RATE_LO, _RATE_HI = _RATE.lo, _RATE.hi
 CHORUS = define(
     Kind(
-        "chorus", ("input", "rate", "depth", "mix"),
+        "chorus", ("input", "rate", "depth", "mix"), consts=("side",),
         state=fields("w", "phase", buffer=lambda sr: int(CHORUS_MAX_SECONDS * sr)), cost_ns=16.0, kernel=chorus,
         functions=(
             function("chorus", "chorus", INPUT, _RATE, Param("depth", None, 0.0, 1.0), Param("mix", 0.3, 0.0, 1.0),
-                     doc="modulated delay chorus"),
+                     sided=True, doc="modulated delay chorus, stereo (a mono input spreads)"),
         ),
-        doc="modulated delay",
+        doc="modulated delay, stereo (the right side's LFO a quarter cycle ahead)",
     )
 )  # fmt: skip
 DELAY_W, DELAY_BUFFER = DELAY.columns("w", "buffer")
-CHORUS_W, CHORUS_PHASE, CHORUS_BUFFER = CHORUS.columns("w", "phase", "buffer")
+CHORUS_SIDE, CHORUS_W, CHORUS_PHASE, CHORUS_BUFFER = CHORUS.columns("side", "w", "phase", "buffer")

@@ -81,7 +81,7 @@ import math
 import numba as nb
 
 from engine.kernels import clamp, flush
-from engine.kernels.delays import hermite_tap, lfo_sin
+from engine.kernels.delays import hermite_tap, lfo_sin, side_lfo
 from engine.kernels.oscillators import advance_phase
 from graph.kinds import FREQ, INPUT, Kind, Param, define, fields, function
 
@@ -115,12 +115,13 @@ def phaser(arena, wiring, state, start, stop):
         sr = st[0]
         ap = st[PHASER_AP : PHASER_AP + PHASER_STAGES]
         phase = st[PHASER_PHASE]
+        side = st[PHASER_SIDE]
         last = st[PHASER_LAST]
         inv_sr = 1.0 / sr
         top = 0.45 * sr  # tan stays finite even at sample rates below 8.9 kHz
         for n in range(start, stop):
             d = clamp(depth[n], 0.0, 1.0)
-            fc = min(_PHASER_CENTRE * math.exp(d * _PHASER_LN_HALF_SPAN * lfo_sin(phase)), top)
+            fc = min(_PHASER_CENTRE * math.exp(d * _PHASER_LN_HALF_SPAN * side_lfo(phase, side)), top)
             t = math.tan(math.pi * fc * inv_sr)
             a = (t - 1.0) / (t + 1.0)
             xn = x[n]
@@ -151,12 +152,13 @@ def flanger(arena, wiring, state, start, stop):
         buf = st[FLANGER_BUFFER : FLANGER_BUFFER + size]
         w = int(st[FLANGER_W])
         phase = st[FLANGER_PHASE]
+        side = st[FLANGER_SIDE]
         inv_sr = 1.0 / sr
         base = _FLANGER_BASE * sr
         swing = _FLANGER_SWING * sr
         max_d = size - 3.0  # the Hermite taps reach floor(d) + 2
         for n in range(start, stop):
-            d = base + lfo_sin(phase) * clamp(depth[n], 0.0, 1.0) * swing
+            d = base + side_lfo(phase, side) * clamp(depth[n], 0.0, 1.0) * swing
             d = min(max(d, 2.0), max_d)  # >= 2: the newest tap (d - 1) was written before this sample
             wet = hermite_tap(buf, w, size, d)
             xn = x[n]
@@ -303,10 +305,12 @@ _PHASER_PARAMS = (
 )
 _PHASER_RATE_HI, _PHASER_STAGES_HI = _PHASER_PARAMS[0].hi, _PHASER_PARAMS[3].hi
 PHASER = define(
-    Kind("phaser", ("input", "rate", "depth", "feedback", "stages"),
+    Kind("phaser", ("input", "rate", "depth", "feedback", "stages"), consts=("side",),
          state=fields("phase", "last", ap=PHASER_STAGES), cost_ns=30.0, kernel=phaser,
-         functions=(function("phaser", "phaser", INPUT, *_PHASER_PARAMS, doc="allpass-chain phaser"),),
-         doc="allpass chain swept 100 Hz..4 kHz by a sine LFO, mixed half and half with the dry signal")
+         functions=(function("phaser", "phaser", INPUT, *_PHASER_PARAMS, sided=True,
+                             doc="allpass-chain phaser, stereo (a mono input spreads)"),),
+         doc="allpass chain swept 100 Hz..4 kHz by a sine LFO, mixed half and half with the dry signal; stereo "
+             "(the right side's LFO a quarter cycle ahead)")
 )  # fmt: skip
 _FLANGER_PARAMS = (
     Param("rate", 0.2, 0.0, 20.0, "Hz"),
@@ -315,10 +319,12 @@ _FLANGER_PARAMS = (
 )
 _FLANGER_RATE_HI = _FLANGER_PARAMS[0].hi
 FLANGER = define(
-    Kind("flanger", ("input", "rate", "depth", "feedback"),
+    Kind("flanger", ("input", "rate", "depth", "feedback"), consts=("side",),
          state=fields("w", "phase", buffer=_flanger_size), cost_ns=15.0, kernel=flanger,
-         functions=(function("flanger", "flanger", INPUT, *_FLANGER_PARAMS, doc="modulated short delay"),),
-         doc="delay swept 1..10 ms by a sine LFO (cubic interpolation), mixed half and half with the dry signal")
+         functions=(function("flanger", "flanger", INPUT, *_FLANGER_PARAMS, sided=True,
+                             doc="modulated short delay, stereo (a mono input spreads)"),),
+         doc="delay swept 1..10 ms by a sine LFO (cubic interpolation), mixed half and half with the dry signal; "
+             "stereo (the right side's LFO a quarter cycle ahead)")
 )  # fmt: skip
 RING = define(
     Kind("ring", ("input", "freq"), state=fields("phase"), cost_ns=9.3, step=ring_step,
@@ -388,6 +394,6 @@ FOLLOW = define(
          functions=(function("follow", "follow", INPUT, *_FOLLOW_PARAMS, doc="envelope follower"),),
          doc="envelope follower: peak (mode 0) or RMS (mode 1), attack/release time constants")
 )  # fmt: skip
-PHASER_PHASE, PHASER_LAST, PHASER_AP = PHASER.columns("phase", "last", "ap")
-FLANGER_W, FLANGER_PHASE, FLANGER_BUFFER = FLANGER.columns("w", "phase", "buffer")
+PHASER_SIDE, PHASER_PHASE, PHASER_LAST, PHASER_AP = PHASER.columns("side", "phase", "last", "ap")
+FLANGER_SIDE, FLANGER_W, FLANGER_PHASE, FLANGER_BUFFER = FLANGER.columns("side", "w", "phase", "buffer")
 (LINE_N,) = LINE.columns("n")

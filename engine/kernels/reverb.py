@@ -1,4 +1,8 @@
-"""Freeverb-style mono reverb (Jezar's Freeverb, one channel, as in the reference's active path).
+"""Freeverb-style stereo reverb (Jezar's Freeverb, as in the reference's active path, per side).
+
+It is a sided function (graph/kinds.py): one node per side, the right one's combs and allpasses each
+REVERB_SPREAD samples longer (Freeverb's stereospread, scaled by sr / 44100), so a mono input comes out as a
+decorrelated stereo tail and a stereo input keeps its sides. The left side is the mono reverb it always was.
 
 Per sample, with room, damping and mix clamped to 0..1:
     8 parallel lowpass-feedback combs (REVERB_COMBS samples at 44.1 kHz, scaled by sr / 44100):
@@ -26,6 +30,7 @@ from graph.kinds import INPUT, Kind, Param, define, fields, function
 
 REVERB_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # samples at 44.1 kHz
 REVERB_ALLPASSES = (556, 441, 341, 225)
+REVERB_SPREAD = 23  # samples at 44.1 kHz added to every right-side line (Freeverb's stereospread)
 
 _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7 = REVERB_COMBS
 _A0, _A1, _A2, _A3 = REVERB_ALLPASSES
@@ -39,7 +44,8 @@ def _scaled(n: int, sr: float) -> int:
 
 
 def _lines_size(sr: int) -> int:
-    return sum(max(1, int(n * sr / 44100)) for n in REVERB_COMBS + REVERB_ALLPASSES)
+    """Room for the longer (right) side's lines."""
+    return sum(max(1, int((n + REVERB_SPREAD) * sr / 44100)) for n in REVERB_COMBS + REVERB_ALLPASSES)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -52,11 +58,12 @@ def reverb(arena, wiring, state, start, stop):
         mix = arena[wiring[i, 4]]
         st = state[i]
         sr = st[0]
+        s = REVERB_SPREAD if st[SIDE] > 0.5 else 0
         comb_len = (
-            _scaled(_C0, sr), _scaled(_C1, sr), _scaled(_C2, sr), _scaled(_C3, sr),
-            _scaled(_C4, sr), _scaled(_C5, sr), _scaled(_C6, sr), _scaled(_C7, sr),
+            _scaled(_C0 + s, sr), _scaled(_C1 + s, sr), _scaled(_C2 + s, sr), _scaled(_C3 + s, sr),
+            _scaled(_C4 + s, sr), _scaled(_C5 + s, sr), _scaled(_C6 + s, sr), _scaled(_C7 + s, sr),
         )  # fmt: skip
-        ap_len = (_scaled(_A0, sr), _scaled(_A1, sr), _scaled(_A2, sr), _scaled(_A3, sr))
+        ap_len = (_scaled(_A0 + s, sr), _scaled(_A1 + s, sr), _scaled(_A2 + s, sr), _scaled(_A3 + s, sr))
         for n in range(start, stop):
             xn = x[n]
             rm = min(max(room[n], 0.0), 1.0)
@@ -95,13 +102,15 @@ def reverb(arena, wiring, state, start, stop):
 
 REVERB = define(
     Kind(
-        "reverb", ("input", "room", "damping", "mix"),
+        "reverb", ("input", "room", "damping", "mix"), consts=("side",),
         state=fields(comb_index=8, comb_store=8, allpass_index=4, lines=_lines_size), cost_ns=25.0, kernel=reverb,
         functions=(
             function("reverb", "reverb", INPUT, Param("room", None, 0.0, 1.0), Param("damping", None, 0.0, 1.0),
-                     Param("mix", 0.3, 0.0, 1.0), doc="Freeverb-style mono reverb; out = dry + wet * mix"),
+                     Param("mix", 0.3, 0.0, 1.0), sided=True,
+                     doc="Freeverb-style stereo reverb (a mono input spreads); out = dry + wet * mix"),
         ),
-        doc="Freeverb-style; out = dry + wet mix",
+        doc="Freeverb-style, stereo (a mono input spreads); out = dry + wet mix",
     )
 )  # fmt: skip
-COMB_INDEX, COMB_STORE, ALLPASS_INDEX, LINES = REVERB.columns("comb_index", "comb_store", "allpass_index", "lines")
+SIDE, COMB_INDEX, COMB_STORE, ALLPASS_INDEX, LINES = REVERB.columns(
+    "side", "comb_index", "comb_store", "allpass_index", "lines")
