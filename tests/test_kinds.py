@@ -148,3 +148,14 @@ def test_every_kind_stays_finite_on_wild_parameters(kind):
 def test_the_contracts_cover_every_kind_with_code():
     assert {"onepole", "svf", "delay", "reverb", "saw", "mix", "feedback"} <= set(_kinds())
     assert all(KINDS[k].kernel is not None or KINDS[k].step is not None for k in _kinds())
+
+
+def test_the_cost_benchmark_measures_every_kind(monkeypatch):
+    """benchmarks/kinds.py (ns per sample per node beside the declared cost_ns) builds a batch of every kind."""
+    from benchmarks import kinds as bench
+
+    monkeypatch.setattr(bench, "ROUNDS", 1)
+    monkeypatch.setattr(bench, "BLOCKS", 1)
+    names = sorted(k for k in _kinds() if KINDS[k].functions and not KINDS[k].variadic)
+    costs = bench.measure(names)
+    assert set(costs) == set(names) and all(0 < c < 1e6 for c in costs.values())

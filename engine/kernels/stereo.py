@@ -43,7 +43,7 @@ def width_step(sr, side, input, other, amount):
 
 
 PAN = define(
-    Kind("pan", ("input", "pos"), consts=("side", "stereo"), cost_ns=6.0, step=pan_step,
+    Kind("pan", ("input", "pos"), consts=("side", "stereo"), cost_ns=9.0, step=pan_step,
          functions=(Function("pan", "pan", (INPUT, Param("pos", 0.5, 0.0, 1.0, "0 left, 0.5 centre, 1 right")),
                              sided=True, doc="place a signal: constant power for mono, balance for stereo"),),
          doc="constant-power pan (mono), balance (stereo); position 0..1")
