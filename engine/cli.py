@@ -173,6 +173,12 @@ WORKERS_HELP = (
 )
 
 
+LIMIT_HELP = (
+    "soft-limit the master instead of clipping it: no peak passes the ceiling, and the sound passes unchanged "
+    "while it stays 3 dB below it"
+)
+
+
 def _worker_list(text: str) -> list[int]:
     try:
         return [_workers(t) for t in text.split(",") if t.strip()]
@@ -181,7 +187,7 @@ def _worker_list(text: str) -> list[int]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from engine.render import RenderSettings, duration_frames, output_format, render_to_file
+    from engine.render import RenderSettings, check_ceiling, duration_frames, output_format, render_to_file
 
     TIMINGS.lap("import")
     if args.file != "-" and Path(args.file).resolve() == Path(args.output).resolve():
@@ -192,11 +198,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     graph = _compile(args.file)
     TIMINGS.lap("parse")
     settings = RenderSettings(
-        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, fade_in=args.fade_in,
+        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
         fade_out=args.fade_out, samples=tuple(args.samples),
     )
     settings.check()
-    output_format(Path(args.output), args.subtype)  # fail before rendering
+    _, subtype = output_format(Path(args.output), args.subtype)  # fail before rendering
+    check_ceiling(args.ceiling, subtype)
     seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
     frames = duration_frames(graph, args.sr, seconds, args.cycles)
     progress = _Progress(f"rendering {Path(args.output).name}")
@@ -205,7 +212,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     try:
         report = render_to_file(
             graph, args.output, frames, settings, subtype=args.subtype, channels=channels,
-            progress=progress, workers=args.workers, timings=TIMINGS,
+            progress=progress, workers=args.workers, timings=TIMINGS, dither=not args.no_dither,
         )
     except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
         failure = _write_failure(e, args.output, frames * channels * _bytes_per_sample(args.subtype))
@@ -354,11 +361,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
     r.add_argument("--block", type=int, default=512, help="block size in samples (default 512)")
     r.add_argument("--gain", type=_number, default=1.0, help="output gain (default 1.0)")
-    r.add_argument("--ceiling", type=_number, default=1.0, help="peak ceiling, hard clip (default 1.0)")
+    r.add_argument(
+        "--ceiling", type=_number, default=1.0,
+        help="peak ceiling, a hard clip unless --limit (default 1.0; above 1 only with --subtype FLOAT)",
+    )
+    r.add_argument("--limit", action="store_true", help=LIMIT_HELP)
     r.add_argument("--fade-in", type=_number, default=0.0, help="fade-in seconds (default 0)")
     r.add_argument("--fade-out", type=_number, default=0.0, help="fade-out seconds (default 0)")
     r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
+    r.add_argument(
+        "--no-dither", action="store_true",
+        help="round 16-bit samples without dither (PCM_16 files get TPDF dither of +-1 step by default; "
+        "float, 24 and 32-bit files never)",
+    )
     r.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
     r.add_argument(
         "--samples", action="append", default=[], metavar="DIR",
@@ -413,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-d", "--duration", type=_number, help="stop after this many seconds (default: at Ctrl-C)")
     p.add_argument("--gain", type=_number, default=1.0, help="output gain (default 1.0)")
+    p.add_argument(
+        "--ceiling", type=_number, default=1.0, help="peak ceiling, a hard clip unless --limit (default 1.0; at most 1)"
+    )
+    p.add_argument("--limit", action="store_true", help=LIMIT_HELP)
     p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on standard output")
     p.set_defaults(run=cmd_play)

@@ -85,7 +85,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.render import Renderer, RenderSettings
+from engine.render import Renderer, RenderSettings, clipping_warning
 from graph.compiler import compile_program
 from graph.errors import PhononError
 
@@ -375,6 +375,8 @@ class Player:
         duration: float | None = None,
         watch: bool = False,
         gain: float = 1.0,
+        ceiling: float = 1.0,
+        limit: bool = False,
         samples: tuple[str, ...] = (),
         capture: str | None = None,
         console: _Console | None = None,
@@ -386,6 +388,11 @@ class Player:
             raise PhononError(f"latency {latency} s is out of range", hint="use e.g. --latency 0.1")
         if path == "-" and watch:
             raise PhononError("--watch needs a program file, not standard input")
+        if ceiling > 1.0:
+            raise PhononError(
+                f"--ceiling {ceiling:g} is above full scale (1): the sound card would clip there",
+                hint="play with a --ceiling of at most 1 (render to --subtype FLOAT to keep peaks above 1)",
+            )
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.device_name = device
@@ -397,6 +404,8 @@ class Player:
         self.duration = duration
         self.watch = watch
         self.gain = gain
+        self.ceiling = ceiling
+        self.limit = limit
         self.samples = tuple(samples)
         self.capture_path = capture
         self.console = console or _Console()
@@ -555,13 +564,15 @@ class Player:
             old.close()  # stops its workers, frees its shared memory
 
     def _tell_incidents(self, renderer: Renderer) -> None:
-        """What the program's containment did (NaN/inf, runaway loops), as a render reports it, once per
-        program: when it is replaced or playing ends."""
+        """What the program's containment did (NaN/inf, runaway loops) and how many samples the master clipped,
+        as a render reports them, once per program: when it is replaced or playing ends."""
         try:
             incidents = renderer.parts.incidents()
         except (AttributeError, ValueError):  # already closed
             return
         self.messages.extend(incident.warning(self.settings.sr) for incident in incidents)
+        if renderer.clipped:
+            self.messages.append(clipping_warning(renderer.clipped))
 
     def _swap(self, mix: np.ndarray, n: int) -> bool:
         """Start the program the watcher handed over, on the current pattern clock; its first block goes
@@ -613,7 +624,9 @@ class Player:
         self._graph = compile_program(self.text, self.name)
         device = find_device(sd, self.device_name)
         sr = int(self.sr_request or round(device.samplerate))
-        self.settings = RenderSettings(sr=sr, block=self.block, gain=self.gain, samples=self.samples)
+        self.settings = RenderSettings(
+            sr=sr, block=self.block, gain=self.gain, ceiling=self.ceiling, limit=self.limit, samples=self.samples
+        )
         self.settings.check()
         for line in self._graph.notes:
             self.console.message(f"note: {line}")
@@ -823,7 +836,8 @@ def play_command(args: Any) -> int:
     player = Player(
         args.file, device=args.device, sr=args.sr, block=args.block, latency=args.latency, workers=args.workers,
         reload_workers=args.reload_workers, duration=args.duration, watch=args.watch, gain=args.gain,
-        samples=tuple(args.samples), capture=os.environ.get("PHONON_PLAY_CAPTURE") or None, sd=sd,
+        ceiling=args.ceiling, limit=args.limit, samples=tuple(args.samples),
+        capture=os.environ.get("PHONON_PLAY_CAPTURE") or None, sd=sd,
     )
     result = player.run()
     err = sys.stderr

@@ -11,6 +11,7 @@ it). Memory stays constant: blocks are gathered into a fixed chunk buffer that i
 from __future__ import annotations
 
 import errno
+import hashlib
 import math
 import os
 import secrets
@@ -26,7 +27,7 @@ import soundfile as sf
 
 from engine import interrupts
 from engine.executor import BlockEvaluator, Incident, default_samples
-from engine.master import OUTMIX_CODES, master_rows, mix_master
+from engine.master import OUTMIX_CODES, limiter_state, master_rows, mix_master, quantise_pcm16
 from engine.parts import build_parts
 from engine.tiers import Tiers
 from engine.timings import Timings
@@ -49,7 +50,8 @@ class RenderSettings:
     sr: int = 44100
     block: int = 512
     gain: float = 1.0
-    ceiling: float = 1.0
+    ceiling: float = 1.0  # above 1 only for float output (check_ceiling)
+    limit: bool = False  # the soft limiter before the ceiling (engine/master.py), else a hard clip at it
     fade_in: float = 0.0
     fade_out: float = 0.0
     samples: tuple[str, ...] = ()  # sample folders searched before the standard ones
@@ -61,8 +63,8 @@ class RenderSettings:
             raise PhononError(f"block size {self.block} is out of range", hint="use 1 .. 65536, e.g. --block 512")
         if not math.isfinite(self.gain):
             raise PhononError(f"the gain must be a finite number, not {self.gain}")
-        if not 0.0 < self.ceiling <= 1.0:
-            raise PhononError("the ceiling must be in (0, 1]")
+        if not 0.0 < self.ceiling < math.inf:
+            raise PhononError(f"the ceiling must be a positive number, not {self.ceiling:g}", hint="e.g. --ceiling 1")
         if not (0 <= self.fade_in < math.inf and 0 <= self.fade_out < math.inf):
             raise PhononError("fades must be finite and not negative", hint="e.g. --fade-in 0.5")
 
@@ -91,8 +93,24 @@ class RenderReport:
                 f"{VOICE_POOL} was full"
             )
         if self.clipped:
-            out.append(f"warning: {self.clipped} samples were clipped at the ceiling (lower the level or --gain)")
+            out.append(clipping_warning(self.clipped))
         return out
+
+
+def clipping_warning(clipped: int) -> str:
+    """What `phonon render` and `phonon play` say when the master clipped samples at the ceiling."""
+    return f"warning: {clipped} samples were clipped at the ceiling (lower the level or --gain, or use --limit)"
+
+
+def check_ceiling(ceiling: float, subtype: str) -> None:
+    """A ceiling above full scale (1) only where the samples can hold it: float files. In integer samples
+    (and Vorbis) it would clip, so it is refused before anything is rendered."""
+    if ceiling > 1.0 and subtype != "FLOAT":
+        held = "Vorbis (.ogg) files" if subtype == "VORBIS" else f"{subtype} samples"
+        raise PhononError(
+            f"--ceiling {ceiling:g} is above full scale (1), which {held} cannot hold: it would clip",
+            hint="use --subtype FLOAT to keep peaks above 1, or a --ceiling of at most 1",
+        )
 
 
 def duration_frames(graph: SignalGraph, sr: int, seconds: float | None, cycles: float | None) -> int:
@@ -161,6 +179,7 @@ class Renderer:
         self._out_rows = master_rows(self.parts.output_rows())
         self._mode = OUTMIX_CODES[graph.outmix]
         self._counts = np.zeros(2, dtype=np.int64)
+        self._limiter = limiter_state(settings.ceiling, settings.sr)
         self._mixed = np.zeros((self.step, 2), dtype=np.float64)  # the current step's master, partly consumed
         self._mixed_from = self._mixed_to = 0
         self._next_block = 0
@@ -208,8 +227,8 @@ class Renderer:
         except TaskFailed as e:
             raise PhononError(f"rendering part {e.task_name} failed: {_last_line(e.traceback_text)}") from None
         mix_master(
-            slot, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling,
-            self._mixed, 0, n, self._counts,
+            slot, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling, self.settings.limit,
+            self._limiter, self._mixed, 0, n, self._counts,
         )
         self.ensemble.release(k)
         self._next_block += 1
@@ -227,13 +246,18 @@ class Renderer:
             done += n
         self.position += frames
 
+    @property
+    def clipped(self) -> int:
+        """Samples the master has clipped at the ceiling so far."""
+        return int(self._counts[1])
+
     def report(self, frames: int, peak: float) -> RenderReport:
         stolen = most = 0
         for evaluator in self.parts.evaluators:  # voice pools live in the master's copy when serial
             s, m = evaluator.voice_stats()
             stolen, most = stolen + s, max(most, m)
         return RenderReport(
-            frames, self.settings.sr, int(self._counts[0]), int(self._counts[1]), self.parts.incidents(), peak,
+            frames, self.settings.sr, int(self._counts[0]), self.clipped, self.parts.incidents(), peak,
             stolen, most, self.workers, self.tiers.summary() if self.tiers is not None else None,
         )
 
@@ -315,11 +339,12 @@ def render_array(
     block: int = 512,
     gain: float = 1.0,
     ceiling: float = 1.0,
+    limit: bool = False,
     workers: int = 1,
 ) -> np.ndarray:
     """Render a program (text or compiled graph) to a float64 array of shape (frames, 2)."""
     graph = compile_program(program) if isinstance(program, str) else program
-    settings = RenderSettings(sr=sr, block=block, gain=gain, ceiling=ceiling)
+    settings = RenderSettings(sr=sr, block=block, gain=gain, ceiling=ceiling, limit=limit)
     frames = duration_frames(graph, sr, seconds, cycles)
     out = np.zeros((frames, 2), dtype=np.float64)
     position = [0]
@@ -365,23 +390,61 @@ def render_to_file(
     workers: int = 1,
     timings: Timings | None = None,
     tiered: bool = True,
+    dither: bool = True,
 ) -> RenderReport:
     """Render to a sound file. The file appears (atomically) only if the whole render succeeds. `tiered`: use
-    the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py)."""
+    the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py).
+    PCM_16 samples are rounded to nearest (engine/master.py), with TPDF dither seeded by the program text
+    unless `dither` is False; other sample formats are never dithered."""
     target = Path(path)
     fmt, subtype = output_format(target, subtype)
+    settings.check()
+    check_ceiling(settings.ceiling, subtype)
     if not target.parent.is_dir():
         raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     if target.is_dir():
         raise PhononError(f"cannot write '{target}': it is a folder")
     with PendingOutput(target) as pending:
         with sf.SoundFile(pending.fd, "w", settings.sr, channels, subtype, format=fmt, closefd=False) as f:
-            if channels == 2:
-                report = _stream(graph, frames, settings, f.write, progress, workers, timings, tiered)
+            if subtype == "PCM_16":
+                sink = _Pcm16(f.write, channels, settings.ceiling, dither_seed(graph) if dither else None)
+            elif channels == 2:
+                sink = f.write
             else:
-                report = _stream(graph, frames, settings, lambda v: f.write(v[:, 0]), progress, workers, timings, tiered)
+                sink = lambda v: f.write(v[:, 0])  # noqa: E731
+            report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
         pending.publish()
     return report
+
+
+def dither_seed(graph: SignalGraph) -> np.uint64:
+    """The dither's seed: a hash of the program text, so a program always gets the same dither (the same
+    bytes) and different programs (stems to be mixed) get independent dither."""
+    digest = hashlib.blake2b(graph.source.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return np.uint64(int.from_bytes(digest, "little"))
+
+
+class _Pcm16:
+    """A sink that writes the master as 16-bit samples: rounded to nearest, with TPDF dither unless `seed` is
+    None, each frame's dither fixed by its place in the file (engine.master.quantise_pcm16)."""
+
+    def __init__(
+        self, write: Callable[[np.ndarray], object], channels: int, ceiling: float, seed: np.uint64 | None
+    ) -> None:
+        self.write = write
+        self.channels = channels
+        self.ceiling = ceiling
+        self.dither = seed is not None
+        self.seed = np.uint64(0) if seed is None else seed
+        self.position = 0
+        self.out = np.zeros((CHUNK_FRAMES, channels), dtype=np.int16)
+
+    def __call__(self, view: np.ndarray) -> None:
+        n = view.shape[0]
+        out = self.out[:n]
+        quantise_pcm16(view[:, : self.channels], self.position, self.ceiling, self.dither, self.seed, out)
+        self.write(out if self.channels == 2 else out[:, 0])
+        self.position += n
 
 
 class PendingOutput:
