@@ -187,59 +187,124 @@ def _worker_list(text: str) -> list[int]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from engine.render import RenderSettings, check_ceiling, duration_frames, output_format, render_to_file
-
     TIMINGS.lap("import")
-    if args.file != "-" and Path(args.file).resolve() == Path(args.output).resolve():
-        raise PhononError(
-            f"the output {args.output} is the program file itself: rendering would overwrite the program",
-            hint="give another name with -o",
-        )
-    graph = _compile(args.file)
-    TIMINGS.lap("parse")
-    settings = RenderSettings(
-        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
-        fade_out=args.fade_out, samples=tuple(args.samples),
-    )
-    settings.check()
-    _, subtype = output_format(Path(args.output), args.subtype)  # fail before rendering
-    check_ceiling(args.ceiling, subtype)
-    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
-    frames = duration_frames(graph, args.sr, seconds, args.cycles)
-    progress = _Progress(f"rendering {Path(args.output).name}")
-    started = time.perf_counter()
-    channels = 1 if args.mono else 2
-    try:
-        report = render_to_file(
-            graph, args.output, frames, settings, subtype=args.subtype, channels=channels,
-            progress=progress, workers=args.workers, timings=TIMINGS, dither=not args.no_dither,
-        )
-    except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
-        failure = _write_failure(e, args.output, frames * channels * _bytes_per_sample(args.subtype))
-        if failure is None:
-            raise
-        raise failure from None
-    finally:
-        progress.close()
-    elapsed = time.perf_counter() - started
+    if args.stems is not None and (args.channels is not None or args.mono):
+        raise PhononError("--stems writes one stereo file per output", hint="leave out --channels and --mono")
+    if args.channels is not None and args.mono:
+        raise PhononError("--channels outputs and --mono ask for different files", hint="give one of them")
+    if len(args.files) > 1:
+        return _render_batch(args)
+    if args.output is None and args.stems is None:
+        raise PhononError("give the output file with -o (or a folder for the stems with --stems DIR)")
+    report, frames, written, elapsed = _render_one(args.files[0], args.output, args)
     TIMINGS.lap("write")
-    for line in graph.notes:
-        print(f"note: {line}", file=sys.stderr)
     if args.quiet:
         report.fused = None  # what became of the fused code belongs with the summary
     for line in report.lines():
         print(line, file=sys.stderr)
     if not args.quiet:
-        seconds_out = frames / args.sr
         print(
-            f"wrote {args.output}: {seconds_out:.2f} s, {args.sr} Hz, {'mono' if args.mono else 'stereo'}, "
-            f"peak {report.peak:.3f}, {_speed(frames, args.sr)} on {report.workers} "
-            f"worker{'s' if report.workers != 1 else ''} ({elapsed:.2f} s with planning and writing)",
+            f"wrote {written} {frames / args.sr:.2f} s, {args.sr} Hz, peak {report.peak:.3f}, "
+            f"{_speed(frames, args.sr)} on {report.workers} worker{'s' if report.workers != 1 else ''} "
+            f"({elapsed:.2f} s with planning and writing)",
             file=sys.stderr,
         )
     if args.timings:
         print(TIMINGS.line(), file=sys.stderr)
     return 0
+
+
+def _render_one(source: str, output: str | None, args: argparse.Namespace, label: str | None = None) -> tuple:
+    """Render one program as the options say: one file, a multichannel file (--channels outputs) or the
+    stems and the master (--stems DIR). Returns (report, frames, what was written, seconds it took)."""
+    from engine.render import (
+        RenderSettings, check_ceiling, duration_frames, output_format, render_multichannel, render_stems,
+        render_to_file,
+    )
+
+    if output is not None and source != "-" and Path(source).resolve() == Path(output).resolve():
+        raise PhononError(
+            f"the output {output} is the program file itself: rendering would overwrite the program",
+            hint="give another name with -o",
+        )
+    graph = _compile(source)
+    TIMINGS.lap("parse")
+    for line in graph.notes:
+        print(f"note: {line}", file=sys.stderr)
+    settings = RenderSettings(
+        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
+        fade_out=args.fade_out, samples=tuple(args.samples),
+    )
+    settings.check()
+    named = Path(output) if output is not None else Path(args.stems) / "master.wav"
+    _, subtype = output_format(named, args.subtype)  # fail before rendering
+    check_ceiling(args.ceiling, subtype)
+    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
+    frames = duration_frames(graph, args.sr, seconds, args.cycles)
+    progress = _Progress(label or f"rendering {named.name}")
+    started = time.perf_counter()
+    options = dict(subtype=args.subtype, progress=progress, workers=args.workers, timings=TIMINGS,
+                   dither=not args.no_dither)
+    channels = 1 if args.mono else 2
+    try:
+        if args.stems is not None:
+            report, paths = render_stems(graph, args.stems, frames, settings, suffix=named.suffix, master=output,
+                                         **options)
+            written = f"{paths[0]} and {len(paths) - 1} stem{'s' * (len(paths) != 2)} in {args.stems}: stereo,"
+        elif args.channels is not None:
+            report, count = render_multichannel(graph, output, frames, settings, **options)
+            written = f"{output}: {count} channels (the outputs),"
+        else:
+            report = render_to_file(graph, output, frames, settings, channels=channels, **options)
+            written = f"{output}: {'mono' if args.mono else 'stereo'},"
+    except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
+        failure = _write_failure(e, str(named), frames * channels * _bytes_per_sample(args.subtype))
+        if failure is None:
+            raise
+        raise failure from None
+    finally:
+        progress.close()
+    return report, frames, written, time.perf_counter() - started
+
+
+def _render_batch(args: argparse.Namespace) -> int:
+    """`phonon render A.phonon B.phonon ... -o DIR/`: each program into DIR/NAME.wav (the suffix of --format
+    .flac etc.), one after another with one progress view; a program that fails is reported and the others
+    still render; the exit status is 1 if any failed, with a summary of what failed and why."""
+    if args.output is None or not Path(args.output).is_dir():
+        raise PhononError(
+            f"rendering {len(args.files)} programs needs -o FOLDER (an existing folder), not "
+            + (f"'{args.output}'" if args.output else "no -o"),
+            hint="for example `mkdir out && phonon render a.phonon b.phonon -o out/`",
+        )
+    if args.stems is not None or "-" in args.files:
+        raise PhononError("--stems and standard input (-) take one program at a time", hint="render them one by one")
+    suffix = "." + args.format.lstrip(".").lower()
+    names = [Path(f).stem for f in args.files]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise PhononError(f"two programs would write the same file: {', '.join(duplicates)}{suffix}",
+                          hint="rename one of them, or render them into different folders")
+    failed: list[tuple[str, str]] = []
+    started = time.perf_counter()
+    for i, (source, name) in enumerate(zip(args.files, names), 1):
+        target = str(Path(args.output) / f"{name}{suffix}")
+        label = f"[{i}/{len(args.files)}] {name}"
+        try:
+            report, frames, written, elapsed = _render_one(source, target, args, label)
+        except PhononError as e:
+            failed.append((source, e.message))
+            print(f"{label}: failed: {e}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"{label}: wrote {written} {frames / args.sr:.2f} s, peak {report.peak:.3f}, "
+                  f"{elapsed:.2f} s", file=sys.stderr)
+    total = len(args.files)
+    print(f"rendered {total - len(failed)} of {total} programs in {time.perf_counter() - started:.1f} s"
+          + (f"; {len(failed)} failed:" if failed else ""), file=sys.stderr)
+    for source, why in failed:
+        print(f"  {source}: {why}", file=sys.stderr)  # the first line of each error: its details are above
+    return 1 if failed else 0
 
 
 def _speed(frames: int, sr: int) -> str:
@@ -353,8 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("render", help="render a program to a sound file")
-    r.add_argument("file", help="program file, or - for standard input")
-    r.add_argument("-o", "--output", required=True, help="output file: .wav, .flac, .ogg or .aiff")
+    r.add_argument("files", nargs="+", metavar="FILE",
+                   help="program file, or - for standard input; several files render into the folder -o names")
+    r.add_argument("-o", "--output",
+                   help="output file (.wav .flac .ogg .aiff .w64 .rf64), or a folder for several programs")
+    r.add_argument("--stems", metavar="DIR",
+                   help="also write each output, as it enters the master mix, to DIR/NAME.wav (o1.wav, d2.wav ...), "
+                   "and the master to DIR/master.wav unless -o names it")
+    r.add_argument("--channels", choices=["outputs"],
+                   help="outputs: one file whose channels are the outputs (a stereo output as a pair)")
+    r.add_argument("--format", default="wav", help="the file format of each program's file when rendering several "
+                   "into a folder: wav (default), flac, ogg, aiff, w64, rf64")
     length = r.add_mutually_exclusive_group()
     length.add_argument("-d", "--duration", type=_number, help="seconds to render (default 8)")
     length.add_argument("-c", "--cycles", type=_number, help="cycles to render, at the program's tempo")
@@ -368,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", action="store_true", help=LIMIT_HELP)
     r.add_argument("--fade-in", type=_number, default=0.0, help="fade-in seconds (default 0)")
     r.add_argument("--fade-out", type=_number, default=0.0, help="fade-out seconds (default 0)")
-    r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32 or FLOAT")
+    r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32, FLOAT or DOUBLE")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
     r.add_argument(
         "--no-dither", action="store_true",

@@ -222,6 +222,20 @@ def copy_rows(dst, dst_rows, dst_offset, src, src_rows, src_offset, n):
             d[dst_offset + k] = s[src_offset + k]
 
 
+def mix_stems(stems: "list[np.ndarray]", outmix: str = "none", gain: float = 1.0, ceiling: float = 1.0,
+              limit: bool = False, sr: int = 44100) -> np.ndarray:
+    """The master from stems (each [frames, 2], in the program's mix order: `phonon render --stems`), mixed
+    as the renderer mixes its outputs (mix_master: the outmix law, gain, soft limit, ceiling). Fades, which
+    the renderer applies to the master afterwards, are not part of it."""
+    frames = len(stems[0]) if stems else 0
+    arena = np.ascontiguousarray(np.concatenate([np.asarray(s, dtype=np.float64).T for s in stems]))
+    out_rows = np.arange(2 * len(stems), dtype=np.int64).reshape(-1, 2)
+    dest = np.zeros((frames, 2), dtype=np.float64)
+    mix_master(arena, out_rows, OUTMIX_CODES[outmix], gain, ceiling, limit, limiter_state(ceiling, sr), dest, 0,
+               frames, np.zeros(2, dtype=np.int64))
+    return dest
+
+
 def master_rows(output_rows: dict[int, tuple[int, int]]) -> np.ndarray:
     return np.array([output_rows[c] for c in sorted(output_rows)], dtype=np.int64).reshape(-1, 2)
 

@@ -10,8 +10,10 @@ it). Memory stays constant: blocks are gathered into a fixed chunk buffer that i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import math
 import os
 import secrets
@@ -38,8 +40,10 @@ from graph.errors import PhononError
 from graph.signal_graph import SignalGraph
 from workers import TaskFailed, WorkerDied
 
-FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF"}
-SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF", ".w64": "W64",
+           ".rf64": "RF64"}
+SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 CHUNK_FRAMES = 16384
 RING_OFFLINE = 4  # steps a part may run ahead of its consumers when rendering to a file
 SPAN_OFFLINE = 8  # blocks per runtime step when rendering to a file: a step's fixed costs are paid per 8 blocks
@@ -105,7 +109,7 @@ def clipping_warning(clipped: int) -> str:
 def check_ceiling(ceiling: float, subtype: str) -> None:
     """A ceiling above full scale (1) only where the samples can hold it: float files. In integer samples
     (and Vorbis) it would clip, so it is refused before anything is rendered."""
-    if ceiling > 1.0 and subtype != "FLOAT":
+    if ceiling > 1.0 and subtype not in FLOAT_SUBTYPES:
         held = "Vorbis (.ogg) files" if subtype == "VORBIS" else f"{subtype} samples"
         raise PhononError(
             f"--ceiling {ceiling:g} is above full scale (1), which {held} cannot hold: it would clip",
@@ -155,6 +159,7 @@ class Renderer:
     def __init__(
         self, graph: SignalGraph, settings: RenderSettings, frames: int | None = None, workers: int = 1,
         ring: int = RING_OFFLINE, start: int = 0, span: int = SPAN_OFFLINE, tiered: bool = False,
+        taps: bool = False,
     ) -> None:
         settings.check()
         self.workers = workers = resolve_workers(graph, workers, settings.block)
@@ -181,6 +186,9 @@ class Renderer:
         self._counts = np.zeros(2, dtype=np.int64)
         self._limiter = limiter_state(settings.ceiling, settings.sr)
         self._mixed = np.zeros((self.step, 2), dtype=np.float64)  # the current step's master, partly consumed
+        # taps: each output as it enters the master (left, right of the first output, then the next ...)
+        self._tap_rows = self._out_rows.reshape(-1) if taps else None
+        self._taps = np.zeros((self.step, self._out_rows.size if taps else 0), dtype=np.float64)
         self._mixed_from = self._mixed_to = 0
         self._next_block = 0
         self.position = int(start)  # next absolute sample delivered
@@ -230,18 +238,24 @@ class Renderer:
             slot, self._out_rows, self._mode, self.settings.gain, self.settings.ceiling, self.settings.limit,
             self._limiter, self._mixed, 0, n, self._counts,
         )
+        if self._tap_rows is not None:
+            self._taps[:n] = slot[self._tap_rows, :n].T
         self.ensemble.release(k)
         self._next_block += 1
         self._mixed_from, self._mixed_to = 0, n
 
-    def render_into(self, dest: np.ndarray, frames: int) -> None:
-        """Render the next `frames` samples into dest[:frames] (stereo float64)."""
+    def render_into(self, dest: np.ndarray, frames: int, taps: np.ndarray | None = None) -> None:
+        """Render the next `frames` samples into dest[:frames] (stereo float64), and with `taps` (a Renderer
+        made with taps=True) each output as it entered the master into taps[:frames] (left, right per output,
+        in the mix order)."""
         done = 0
         while done < frames:
             if self._mixed_from == self._mixed_to:
                 self._mix_next_block()
             n = min(frames - done, self._mixed_to - self._mixed_from)
             dest[done : done + n] = self._mixed[self._mixed_from : self._mixed_from + n]
+            if taps is not None:
+                taps[done : done + n] = self._taps[self._mixed_from : self._mixed_from + n]
             self._mixed_from += n
             done += n
         self.position += frames
@@ -302,17 +316,21 @@ def _stream(
     workers: int = 1,
     timings: Timings | None = None,
     tiered: bool = False,
+    tap_sink: Callable[[np.ndarray], None] | None = None,
 ) -> RenderReport:
+    """Render the master chunk by chunk into `sink`, and with `tap_sink` each output as it enters the master
+    (Renderer.render_into's taps)."""
     timings = timings or Timings()
     chunk = np.zeros((CHUNK_FRAMES, 2), dtype=np.float64)
+    taps = np.zeros((CHUNK_FRAMES, 2 * len(graph.outputs)), dtype=np.float64) if tap_sink is not None else None
     fade_in, fade_out = int(settings.fade_in * settings.sr), int(settings.fade_out * settings.sr)
     done, peak = 0, 0.0
-    with Renderer(graph, settings, frames, workers, tiered=tiered) as renderer:
+    with Renderer(graph, settings, frames, workers, tiered=tiered, taps=tap_sink is not None) as renderer:
         timings.lap("plan")
         while done < frames:
             interrupts.check()
             n = min(CHUNK_FRAMES, frames - done, CHUNK_FRAMES if done else renderer.step)  # first step alone
-            renderer.render_into(chunk, n)
+            renderer.render_into(chunk, n, taps)
             if not done:  # numba loads each compiled kernel (from its cache, or compiles it) at its first call
                 timings.lap("load kernels")
                 timings.first_frames = n
@@ -322,6 +340,8 @@ def _stream(
             peak = max(peak, float(np.abs(view).max()))
             started = time.perf_counter()
             sink(view)
+            if tap_sink is not None:
+                tap_sink(taps[:n])
             timings.add("write", time.perf_counter() - started)
             done += n
             if progress is not None:
@@ -406,21 +426,137 @@ def render_to_file(
         raise PhononError(f"cannot write '{target}': it is a folder")
     with PendingOutput(target) as pending:
         with sf.SoundFile(pending.fd, "w", settings.sr, channels, subtype, format=fmt, closefd=False) as f:
-            if subtype == "PCM_16":
-                sink = _Pcm16(f.write, channels, settings.ceiling, dither_seed(graph) if dither else None)
-            elif channels == 2:
-                sink = f.write
-            else:
-                sink = lambda v: f.write(v[:, 0])  # noqa: E731
+            sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph) if dither else None)
             report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
         pending.publish()
     return report
 
 
-def dither_seed(graph: SignalGraph) -> np.uint64:
-    """The dither's seed: a hash of the program text, so a program always gets the same dither (the same
-    bytes) and different programs (stems to be mixed) get independent dither."""
-    digest = hashlib.blake2b(graph.source.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+def render_stems(
+    graph: SignalGraph,
+    folder: str | os.PathLike,
+    frames: int,
+    settings: RenderSettings,
+    *,
+    suffix: str = ".wav",
+    subtype: str | None = None,
+    master: str | os.PathLike | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    timings: Timings | None = None,
+    tiered: bool = True,
+    dither: bool = True,
+) -> tuple[RenderReport, list[Path]]:
+    """One render, written as the master and one stereo stem per output, each named after its statement
+    (`o1.wav`, `d2.wav`, `out.wav`; the master `master.wav` unless `master` names it). A stem is its output
+    exactly as it enters the master mix, before the outmix law, the gain and the ceiling, so that
+    `engine.master.mix_stems` mixes the stems back into the master (bit for bit in DOUBLE files; before any
+    fades). The files appear (atomically) only if the whole render succeeds. Returns the report and the
+    paths written, the master first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PhononError(f"cannot write stems into '{folder}': it is not a folder", hint="make the folder first")
+    channels = sorted(graph.outputs)
+    if not channels:
+        raise PhononError("the program has no output to write a stem of", hint="an output is `out:`, `o1:`, `d1:`")
+    targets = [Path(master) if master is not None else folder / f"master{suffix}"]
+    targets += [folder / f"{graph.output_name(c)}{suffix}" for c in channels]
+    fmt, subtype = output_format(targets[0], subtype)
+    settings.check()
+    check_ceiling(settings.ceiling, subtype)
+    with contextlib.ExitStack() as stack:
+        pending = [stack.enter_context(PendingOutput(t)) for t in targets]
+        files = [stack.enter_context(sf.SoundFile(p.fd, "w", settings.sr, 2, subtype, format=fmt, closefd=False))
+                 for p in pending]
+        # the master's dither is the plain render's; each stem's is its own
+        seeds = [dither_seed(graph, "" if i == 0 else t.stem) if dither else None for i, t in enumerate(targets)]
+        sinks = [_file_sink(f, subtype, 2, settings.ceiling if i == 0 else 1.0, seed)
+                 for i, (f, seed) in enumerate(zip(files, seeds))]
+
+        def stems(taps: np.ndarray) -> None:
+            for i, sink in enumerate(sinks[1:]):
+                sink(np.ascontiguousarray(taps[:, 2 * i : 2 * i + 2]))
+
+        report = _stream(graph, frames, settings, sinks[0], progress, workers, timings, tiered, tap_sink=stems)
+        for f in files:
+            f.close()
+        for p in pending:
+            p.publish()
+    return report, targets
+
+
+def output_channels(graph: SignalGraph) -> list[int]:
+    """The taps (Renderer.render_into) that make one channel each of a multichannel file: every output in
+    the mix order, a stereo one as its left and right, a mono one (the same on both sides) once."""
+    columns = []
+    for i, c in enumerate(sorted(graph.outputs)):
+        left, right = graph.outputs[c]
+        columns += [2 * i] if left == right else [2 * i, 2 * i + 1]
+    return columns
+
+
+def render_multichannel(
+    graph: SignalGraph,
+    path: str | os.PathLike,
+    frames: int,
+    settings: RenderSettings,
+    *,
+    subtype: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    timings: Timings | None = None,
+    tiered: bool = True,
+    dither: bool = True,
+) -> tuple[RenderReport, int]:
+    """One file whose channels are the program's outputs (`output_channels`), each as it enters the master
+    mix. Returns the report and the number of channels written."""
+    target = Path(path)
+    fmt, subtype = output_format(target, subtype)
+    settings.check()
+    columns = output_channels(graph)
+    if not columns:
+        raise PhononError("the program has no output to write a channel of", hint="an output is `out:`, `o1:`")
+    if not sf.check_format(fmt, subtype) or not _holds_channels(fmt, subtype, len(columns)):
+        raise PhononError(
+            f"{fmt} files cannot hold {len(columns)} channels (the program's outputs, stereo ones as pairs)",
+            hint="use a .wav, .w64 or .rf64 name, which hold many channels",
+        )
+    if not target.parent.is_dir():
+        raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
+    with PendingOutput(target) as pending:
+        with sf.SoundFile(pending.fd, "w", settings.sr, len(columns), subtype, format=fmt, closefd=False) as f:
+            sink = _file_sink(f, subtype, len(columns), 1.0, dither_seed(graph) if dither else None)
+            report = _stream(graph, frames, settings, lambda view: None, progress, workers, timings, tiered,
+                             tap_sink=lambda taps: sink(np.ascontiguousarray(taps[:, columns])))
+        pending.publish()
+    return report, len(columns)
+
+
+def _holds_channels(fmt: str, subtype: str, channels: int) -> bool:
+    """Whether libsndfile writes a file of this format with this many channels (FLAC stops at 8)."""
+    try:
+        with sf.SoundFile(io.BytesIO(), "w", 44100, channels, subtype, format=fmt):
+            return True
+    except (sf.LibsndfileError, RuntimeError, ValueError):
+        return False
+
+
+def _file_sink(f: sf.SoundFile, subtype: str, channels: int, ceiling: float,
+               seed: np.uint64 | None) -> Callable[[np.ndarray], None]:
+    """What writes [n, >= channels] float64 frames into an open file: 16-bit samples rounded (with dither
+    unless `seed` is None, engine.master.quantise_pcm16), any other format as the float64 frames."""
+    if subtype == "PCM_16":
+        return _Pcm16(f.write, channels, ceiling, seed)
+    if channels == 1:
+        return lambda v: f.write(v[:, 0])
+    return lambda v: f.write(v[:, :channels])
+
+
+def dither_seed(graph: SignalGraph, salt: str = "") -> np.uint64:
+    """The dither's seed: a hash of the program text (and of a stem's name), so a program always gets the
+    same dither (the same bytes) and different programs or stems to be mixed get independent dither."""
+    text = graph.source + ("\0" + salt if salt else "")
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return np.uint64(int.from_bytes(digest, "little"))
 
 
@@ -443,7 +579,7 @@ class _Pcm16:
         n = view.shape[0]
         out = self.out[:n]
         quantise_pcm16(view[:, : self.channels], self.position, self.ceiling, self.dither, self.seed, out)
-        self.write(out if self.channels == 2 else out[:, 0])
+        self.write(out if self.channels > 1 else out[:, 0])
         self.position += n
 
 

@@ -223,6 +223,7 @@ class _Compiler:
             source=self.program.source,
             filename=self.program.filename,
             notes=notes,
+            output_names={channel: st.target for channel, (st, _) in outputs.items()},
         )
 
     def _split_wide_mixes(self) -> None:

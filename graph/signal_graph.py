@@ -5,7 +5,7 @@ block), so every input is either a constant (a float) or a node (an int id)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -62,6 +62,20 @@ class SignalGraph:
     filename: str = "<program>"
     notes: list[str] = field(default_factory=list)  # compile-time remarks (auto-routing, ...)
     tempo: str = ""  # how the program gave its tempo, when it did (`phonon graph` says it)
+    output_names: dict[int, str] = field(default_factory=dict)  # output -> its statement (`o1`, `d2`, `out`)
+
+    def output_name(self, channel: int) -> str:
+        """The name an output's stem is written under: its statement's, or `out`/`oN` when auto-routed."""
+        return self.output_names.get(channel) or ("out" if channel == 0 else f"o{channel}")
+
+    def only_output(self, name: str) -> "SignalGraph":
+        """The program with this output alone (a stem rendered by itself): planning evaluates only what it
+        reaches (graph.analysis.reachable), and every node it keeps computes the same numbers."""
+        channel = next((c for c in self.outputs if self.output_name(c) == name), None)
+        if channel is None:
+            known = ", ".join(self.output_name(c) for c in sorted(self.outputs))
+            raise KeyError(f"no output {name!r}; the outputs: {known}")
+        return replace(self, outputs={channel: self.outputs[channel]}, output_names={channel: name})
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]

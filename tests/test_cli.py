@@ -392,11 +392,11 @@ def test_an_interrupt_python_swallows_still_stops_the_render(tmp_path, monkeypat
     chunks = []
     original = render.Renderer.render_into
 
-    def render_into(self, dest, frames):
+    def render_into(self, dest, frames, taps=None):
         if not chunks:
             ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGINT))()
         chunks.append(frames)
-        return original(self, dest, frames)
+        return original(self, dest, frames, taps)
 
     monkeypatch.setattr(render.Renderer, "render_into", render_into)
     prog = write(tmp_path, TONE)
