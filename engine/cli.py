@@ -507,6 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--ceiling", type=_number, default=1.0, help="peak ceiling, a hard clip unless --limit (default 1.0; at most 1)"
     )
     p.add_argument("--limit", action="store_true", help=LIMIT_HELP)
+    p.add_argument("--channels", choices=["outputs"],
+                   help="outputs: each output to its own device channels, in mix order (a stereo output as a "
+                   "pair), instead of the stereo master")
     p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on standard output")
     p.set_defaults(run=cmd_play)

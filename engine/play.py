@@ -85,7 +85,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.render import Renderer, RenderSettings, clipping_warning
+from engine.render import Renderer, RenderSettings, clipping_warning, output_channels
 from graph.compiler import compile_program
 from graph.errors import PhononError
 
@@ -381,6 +381,7 @@ class Player:
         capture: str | None = None,
         console: _Console | None = None,
         sd: Any = None,
+        outputs: bool = False,
     ) -> None:
         if duration is not None and not duration > 0:
             raise PhononError("the duration must be positive")
@@ -408,6 +409,8 @@ class Player:
         self.limit = limit
         self.samples = tuple(samples)
         self.capture_path = capture
+        self.outputs = outputs  # --channels outputs: each output to its own device channels
+        self._columns: list[int] = []  # the taps that make the device's channels, with `outputs`
         self.console = console or _Console()
         self.sd = sd or load_sounddevice()
         self.messages: deque[str] = deque()  # from the watcher, printed by the main thread
@@ -443,7 +446,8 @@ class Player:
             scratch = np.zeros((self.block, 2), dtype=np.float64)
             with Renderer(graph, self.settings, frames=self.block, workers=1, ring=2, span=1) as r:
                 r.render_into(scratch, self.block)
-        return Renderer(graph, self.settings, None, workers or self.workers, ring=RING_REALTIME, span=1, tiered=True)
+        return Renderer(graph, self.settings, None, workers or self.workers, ring=RING_REALTIME, span=1, tiered=True,
+                        taps=self.outputs)
 
     def _read_text(self) -> str:
         from engine.cli import read_program
@@ -528,19 +532,22 @@ class Player:
 
     def _render_block(self, n: int) -> None:
         mix = self._mix[:n]
+        taps = self._taps[:n] if self.outputs else None
         t0 = time.perf_counter()
         steady = True
         if self.pending is not None and self._old is None:
-            steady = not self._swap(mix, n)
+            steady = not self._swap(mix, n, taps)
         else:
-            self._current.render_into(mix, n)
+            self._current.render_into(mix, n, taps)
         if self._old is not None:
             old = self._old_mix[:n]
-            self._old.render_into(old, n)
+            old_taps = self._old_taps[:n] if self.outputs else None
+            self._old.render_into(old, n, old_taps)
             p = self._xf_pos
-            np.multiply(mix, self._xf_in[p : p + n], out=mix)
-            np.multiply(old, self._xf_out[p : p + n], out=old)
-            mix += old
+            for new_part, old_part in ((mix, old), (taps, old_taps)) if self.outputs else ((mix, old),):
+                np.multiply(new_part, self._xf_in[p : p + n], out=new_part)
+                np.multiply(old_part, self._xf_out[p : p + n], out=old_part)
+                new_part += old_part
             self._xf_pos = p + n
         dt = (time.perf_counter() - t0) * 1e3
         if steady and self._measuring:  # blocks rendered while the device plays (not the priming ones)
@@ -550,7 +557,10 @@ class Player:
         w = self._written
         cap = self._ring_frames
         i = w % cap
-        out = mix if self._channels == 2 else mix.mean(axis=1, keepdims=True)
+        if self.outputs:
+            out = taps[:, self._columns]
+        else:
+            out = mix if self._channels == 2 else mix.mean(axis=1, keepdims=True)
         if i + n <= cap:
             self._ring[i : i + n] = out
         else:
@@ -574,12 +584,24 @@ class Player:
         if renderer.clipped:
             self.messages.append(clipping_warning(renderer.clipped))
 
-    def _swap(self, mix: np.ndarray, n: int) -> bool:
+    def _swap(self, mix: np.ndarray, n: int, taps: np.ndarray | None = None) -> bool:
         """Start the program the watcher handed over, on the current pattern clock; its first block goes
-        into `mix`. Returns whether it started (else the old program goes on and the error is shown)."""
+        into `mix` (and `taps`). Returns whether it started (else the old program goes on and the error is
+        shown)."""
         new, graph, text, detected, ready = self.pending
         self.pending = None
         cur = self._current
+        if self.outputs and output_channels(graph) != self._columns:
+            self.messages.append(
+                f"the new version's outputs make {len(output_channels(graph))} channels where the device plays "
+                f"{len(self._columns)} (--channels outputs): restart to change them\n(still playing the "
+                "previous version)"
+            )
+            new.close()
+            if self._watcher is not None:
+                self._watcher.taken.set()
+            cur.render_into(mix, n, taps)
+            return False
         position = cur.position
         if graph.cps != self._graph.cps:  # keep the cycle position, not the sample position
             position = round(Fraction(position) * Fraction(self._graph.cps) / Fraction(graph.cps))
@@ -589,7 +611,7 @@ class Player:
             new.start_at(position)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=_FORK_WARNING, category=DeprecationWarning)
-                new.render_into(mix, n)  # forks its workers, if any, and renders its first block
+                new.render_into(mix, n, taps)  # forks its workers, if any, and renders its first block
             started = True
         except PhononError as e:
             self.messages.append(f"{e}\n(still playing the previous version)")
@@ -599,7 +621,7 @@ class Player:
             if self._watcher is not None:
                 self._watcher.taken.set()
         if not started:
-            cur.render_into(mix, n)
+            cur.render_into(mix, n, taps)
             return False
         start_ms = (time.perf_counter() - t0) * 1e3
         self._old, self._current, self._graph, self.text = cur, new, graph, text
@@ -632,6 +654,18 @@ class Player:
             self.console.message(f"note: {line}")
         block = self.block
         self._channels = 2 if device.channels >= 2 else 1
+        if self.outputs:
+            self._columns = output_channels(self._graph)
+            self._channels = len(self._columns)
+            if device.channels < self._channels:
+                raise PhononError(
+                    f"the program's outputs make {self._channels} channels (stereo ones as pairs), and "
+                    f"{device.name} has {device.channels}",
+                    hint="choose a device with more output channels (phonon play --list-devices), or play "
+                    "without --channels outputs (the stereo master)",
+                )
+        self._taps = np.zeros((block, 2 * len(self._graph.outputs) if self.outputs else 0), dtype=np.float64)
+        self._old_taps = np.zeros_like(self._taps)
         ring_blocks = max(2, math.ceil(self.latency * sr / block))
         self._ring_frames = ring_blocks * block
         self._ring = np.zeros((self._ring_frames, self._channels), dtype=np.float32)
@@ -837,7 +871,7 @@ def play_command(args: Any) -> int:
         args.file, device=args.device, sr=args.sr, block=args.block, latency=args.latency, workers=args.workers,
         reload_workers=args.reload_workers, duration=args.duration, watch=args.watch, gain=args.gain,
         ceiling=args.ceiling, limit=args.limit, samples=tuple(args.samples),
-        capture=os.environ.get("PHONON_PLAY_CAPTURE") or None, sd=sd,
+        capture=os.environ.get("PHONON_PLAY_CAPTURE") or None, sd=sd, outputs=args.channels == "outputs",
     )
     result = player.run()
     err = sys.stderr

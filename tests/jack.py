@@ -38,9 +38,10 @@ class JackServer:
     """Starts `jackd` (dummy backend) on `start()`, waits until it accepts clients, and always stops it on
     `stop()` (SIGTERM, then SIGKILL): no jackd process is ever left behind."""
 
-    def __init__(self, rate: int = 48000, period: int = 256, name: str | None = None) -> None:
+    def __init__(self, rate: int = 48000, period: int = 256, name: str | None = None, playback: int = 2) -> None:
         self.rate = rate
         self.period = period
+        self.playback = playback  # the dummy card's output ports
         self.name = name or f"phonon-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.proc: subprocess.Popen | None = None
         self._log_file = None
@@ -59,7 +60,8 @@ class JackServer:
             return self._start(["--no-realtime"], timeout)
 
     def _start(self, options: list[str], timeout: float) -> "JackServer":
-        cmd = ["jackd", *options, "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
+        cmd = ["jackd", *options, "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
+               "-P", str(self.playback)]
         self._log_file = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty server never blocks
         self.proc = subprocess.Popen(
             cmd, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -352,3 +352,32 @@ def test_play_reports_what_the_containment_did(jack, tmp_path):
     r = phonon(_env(jack), "play", prog, "--duration", "1")
     assert r.returncode == 0, r.stderr
     assert "warning: * (line 2 col 12) in ~inf produced NaN/inf at" in r.stderr, r.stderr
+
+
+@needs_jack
+def test_play_channels_outputs_sends_each_output_to_its_own_channels(tmp_path):
+    """`play --channels outputs` on a card with 8 output ports: o1 (stereo) on channels 1-2, o2 (mono) on 3,
+    the same samples `render --channels outputs` writes."""
+    prog = tmp_path / "prog.phonon"
+    prog.write_text("tempo: 1\no1: saw \"55 110\" * 0.2 # pan 0.3\no2: sine \"440 660\" * 0.1\n")
+    capture = tmp_path / "delivered.wav"
+    with JackServer(rate=SR, period=256, playback=8) as server:
+        r = phonon(_env(server, capture), "play", prog, "--duration", "1", "--block", str(BLOCK), "--latency", "0.2",
+                   "--channels", "outputs")
+        assert r.returncode == 0, r.stderr
+        underruns, _, _ = _summary(r.stderr)
+        assert underruns == 0, r.stderr
+        tight = JackServer(rate=SR, period=256)  # 2 ports: too few for 3 channels, a clear error
+        with tight:
+            r2 = phonon(_env(tight), "play", prog, "--duration", "1", "--channels", "outputs")
+        assert r2.returncode == 1 and "make 3 channels" in r2.stderr and "Traceback" not in r2.stderr
+    reference = tmp_path / "render.wav"
+    rr = phonon(_env(None), "render", prog, "-o", reference, "--sr", str(SR), "--block", str(BLOCK), "-d", "1",
+                "--subtype", "FLOAT", "--channels", "outputs")
+    assert rr.returncode == 0, rr.stderr
+    delivered, _ = sf.read(capture, dtype="float32")
+    expected, _ = sf.read(reference, dtype="float32")
+    assert delivered.shape == expected.shape == (SR, 3)
+    assert np.max(np.abs(expected[:, 2])) > 0.05 and not np.array_equal(expected[:, 0], expected[:, 1])
+    np.testing.assert_allclose(delivered, expected, rtol=0, atol=1e-6)
+
