@@ -425,7 +425,7 @@ def render_to_file(
     if target.is_dir():
         raise PhononError(f"cannot write '{target}': it is a folder")
     with PendingOutput(target) as pending:
-        with sf.SoundFile(pending.fd, "w", settings.sr, channels, subtype, format=fmt, closefd=False) as f:
+        with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
             sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph) if dither else None)
             report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
         pending.publish()
@@ -466,8 +466,7 @@ def render_stems(
     check_ceiling(settings.ceiling, subtype)
     with contextlib.ExitStack() as stack:
         pending = [stack.enter_context(PendingOutput(t)) for t in targets]
-        files = [stack.enter_context(sf.SoundFile(p.fd, "w", settings.sr, 2, subtype, format=fmt, closefd=False))
-                 for p in pending]
+        files = [stack.enter_context(_open_output(p.fd, settings.sr, 2, subtype, fmt)) for p in pending]
         # the master's dither is the plain render's; each stem's is its own
         seeds = [dither_seed(graph, "" if i == 0 else t.stem) if dither else None for i, t in enumerate(targets)]
         sinks = [_file_sink(f, subtype, 2, settings.ceiling if i == 0 else 1.0, seed)
@@ -524,12 +523,23 @@ def render_multichannel(
     if not target.parent.is_dir():
         raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     with PendingOutput(target) as pending:
-        with sf.SoundFile(pending.fd, "w", settings.sr, len(columns), subtype, format=fmt, closefd=False) as f:
+        with _open_output(pending.fd, settings.sr, len(columns), subtype, fmt) as f:
             sink = _file_sink(f, subtype, len(columns), 1.0, dither_seed(graph) if dither else None)
             report = _stream(graph, frames, settings, lambda view: None, progress, workers, timings, tiered,
                              tap_sink=lambda taps: sink(np.ascontiguousarray(taps[:, columns])))
         pending.publish()
     return report, len(columns)
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's command (sndfile.h)
+
+
+def _open_output(fd: int, sr: int, channels: int, subtype: str, fmt: str) -> sf.SoundFile:
+    """A sound file to write on `fd`, reproducible: libsndfile's PEAK chunk of float WAV and AIFF files holds
+    the time of writing, so it is turned off and rendering a program twice gives the same bytes."""
+    f = sf.SoundFile(fd, "w", sr, channels, subtype, format=fmt, closefd=False)
+    sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+    return f
 
 
 def _holds_channels(fmt: str, subtype: str, channels: int) -> bool:

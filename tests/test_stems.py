@@ -113,3 +113,17 @@ def test_a_batch_needs_a_folder(tmp_path, capsys):
         files.append(str(tmp_path / f"{n}.phonon"))
     assert main(["render", *files, "-o", str(tmp_path / "x.wav")]) == 1
     assert "needs -o FOLDER" in capsys.readouterr().err
+
+
+def test_float_files_are_the_same_bytes_every_time(tmp_path):
+    """libsndfile's PEAK chunk holds the time of writing; it is left out, so a render is reproducible."""
+    import time
+
+    prog = tmp_path / "p.phonon"
+    prog.write_text("out: saw 110 * 0.3\n")
+    paths = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    for i, path in enumerate(paths):
+        if i:
+            time.sleep(1.1)  # a later second: with the chunk, the bytes would differ
+        assert render_cli(prog, "-o", path, "-d", "0.2", "--subtype", "FLOAT") == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
