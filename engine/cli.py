@@ -192,10 +192,14 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise PhononError("--stems writes one stereo file per output", hint="leave out --channels and --mono")
     if args.channels is not None and args.mono:
         raise PhononError("--channels outputs and --mono ask for different files", hint="give one of them")
+    if args.cluster is not None and args.channels is not None:
+        raise PhononError("--channels outputs renders in one process", hint="leave out --cluster, or use --stems")
     if len(args.files) > 1:
         return _render_batch(args)
     if args.output is None and args.stems is None:
         raise PhononError("give the output file with -o (or a folder for the stems with --stems DIR)")
+    if args.cluster is not None:
+        return _render_on_cluster(args, _cluster_targets_of_one(args))
     report, frames, written, elapsed = _render_one(args.files[0], args.output, args)
     TIMINGS.lap("write")
     if args.quiet:
@@ -285,6 +289,9 @@ def _render_batch(args: argparse.Namespace) -> int:
     if duplicates:
         raise PhononError(f"two programs would write the same file: {', '.join(duplicates)}{suffix}",
                           hint="rename one of them, or render them into different folders")
+    if args.cluster is not None:
+        return _render_on_cluster(args, [(f, str(Path(args.output) / f"{n}{suffix}"), None) for f, n in
+                                         zip(args.files, names)])
     failed: list[tuple[str, str]] = []
     started = time.perf_counter()
     for i, (source, name) in enumerate(zip(args.files, names), 1):
@@ -304,6 +311,70 @@ def _render_batch(args: argparse.Namespace) -> int:
           + (f"; {len(failed)} failed:" if failed else ""), file=sys.stderr)
     for source, why in failed:
         print(f"  {source}: {why}", file=sys.stderr)  # the first line of each error: its details are above
+    return 1 if failed else 0
+
+
+def _cluster_targets_of_one(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
+    """(program, output file, stem) of one program on a cluster: its master, and with --stems one task per
+    output, each evaluating only what that output reaches (engine.render.stem_alone)."""
+    source = args.files[0]
+    master = args.output or str(Path(args.stems) / "master.wav")
+    targets: list[tuple[str, str, str | None]] = [(source, master, None)]
+    if args.stems is not None:
+        graph = _compile(source)
+        suffix = Path(master).suffix
+        targets += [(source, str(Path(args.stems) / f"{graph.output_name(c)}{suffix}"), graph.output_name(c))
+                    for c in sorted(graph.outputs)]
+    return targets
+
+
+def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, str | None]]) -> int:
+    """Render (program, output, stem) tasks on a Dask cluster (--cluster tcp://HOST:PORT or local:N): each
+    task carries its program, settings and sample files, and comes back as encoded audio written here
+    atomically; a task that fails is reported and the others finish (exit status 1)."""
+    from engine.cluster import Batch, build_job, connect
+    from engine.render import RenderSettings
+
+    settings = RenderSettings(
+        sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
+        fade_out=args.fade_out, samples=tuple(args.samples),
+    )
+    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
+    failed: list[tuple[str, str]] = []
+    jobs, outputs = [], []
+    graphs: dict[str, object] = {}
+    for source, output, stem in targets:
+        try:
+            if source not in graphs:
+                graphs[source] = _compile(source)
+            jobs.append(build_job(graphs[source], output, settings, seconds=seconds, cycles=args.cycles,
+                                  subtype=args.subtype, channels=1 if args.mono else 2, dither=not args.no_dither,
+                                  stem=stem))
+            outputs.append(output)
+        except PhononError as e:
+            failed.append((output, e.message))
+            print(f"{output}: failed: {e}", file=sys.stderr)
+    started = time.perf_counter()
+    client = connect(args.cluster)
+    try:
+        with Batch(client, jobs) as batch:
+            for done, (i, outcome) in enumerate(batch.outcomes(), 1):
+                label = f"[{done}/{len(jobs)}] {outputs[i]}"
+                if isinstance(outcome, PhononError):
+                    failed.append((outputs[i], outcome.message))
+                    print(f"{label}: failed: {outcome}", file=sys.stderr)
+                    continue
+                outcome.write(outputs[i])
+                if not args.quiet:
+                    print(f"{label}: wrote it, peak {outcome.report.peak:.3f}, {outcome.seconds:.2f} s on "
+                          f"{outcome.worker}", file=sys.stderr)
+    finally:
+        client.close()
+    total = len(targets)
+    print(f"rendered {total - len(failed)} of {total} files on {args.cluster} in "
+          f"{time.perf_counter() - started:.1f} s" + (f"; {len(failed)} failed:" if failed else ""), file=sys.stderr)
+    for output, why in failed:
+        print(f"  {output}: {why}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -427,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "and the master to DIR/master.wav unless -o names it")
     r.add_argument("--channels", choices=["outputs"],
                    help="outputs: one file whose channels are the outputs (a stereo output as a pair)")
+    r.add_argument("--cluster", metavar="ADDRESS",
+                   help="render on Dask: tcp://HOST:PORT (a running scheduler) or local:N (N worker processes "
+                   "here); the programs of a batch, and the master and each stem of --stems, are its tasks "
+                   "(needs pip install 'phonon[cluster]')")
     r.add_argument("--format", default="wav", help="the file format of each program's file when rendering several "
                    "into a folder: wav (default), flac, ogg, aiff, w64, rf64")
     length = r.add_mutually_exclusive_group()

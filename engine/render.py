@@ -19,7 +19,7 @@ import os
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -411,6 +411,7 @@ def render_to_file(
     timings: Timings | None = None,
     tiered: bool = True,
     dither: bool = True,
+    dither_salt: str = "",
 ) -> RenderReport:
     """Render to a sound file. The file appears (atomically) only if the whole render succeeds. `tiered`: use
     the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py).
@@ -426,7 +427,7 @@ def render_to_file(
         raise PhononError(f"cannot write '{target}': it is a folder")
     with PendingOutput(target) as pending:
         with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
-            sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph) if dither else None)
+            sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph, dither_salt) if dither else None)
             report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
         pending.publish()
     return report
@@ -482,6 +483,19 @@ def render_stems(
         for p in pending:
             p.publish()
     return report, targets
+
+
+STEM_CEILING = 3.0e38  # a float stem is never clipped (below float32's largest, which the limiter state holds)
+
+
+def stem_alone(graph: SignalGraph, name: str, settings: RenderSettings, subtype: str) -> tuple[SignalGraph,
+                                                                                                RenderSettings]:
+    """One output rendered by itself (a cluster task) so that its file is the stem `render_stems` writes: only
+    what the output reaches, no outmix law, gain, limit or fades, and clipped only where the samples must be
+    (integer formats, at full scale). Render it with dither_salt=name for the stem's own dither."""
+    alone = replace(graph.only_output(name), outmix="none")
+    ceiling = STEM_CEILING if subtype in FLOAT_SUBTYPES else 1.0
+    return alone, replace(settings, gain=1.0, ceiling=ceiling, limit=False, fade_in=0.0, fade_out=0.0)
 
 
 def output_channels(graph: SignalGraph) -> list[int]:
