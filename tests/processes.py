@@ -59,3 +59,12 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, IndexError):
         return False
+
+
+def is_resource_tracker(pid: int) -> bool:
+    """Python's multiprocessing resource tracker: one per interpreter once anything was spawned (a Dask
+    LocalCluster's workers), it lives as long as the interpreter, not as long as what spawned it."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False

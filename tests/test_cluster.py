@@ -28,7 +28,7 @@ from engine.cluster.task import JOB_FOLDER_PREFIX  # noqa: E402
 from engine.render import RenderSettings, render_to_file  # noqa: E402
 from graph.compiler import compile_program  # noqa: E402
 from graph.errors import PhononError  # noqa: E402
-from tests.processes import alive, children  # noqa: E402
+from tests.processes import alive, children, is_resource_tracker  # noqa: E402
 
 SR = 44100
 GUARD = 120.0  # seconds: only keeps a broken test from hanging the suite (never a speed requirement)
@@ -57,7 +57,7 @@ def client(tmp_env):
     try:
         yield client
     finally:
-        started = {pid for pid in _descendants(os.getpid()) - before if not _resource_tracker(pid)}
+        started = {pid for pid in _descendants(os.getpid()) - before if not is_resource_tracker(pid)}
         client.close()
         deadline = time.monotonic() + 30
         while any(alive(pid) for pid in started) and time.monotonic() < deadline:
@@ -72,15 +72,6 @@ def _descendants(pid: int) -> set[int]:
     for child in list(found):
         found |= _descendants(child)
     return found
-
-
-def _resource_tracker(pid: int) -> bool:
-    """Python's multiprocessing resource tracker: one per interpreter once anything was spawned, it ends with
-    the interpreter (not with the cluster)."""
-    try:
-        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 def _job_folders(root: Path) -> list[str]:

@@ -25,6 +25,7 @@ import multiprocess
 
 from workers import Handoff, Runtime, RuntimeStopped, SharedArena, Task, TaskFailed, WorkerDied, backend_name
 from workers.handoff import default_context
+from tests.processes import is_resource_tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 W = 10  # int64 words per buffer: [block tag, task id, 8 values]
@@ -74,7 +75,7 @@ def children_of(pid: int) -> list[int]:
         except OSError:
             continue
         fields = data[data.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and not is_resource_tracker(int(d)):  # the tracker outlives its spawner
             out.append(int(d))
     return out
 
