@@ -417,6 +417,17 @@ def render_to_file(
     the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py).
     PCM_16 samples are rounded to nearest (engine/master.py), with TPDF dither seeded by the program text
     unless `dither` is False; other sample formats are never dithered."""
+    target, fmt, subtype = _output_target(path, subtype, settings)
+    with PendingOutput(target) as pending:
+        with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
+            sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph, dither_salt) if dither else None)
+            report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
+        pending.publish()
+    return report
+
+
+def _output_target(path: str | os.PathLike, subtype: str | None, settings: RenderSettings) -> tuple[Path, str, str]:
+    """The file to write, its format and sample format, all checked before anything is rendered."""
     target = Path(path)
     fmt, subtype = output_format(target, subtype)
     settings.check()
@@ -425,12 +436,7 @@ def render_to_file(
         raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     if target.is_dir():
         raise PhononError(f"cannot write '{target}': it is a folder")
-    with PendingOutput(target) as pending:
-        with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
-            sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph, dither_salt) if dither else None)
-            report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
-        pending.publish()
-    return report
+    return target, fmt, subtype
 
 
 def render_stems(
@@ -460,11 +466,8 @@ def render_stems(
     channels = sorted(graph.outputs)
     if not channels:
         raise PhononError("the program has no output to write a stem of", hint="an output is `out:`, `o1:`, `d1:`")
-    targets = [Path(master) if master is not None else folder / f"master{suffix}"]
-    targets += [folder / f"{graph.output_name(c)}{suffix}" for c in channels]
-    fmt, subtype = output_format(targets[0], subtype)
-    settings.check()
-    check_ceiling(settings.ceiling, subtype)
+    master_target, fmt, subtype = _output_target(master or folder / f"master{suffix}", subtype, settings)
+    targets = [master_target, *(folder / f"{graph.output_name(c)}{suffix}" for c in channels)]
     with contextlib.ExitStack() as stack:
         pending = [stack.enter_context(PendingOutput(t)) for t in targets]
         files = [stack.enter_context(_open_output(p.fd, settings.sr, 2, subtype, fmt)) for p in pending]
@@ -523,19 +526,15 @@ def render_multichannel(
 ) -> tuple[RenderReport, int]:
     """One file whose channels are the program's outputs (`output_channels`), each as it enters the master
     mix. Returns the report and the number of channels written."""
-    target = Path(path)
-    fmt, subtype = output_format(target, subtype)
-    settings.check()
+    target, fmt, subtype = _output_target(path, subtype, settings)
     columns = output_channels(graph)
     if not columns:
         raise PhononError("the program has no output to write a channel of", hint="an output is `out:`, `o1:`")
-    if not sf.check_format(fmt, subtype) or not _holds_channels(fmt, subtype, len(columns)):
+    if not _holds_channels(fmt, subtype, len(columns)):
         raise PhononError(
             f"{fmt} files cannot hold {len(columns)} channels (the program's outputs, stereo ones as pairs)",
             hint="use a .wav, .w64 or .rf64 name, which hold many channels",
         )
-    if not target.parent.is_dir():
-        raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     with PendingOutput(target) as pending:
         with _open_output(pending.fd, settings.sr, len(columns), subtype, fmt) as f:
             sink = _file_sink(f, subtype, len(columns), 1.0, dither_seed(graph) if dither else None)
