@@ -18,22 +18,30 @@ import numpy as np
 TEMPO = 1.0  # cycles per second: 68 events per bus per second, about 1100 per second in all
 
 
-def drum_program(buses: int = 16) -> str:
+CUTOFFS = "300 1200 4000 800 2500"  # the per-event cutoffs of `drum_program(cutoff=True)`: five steps, so a voice's
+# cutoff differs from its neighbours' on every bus
+
+
+def drum_program(buses: int = 16, cutoff: bool = False) -> str:
     """`buses` outputs o1..oN, each an `s` pattern of 68 events per cycle (bd, sn/cp, hh, and a longer
     sound per quarter cycle) with patterned gain, pan and speed; every fourth bus chokes its hats with
-    `# cut`. At TEMPO = 1 a few hundred kit voices overlap."""
+    `# cut`. At TEMPO = 1 a few hundred kit voices overlap. `cutoff`: every voice also has its own resonant
+    lowpass (`# cutoff "300 1200 4000 800 2500" # resonance 0.2`), the per-voice effects' workload."""
     longer = ["oh", "cr", "lt", "arpy", "mt", "cb", "ht", "oh:2"]
-    lines = [f"-- {buses}-bus drum workload (benchmarks/drums.py)", f"tempo: {TEMPO:g}"]
+    what = " with a per-event cutoff on every voice" if cutoff else ""
+    lines = [f"-- {buses}-bus drum workload{what} (benchmarks/drums.py)", f"tempo: {TEMPO:g}"]
     for i in range(buses):
-        pan = -0.9 + 1.8 * i / max(1, buses - 1)
+        pan = 0.05 + 0.9 * i / max(1, buses - 1)
         tail = " ".join(longer[(i + k) % len(longer)] for k in range(4))
         pattern = f"bd:{i % 6}*16 [sn:{i % 6} cp:{i % 4}]*8 hh:{i % 6}*32 <{tail}>*4"
         line = (
-            f'o{i + 1}: s "{pattern}" # gain "0.06 0.04 0.03 0.05" # pan "{pan:.2f} {-pan:.2f}"'
+            f'o{i + 1}: s "{pattern}" # gain "0.49 0.45 0.42 0.47" # pan "{pan:.2f} {1 - pan:.2f}"'
             f' # speed "1 1.25 0.8 {1 + (i % 3) * 0.25:g}"'
         )
         if i % 4 == 0:
             line += ' # cut "0 0 1 0"'  # the hats (third quarter) choke each other
+        if cutoff:
+            line += f' # cutoff "{CUTOFFS}" # resonance 0.2'
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -114,16 +122,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cutoff", action="store_true", help="a per-event cutoff on every voice (per-voice lowpass)")
     args = ap.parse_args()
     sr, block = 44100, 512
-    text = drum_program(args.buses)
+    text = drum_program(args.buses, cutoff=args.cutoff)
     bench = bench_program(text, "drums", seconds=args.seconds, sr=sr, block=block, repeat=args.repeat,
                           workers=args.workers)
     share = measure_pattern_share(text, seconds=args.seconds, sr=sr, block=block)
     if args.json:
         print(json.dumps({**bench, **share}))
         return
-    print(f"drums: {args.buses} buses, {share['events']} events in {args.seconds:g} s, block {block} at {sr} Hz, "
+    what = "drums with cutoff" if args.cutoff else "drums"
+    print(f"{what}: {args.buses} buses, {share['events']} events in {args.seconds:g} s, block {block} at {sr} Hz, "
           f"{args.workers} worker(s), median of {args.repeat}")
     print(f"  realtime factor       {bench['realtime']:.2f}x")
     print(f"  ms per block          {bench['ms_per_block_median']:.3f} median, {bench['ms_per_block_p99']:.3f} p99 "

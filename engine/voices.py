@@ -1,9 +1,11 @@
 """Voices driven by pattern events: samples (`s "bd*2 sn"`) and synth notes (`saw "c3 e3"`).
 
 Once per block the host takes the events whose onsets fall in the block (queried once per cycle, never per
-sample), turns each into a row of a trigger table (sample-accurate offset, sample id, gain, pan, rate, ...),
-and calls one numba kernel that starts those voices on their exact samples and mixes every active voice of
-the node into its two output rows."""
+sample), turns each into a row of a trigger table (sample-accurate offset, the sample id or the note's
+frequency, the event's length, and each voice control the event gives, raw, in its column: the layout of
+engine/kernels/voices.py, made from graph/values.py's VOICE_CONTROLS), writes the controls that signals give
+(their values at each onset sample), and calls one numba kernel that turns each row into a voice by SuperDirt's
+formulas, starts it on its exact sample and mixes every active voice of the node into its two output rows."""
 
 from __future__ import annotations
 
@@ -17,12 +19,10 @@ from engine.kernels import voices as vk
 from engine.samples import SampleBank, SampleError
 from graph.errors import PhononError
 from graph.signal_graph import Node
+from graph.values import SIGNAL_CONTROLS, VOICE_CONTROL, VOICE_CONTROLS
 
 VOICE_POOL = 512
 PROBE_CYCLES = 8  # cycles queried before rendering (and kept), so an unknown sample name fails up front
-# Transpositions beyond this many semitones (a thousand octaves) give rates and frequencies no kernel plays
-# (the kernels skip such voices); the clamp only keeps 2 ** (note / 12) from overflowing first.
-MAX_SEMITONES = 12_000.0
 
 
 def _number(controls: dict, key: str, default: float, node: Node) -> float:
@@ -38,25 +38,33 @@ def _number(controls: dict, key: str, default: float, node: Node) -> float:
 
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
-OFFSET = vk.T_OFFSET  # the offset column, the same in sample and synth triggers
-assert vk.S_OFFSET == OFFSET
+OFFSET = vk.T_OFFSET  # the offset column of a trigger row
+# Each voice control's trigger column (graph/values.py VOICE_CONTROLS; `n` and `s` pick the sample instead).
+FIELDS = {c.name: vk.trigger_field(c.name) for c in VOICE_CONTROLS if c.field}
+WORDS = {"vowel": {w: float(i) for i, w in enumerate(VOICE_CONTROL["vowel"].words)},
+         "unit": {"r": 0.0, "rate": 0.0, "c": vk.UNIT_CYCLES}}
 
 
-def _transposition(semitones: float) -> float:
-    """The frequency ratio of a transposition by `semitones` (NaN stays NaN: the kernels skip the voice)."""
-    return 2.0 ** (min(max(semitones, -MAX_SEMITONES), MAX_SEMITONES) / 12.0)
+def _control(name: str, value: object, node: Node) -> float:
+    """A control's value as its trigger column holds it (vowel letters and unit names as numbers)."""
+    words = WORDS.get(name)
+    if words is not None and isinstance(value, str):
+        if value not in words:
+            raise PhononError(f"{name} {value!r} is not one of {' '.join(words)}", node.pos.line, node.pos.col,
+                              f"{name} takes " + " ".join(words) + (" or numbers" if name == "vowel" else ""))
+        return words[value]
+    return _number({name: value}, name, 0.0, node)
 
 
 class _Voices:
     """Common part of sample and synth voices: trigger table, pool, events."""
 
-    width = 0
-
     def __init__(self, node: Node, cps: Fraction, sr: int) -> None:
         self.node = node
         self.sr = sr
+        self.cps = float(cps)
         self.clock = EventClock(node.pattern, node.params, cps, sr)
-        self.triggers = np.zeros((64, self.width), dtype=np.float64)
+        self.triggers = vk.new_triggers(64)
         for name in node.signal_controls:
             if name not in self.SIGNAL_FIELDS:
                 raise PhononError(f"a synth voice has no {name} (a sample control)", node.pos.line, node.pos.col)
@@ -65,10 +73,24 @@ class _Voices:
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position
             for _, length, controls in self.clock.onsets(cycle):
-                self.trigger_fields(controls, length, 0)
+                self.trigger_row(controls, length)
 
-    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
-        """One trigger row for an event with these controls, `length` samples long, at block column offset."""
+    def trigger_row(self, controls: dict, length: float) -> np.ndarray:
+        """One trigger row (offset 0) for an event with these controls, `length` samples long: the defaults,
+        the event's source and length, and each control the event gives in its column."""
+        row = vk.DEFAULT_TRIGGER.copy()
+        row[vk.T_LENGTH] = length
+        row[vk.T_CPS] = self.cps
+        self.source(row, controls)
+        node = self.node
+        for name, value in controls.items():
+            field = FIELDS.get(name)
+            if field is not None:
+                row[field] = _control(name, value, node)
+        return row
+
+    def source(self, row: np.ndarray, controls: dict) -> None:
+        """Fill the row's sound: the sample id, or the synth note's frequency."""
         raise NotImplementedError
 
     def read_signals(self, arena: np.ndarray, rows: np.ndarray, count: int) -> None:
@@ -83,26 +105,24 @@ class _Voices:
     def fill_triggers(self, first: int, n: int) -> int:
         events = self.clock.take(first, n)
         if len(events) > self.triggers.shape[0]:
-            self.triggers = np.zeros((2 * len(events), self.width), dtype=np.float64)
+            self.triggers = vk.new_triggers(2 * len(events))
         # A periodic clock hands out the same controls objects every period and keeps them alive, so their
         # rows are made once (column 0, the offset, is set per event; it is 0 in a cached row).
         rows = self._rows if self.clock.period is not None else None
         for k, (at, length, controls) in enumerate(events):
             if rows is None:
-                self.triggers[k] = self.trigger_fields(controls, length, at - first)
-                continue
-            row = rows.get((id(controls), length))
-            if row is None:
-                row = rows[id(controls), length] = np.array(self.trigger_fields(controls, length, 0))
-            self.triggers[k] = row
+                self.triggers[k] = self.trigger_row(controls, length)
+            else:
+                row = rows.get((id(controls), length))
+                if row is None:
+                    row = rows[id(controls), length] = self.trigger_row(controls, length)
+                self.triggers[k] = row
             self.triggers[k, OFFSET] = at - first
         return len(events)
 
 
 class SampleVoices(_Voices):
-    width = vk.TRIGGER_WIDTH
-    SIGNAL_FIELDS = {"gain": vk.T_GAIN, "pan": vk.T_PAN, "begin": vk.T_BEGIN, "end": vk.T_END,
-                     "attack": vk.T_ATTACK, "release": vk.T_RELEASE}  # graph.values.SIGNAL_CONTROLS
+    SIGNAL_FIELDS = {name: FIELDS[name] for name in SIGNAL_CONTROLS}
 
     def __init__(self, node: Node, cps: Fraction, sr: int, bank: SampleBank) -> None:
         self.bank = bank
@@ -110,33 +130,17 @@ class SampleVoices(_Voices):
         self.pool = vk.new_pool(VOICE_POOL)
         self._bank_version = -1
 
-    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
+    def source(self, row: np.ndarray, controls: dict) -> None:
         from graph.patterns import split_sample
 
         node = self.node
         try:
             name, index = split_sample(controls.get("s"))
-            sample_id = self.bank.id_of(name, index + int(_number(controls, "n", 0, node)))
+            row[vk.T_SAMPLE] = self.bank.id_of(name, index + int(_number(controls, "n", 0, node)))
         except SampleError as e:
             raise PhononError(e.message, node.pos.line, node.pos.col, e.hint) from None
         except (ValueError, OverflowError) as e:  # OverflowError: an index of inf
             raise PhononError(str(e), node.pos.line, node.pos.col) from None
-        rate = _number(controls, "speed", 1.0, node) * _transposition(_number(controls, "note", 0.0, node))
-        legato = controls.get("legato")
-        hold = -1.0 if legato is None else _number(controls, "legato", 1.0, node) * length
-        fields = [0.0] * vk.TRIGGER_WIDTH
-        fields[vk.T_OFFSET] = offset
-        fields[vk.T_SAMPLE] = sample_id
-        fields[vk.T_GAIN] = _number(controls, "gain", 1.0, node)
-        fields[vk.T_PAN] = _number(controls, "pan", 0.0, node)
-        fields[vk.T_RATE] = rate
-        fields[vk.T_BEGIN] = _number(controls, "begin", 0.0, node)
-        fields[vk.T_END] = _number(controls, "end", 1.0, node)
-        fields[vk.T_CUT] = _number(controls, "cut", 0.0, node)
-        fields[vk.T_ATTACK] = _number(controls, "attack", 0.0, node)
-        fields[vk.T_RELEASE] = _number(controls, "release", 0.0, node)
-        fields[vk.T_HOLD] = hold
-        return tuple(fields)
 
     def fill(self, arena: np.ndarray, row: int, first: int, n: int, signals: np.ndarray = _NO_ROWS) -> None:
         count = self.fill_triggers(first, n)
@@ -152,16 +156,18 @@ class SampleVoices(_Voices):
 
 
 class SynthVoices(_Voices):
-    width = vk.SYNTH_TRIGGER_WIDTH
-    SIGNAL_FIELDS = {"gain": vk.S_GAIN, "pan": vk.S_PAN, "attack": vk.S_ATTACK, "release": vk.S_RELEASE}
+    SIGNAL_FIELDS = {name: FIELDS[name] for name in SIGNAL_CONTROLS if VOICE_CONTROL[name].synth}
+    ENVELOPE = (vk.T_ATTACK, vk.T_DECAY, vk.T_SUSTAIN, vk.T_RELEASE)
 
     def __init__(self, node: Node, cps: Fraction, sr: int) -> None:
         self.wave = int(node.consts[0])
-        self.envelope = node.consts[1:5]
+        # the note's own envelope (`saw "c3 e3" 0.01 0.2 0.5 0.3`): what a missing attack ... release takes;
+        # a negative const is one not given (the kernel's defaults, engine/kernels/voices.py)
+        self.envelope = [(field, value) for field, value in zip(self.ENVELOPE, node.consts[1:5]) if value >= 0.0]
         super().__init__(node, cps, sr)
         self.pool = vk.new_synth_pool(VOICE_POOL)
 
-    def trigger_fields(self, controls: dict, length: float, offset: int) -> tuple[float, ...]:
+    def source(self, row: np.ndarray, controls: dict) -> None:
         from graph.patterns import MidiNote, is_note_name, midi_to_hz, note_to_hz
 
         pitch = controls.get("pitch")
@@ -171,19 +177,9 @@ class SynthVoices(_Voices):
             freq = note_to_hz(pitch)
         else:
             freq = _number(controls, "pitch", 0.0, self.node)  # a plain number is in Hz
-        freq *= _transposition(_number(controls, "note", 0.0, self.node))
-        attack, decay, sustain, release = self.envelope
-        fields = [0.0] * vk.SYNTH_TRIGGER_WIDTH
-        fields[vk.S_OFFSET] = offset
-        fields[vk.S_FREQ] = freq
-        fields[vk.S_GAIN] = _number(controls, "gain", 1.0, self.node)
-        fields[vk.S_PAN] = _number(controls, "pan", 0.0, self.node)
-        fields[vk.S_ATTACK] = _number(controls, "attack", attack, self.node)
-        fields[vk.S_DECAY] = decay
-        fields[vk.S_SUSTAIN] = sustain
-        fields[vk.S_RELEASE] = _number(controls, "release", release, self.node)
-        fields[vk.S_HOLD] = _number(controls, "legato", 1.0, self.node) * length
-        return tuple(fields)
+        row[vk.T_FREQ] = freq
+        for field, value in self.envelope:
+            row[field] = value
 
     def fill(self, arena: np.ndarray, row: int, first: int, n: int, signals: np.ndarray = _NO_ROWS) -> None:
         count = self.fill_triggers(first, n)

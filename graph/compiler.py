@@ -20,7 +20,6 @@ from graph.kinds import (
     ARITHMETIC_FUNCTIONS,
     FUNCTIONS,
     KINDS,
-    SYNTH_ENVELOPE_DEFAULTS,
     SYNTH_WAVES,
     VOICE_PARAMS,
     Function,
@@ -34,8 +33,8 @@ from graph.patterns.constructors import CONSTRUCTORS, Constructor
 from graph.patterns.signals import SIGNALS
 from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from graph.values import (
-    SIGNAL_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, has_notes, sample_controls,
-    voice_value,
+    SIGNAL_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, control_name, has_notes,
+    sample_controls, voice_value,
 )
 
 DEFAULT_CPS = Fraction(1, 2)
@@ -486,8 +485,12 @@ class _Compiler:
             return Pat(SIGNALS[name], name, call.pos)  # `rand`, `perlin`, `cosine`: continuous patterns
         if name in ("s", "sound"):
             return self._samples(call, injected)
-        # a voice parameter on voices; `pan` (a function too) on a signal places it (`sine 440 # pan 0.2`)
-        signal_function = name in FUNCTIONS and injected is not None and not isinstance(injected, Voices)
+        # A function of signals that is also a voice control (`lpf`, `vowel`, `distort`, `pan`) is the function on
+        # a signal (`sine 440 # pan 0.2` places it), and given more than one argument (`s "x*4" # lpf 300 0.8`
+        # filters the voices' sum); with one, on voices (or alone: an error that says so), it is the control, per
+        # voice (`s "x*4" # lpf "300 3000"`).
+        one = len(call.args) == 1 and not call.keywords
+        signal_function = name in FUNCTIONS and not (one and (injected is None or isinstance(injected, Voices)))
         if name in VOICE_PARAMS and not signal_function and (isinstance(injected, Voices) or name not in ARITHMETIC_FUNCTIONS):
             return self._voice_param(call, injected)
         if name in CONSTRUCTORS and name not in ARITHMETIC_FUNCTIONS:
@@ -678,7 +681,7 @@ class _Compiler:
     def _synth(self, call: ast.Call, notes: Pat) -> Voices:
         """`saw "c3 e3 g3" [attack decay sustain release]`: each event plays a note on a synth voice."""
         envelope = []
-        for arg, default in zip(call.args[1:], SYNTH_ENVELOPE_DEFAULTS):
+        for arg in call.args[1:5]:
             value = self._expr(arg)
             if not isinstance(value, Const):
                 raise PhononError(
@@ -692,7 +695,7 @@ class _Compiler:
                 call.pos.col,
                 'usage: saw "c3 e3" 0.01 0.2 0.5 0.3',
             )
-        envelope += SYNTH_ENVELOPE_DEFAULTS[len(envelope) :]
+        envelope += [-1.0] * (4 - len(envelope))  # not given: the kernel's defaults (engine/kernels/voices.py)
         return Voices(notes.pattern.fmap(lambda v: {"pitch": v}), call.name, call.pos, tuple(envelope))
 
     def _voice_param(self, call: ast.Call, injected: Value | None) -> Value:
@@ -716,6 +719,7 @@ class _Compiler:
             )
         if len(call.args) != 1 or call.keywords:
             raise PhononError(f"{call.name} takes one value or pattern", call.pos.line, call.pos.col)
+        name = control_name(call.name)  # `lpf` sets `cutoff`, `clip` sets `legato` (graph/values.py)
         value = self._pattern_value(call.args[0])
         if isinstance(value, Const):
             from graph.patterns import pure
@@ -723,16 +727,17 @@ class _Compiler:
             values = pure(value.value)
         elif isinstance(value, Pat):
             values = value.pattern.located(value.pos.line, value.pos.col)
-        elif isinstance(value, Lin) and call.name in SIGNAL_CONTROLS:  # `# gain ~lfo`: read at each onset sample
-            return replace(injected, signals=(*injected.signals, (call.name, value)))
+        elif isinstance(value, Lin) and name in SIGNAL_CONTROLS:  # `# gain ~lfo`: read at each onset sample
+            return replace(injected, signals=(*injected.signals, (name, value)))
         else:
-            takes = "a number, a pattern or a signal" if call.name in SIGNAL_CONTROLS else "a number or a pattern"
+            takes = "a number, a pattern or a signal" if name in SIGNAL_CONTROLS else "a number or a pattern"
             raise PhononError(
                 f"{call.name} takes {takes} (it is read at each event's onset)", call.pos.line, call.pos.col,
-                "signals may give " + ", ".join(SIGNAL_CONTROLS)
-                + "; the others take patterns (`segment 8 $ range 1 2 sine`)",
+                "signals may give every voice control but " + " and ".join(
+                    sorted(n for n in VOICE_PARAMS if control_name(n) not in SIGNAL_CONTROLS))
+                + "; those take patterns (`segment 8 $ range 1 2 sine`)",
             )
-        return replace(injected, params=(*injected.params, (call.name, values)))
+        return replace(injected, params=(*injected.params, (name, values)))
 
     # ---- transforms ------------------------------------------------------------------------------------
 
@@ -870,7 +875,7 @@ class _Compiler:
         from graph.patterns import pure
 
         values = value.pattern if isinstance(value, Pat) else pure(value.value)
-        controls = values.fmap(lambda v, name=call.name: {name: voice_value(name, v)})
+        controls = values.fmap(lambda v, name=control_name(call.name): {name: voice_value(name, v)})
         op, structure = _SECTION_OPS[e.op]
         return lambda pattern: pattern.op(op, controls, structure)
 

@@ -23,6 +23,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from graph.values import VOICE_PARAMS as _VOICE_PARAMS
+
 
 @dataclass(frozen=True)
 class Param:
@@ -258,29 +260,17 @@ ARITHMETIC_FUNCTIONS: dict[str, tuple[Param, ...]] = {
 }
 
 
-# Per-event parameters of voices (`s "bd*4" # gain "1 0.5"`), evaluated at each event's onset.
-VOICE_PARAMS: dict[str, str] = {
-    "gain": "linear amplitude, 0..10 (default 1)",
-    "pan": "-1 (left) .. 1 (right), equal power (default 0)",
-    "speed": "playback rate; negative plays backwards (default 1)",
-    "n": "sample index within the name's folder (added to bd:N)",
-    "note": "semitones (note names relative to c4); transposes samples and synth notes",
-    "begin": "start of the played slice, 0..1",
-    "end": "end of the played slice, 0..1",
-    "cut": "cut group: a new voice fades out the earlier voices of its group",
-    "attack": "seconds",
-    "release": "seconds",
-    "legato": "hold the voice for this many event durations",
-}
+# Per-event parameters of voices (`s "bd*4" # gain "1 0.5"`), evaluated at each event's onset: one definition,
+# graph/values.py's VOICE_CONTROLS (names and aliases -> what each does).
+VOICE_PARAMS = _VOICE_PARAMS
 # Oscillators that become polyphonic synth voices when their argument is a pattern of note names.
 SYNTH_WAVES: dict[str, int] = {"sine": 0, "saw": 1, "square": 2, "tri": 3, "triangle": 3}
-SYNTH_ENVELOPE_DEFAULTS = (0.001, 0.1, 0.0, 0.1)  # attack, decay, sustain, release: percussive
 
 # README rows for what is not a kind's function.
 _LANGUAGE_ROWS = (
     ("`gain amp`", "`amount`", "multiply"),
     ("`mix stack`", "any number of signals, or a `[a, b]` list", "sum (`stack` of patterns is a pattern, below)"),
-    ("`s` / `sound`", "a pattern of sample names", "sample voices; per-event `# " + " ".join(VOICE_PARAMS) + "`"),
+    ("`s` / `sound`", "a pattern of sample names", "sample voices; per-event controls: the voice controls table below"),
     (
         "`" + " ".join(dict.fromkeys(SYNTH_WAVES)) + ' "c3 e3"`',
         "note names `[attack decay sustain release]`",

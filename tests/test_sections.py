@@ -49,7 +49,7 @@ def test_shifts_move_a_pattern_early_and_late():
     "text, col, message",
     [
         ("out: (# speed 2)\n", 7, "is a function of a pattern"),
-        ('out: s "bd" $ every 2 (# lpf 300)\n', 24, "takes one voice parameter"),
+        ('out: s "bd" $ every 2 (# lpf 300 1)\n', 24, "takes one voice parameter"),  # lpf with two: the filter
         ("out: 0.25 <~ sine 440\n", 11, "has no pattern to transform"),
     ],
 )

@@ -152,9 +152,9 @@ def test_off_and_superimpose():
 
 def test_jux_pans_the_copies():
     assert ev(T["jux"](T["rev"]())(parse_mini("bd sn"))) == [
-        ("0", "1/2", {"value": "bd", "pan": -1}), ("0", "1/2", {"value": "sn", "pan": 1}),
-        ("1/2", "1", {"value": "sn", "pan": -1}), ("1/2", "1", {"value": "bd", "pan": 1})]
-    assert [v["pan"] for v in values(T["juxBy"](0.5, T["rev"]())(parse_mini("bd")))] == [-0.5, 0.5]
+        ("0", "1/2", {"value": "bd", "pan": 0}), ("0", "1/2", {"value": "sn", "pan": 1}),
+        ("1/2", "1", {"value": "sn", "pan": 0}), ("1/2", "1", {"value": "bd", "pan": 1})]
+    assert [v["pan"] for v in values(T["juxBy"](0.5, T["rev"]())(parse_mini("bd")))] == [0.25, 0.75]  # Tidal's
 
 
 def test_stut_is_count_time_decay():

@@ -163,8 +163,9 @@ def test_signal_controlled_voices_render_the_same_at_every_worker_count_and_bloc
 
 
 def test_only_some_controls_take_signals():
-    e = compile_error('~x: sine 1\nout: s "bd" # speed ~x\n')
-    assert (e.line, e.col) == (2, 15) and "gain, pan" in e.hint
+    e = compile_error('~x: sine 1\nout: s "bd" # n ~x\n')
+    assert (e.line, e.col) == (2, 15) and "every voice control but n" in e.hint
+    compile_program('~x: sine 1\nout: s "bd" # speed ~x # cutoff (~x * 1000 + 2000)\n')  # every other control may
 
 
 def test_every_signal_control_has_a_trigger_field():

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 
 from engine.kernels import voices as V
+from engine.kernels.stereo import pan_gains
 from engine.samples.bank import SampleBank
 from engine.samples.library import Sample
 from tests.audio import dominant_freq, tone_amplitude
 
 SR = 44100
 SQ2 = math.sqrt(2.0)
+CENTRE = math.cos(math.pi / 4)  # a mono voice at the centre, each side
 
 
 # ------------------------------------------------------------------------------------------------- helpers
@@ -35,33 +37,44 @@ def make_bank(*arrays: np.ndarray) -> SampleBank:
     return bank
 
 
-def trig(offset, sample=0, gain=1.0, pan=0.0, rate=1.0, begin=0.0, end=1.0, cut=0, attack=0.0, release=0.0, hold=-1):
-    row = np.zeros(V.TRIGGER_WIDTH)
+def trig(offset, sample=0, gain=1.0, pan=0.5, rate=1.0, begin=0.0, end=1.0, cut=0, attack=0.0, release=0.0, hold=-1,
+         **controls):
+    """A sample trigger row: `gain` is the linear level (the row's amp, with gain 1: SuperDirt's curve is tested in
+    tests/test_voice_controls.py), `rate` the speed, `hold` the gate in samples (-1: none; as an event of that
+    length with legato 1); other voice controls by name."""
+    row = V.new_triggers(1)[0]
     row[V.T_OFFSET] = offset
     row[V.T_SAMPLE] = sample
-    row[V.T_GAIN] = gain
+    row[V.T_AMP] = gain
     row[V.T_PAN] = pan
-    row[V.T_RATE] = rate
+    row[V.T_SPEED] = rate
     row[V.T_BEGIN] = begin
     row[V.T_END] = end
     row[V.T_CUT] = cut
     row[V.T_ATTACK] = attack
     row[V.T_RELEASE] = release
-    row[V.T_HOLD] = hold
+    if hold >= 0:
+        row[V.T_LENGTH] = hold
+        row[V.T_LEGATO] = 1.0
+    for name, value in controls.items():
+        row[V.trigger_field(name)] = value
     return row
 
 
-def strig(offset, freq, gain=1.0, pan=0.0, attack=0.0, decay=0.0, sustain=1.0, release=0.0, hold=-1):
-    row = np.zeros(V.SYNTH_TRIGGER_WIDTH)
-    row[V.S_OFFSET] = offset
-    row[V.S_FREQ] = freq
-    row[V.S_GAIN] = gain
-    row[V.S_PAN] = pan
-    row[V.S_ATTACK] = attack
-    row[V.S_DECAY] = decay
-    row[V.S_SUSTAIN] = sustain
-    row[V.S_RELEASE] = release
-    row[V.S_HOLD] = hold
+def strig(offset, freq, gain=1.0, pan=0.5, attack=0.0, decay=0.0, sustain=1.0, release=0.0, hold=-1, **controls):
+    """A synth trigger row: the envelope as given (NaN: not given), `hold` the gate in samples (-1: never)."""
+    row = V.new_triggers(1)[0]
+    row[V.T_OFFSET] = offset
+    row[V.T_FREQ] = freq
+    row[V.T_AMP] = gain
+    row[V.T_PAN] = pan
+    row[V.T_ATTACK] = attack
+    row[V.T_DECAY] = decay
+    row[V.T_SUSTAIN] = sustain
+    row[V.T_RELEASE] = release
+    row[V.T_LENGTH] = hold
+    for name, value in controls.items():
+        row[V.trigger_field(name)] = value
     return row
 
 
@@ -84,28 +97,38 @@ def render_samples(bank, rows, total, block=None, voices=512, pool=None, stats=N
     data, offsets, lengths, channels = bank.data, bank.offsets, bank.lengths, bank.channels
     for a, b in _blocks(total, block or total):
         sel = table[(table[:, V.T_OFFSET] >= a) & (table[:, V.T_OFFSET] < b)] if len(table) else table
-        buf = np.ascontiguousarray(sel) if len(sel) else np.zeros((1, V.TRIGGER_WIDTH))
+        buf = np.ascontiguousarray(sel) if len(sel) else V.new_triggers(1)
         V.play_samples(out_l, out_r, a, b, float(SR), pool, buf, len(sel), data, offsets, lengths, channels, stats)
     return out_l, out_r, pool, stats
 
 
 def render_synth(rows, total, wave, block=None, voices=512):
-    rows = sorted(rows, key=lambda r: r[V.S_OFFSET])
-    table = np.array(rows, dtype=np.float64).reshape(-1, V.SYNTH_TRIGGER_WIDTH)
+    rows = sorted(rows, key=lambda r: r[V.T_OFFSET])
+    table = np.array(rows, dtype=np.float64).reshape(-1, V.TRIGGER_WIDTH)
     pool = V.new_synth_pool(voices)
     stats = V.new_stats()
     out_l = np.full(total, np.nan)
     out_r = np.full(total, np.nan)
     for a, b in _blocks(total, block or total):
-        sel = table[(table[:, V.S_OFFSET] >= a) & (table[:, V.S_OFFSET] < b)] if len(table) else table
-        buf = np.ascontiguousarray(sel) if len(sel) else np.zeros((1, V.SYNTH_TRIGGER_WIDTH))
+        sel = table[(table[:, V.T_OFFSET] >= a) & (table[:, V.T_OFFSET] < b)] if len(table) else table
+        buf = np.ascontiguousarray(sel) if len(sel) else V.new_triggers(1)
         V.play_synth(out_l, out_r, a, b, float(SR), pool, buf, len(sel), wave, stats)
     return out_l, out_r, pool, stats
 
 
-def ref_voice(frames, rate=1.0, begin=0.0, end=1.0, gain=1.0, pan=0.0, attack=0.0, release=0.0, hold=-1):
-    """Independent numpy model of one sample voice: (L, R) from its onset to its last sample."""
+def pan_law(pan, stereo=False):
+    """(gL, gR): cos/sin of pan pi/2 for a mono voice, balanced (min(1, sqrt(2) ...)) for a stereo sample."""
+    theta = min(max(pan, 0.0), 1.0) * math.pi / 2
+    gl, gr = math.cos(theta), math.sin(theta)
+    return (min(1.0, SQ2 * gl), min(1.0, SQ2 * gr)) if stereo else (gl, gr)
+
+
+def ref_voice(frames, rate=1.0, begin=0.0, end=1.0, gain=1.0, pan=0.5, attack=0.0, release=0.0, hold=-1,
+              stereo=None):
+    """Independent numpy model of one sample voice: (L, R) from its onset to its last sample (`stereo`: the pan
+    law of a stereo sample; by default, whether the frames have two columns)."""
     frames = np.asarray(frames, dtype=np.float64)
+    stereo = frames.ndim == 2 if stereo is None else stereo
     if frames.ndim == 1:
         frames = np.stack([frames, frames], axis=1)
     n = len(frames)
@@ -127,9 +150,9 @@ def ref_voice(frames, rate=1.0, begin=0.0, end=1.0, gain=1.0, pan=0.0, attack=0.
     x = x[: rel_end - 1]
     tau = np.arange(1, len(x) + 1, dtype=np.float64)
     env = np.minimum(np.minimum(1.0, tau / a_len), (rel_end - tau) / r_len)
-    theta = (min(max(pan, -1), 1) + 1) * math.pi / 4
-    g = min(max(gain, 0), 10)
-    return x[:, 0] * env * g * SQ2 * math.cos(theta), x[:, 1] * env * g * SQ2 * math.sin(theta)
+    gl, gr = pan_law(pan, stereo)
+    g = min(max(gain, 0), V.MAX_LEVEL)
+    return x[:, 0] * env * g * gl, x[:, 1] * env * g * gr
 
 
 def placed(total, offset, sig):
@@ -153,12 +176,12 @@ def test_first_frame_at_exact_offset_with_default_attack():
     L, R, _, _ = render_samples(bank, [trig(10)], 64)
     assert np.all(L[:10] == 0.0) and np.all(R[:10] == 0.0)
     # the 1 ms default attack (44 samples at 44.1 kHz) is sampled at the end of each output sample
-    assert L[10] == pytest.approx(R64[0] / 44, abs=1e-12)
-    assert L[11] == pytest.approx(R64[1] * 2 / 44, abs=1e-12)
-    assert L[10 + 43] == pytest.approx(R64[43], abs=1e-12)  # full level on the 44th sample
+    assert L[10] == pytest.approx(R64[0] / 44 * CENTRE, abs=1e-12)
+    assert L[11] == pytest.approx(R64[1] * 2 / 44 * CENTRE, abs=1e-12)
+    assert L[10 + 43] == pytest.approx(R64[43] * CENTRE, abs=1e-12)  # full level on the 44th sample
     np.testing.assert_allclose(L, R, atol=0, rtol=0)
-    # without ramps the very first output is frame 0 itself
-    L, _, _, _ = render_samples(bank, [trig(10, **HARD)], 64)
+    # without ramps the very first output is frame 0 itself (at a hard pan: the frame exactly)
+    L, _, _, _ = render_samples(bank, [trig(10, pan=0.0, **HARD)], 64)
     assert L[9] == 0.0 and L[10] == pytest.approx(R64[0], abs=1e-12)
 
 
@@ -183,7 +206,7 @@ def test_trigger_at_last_column_continues_in_next_call():
 
 def test_reverse_playback():
     bank = make_bank(RAMP)
-    L, _, _, _ = render_samples(bank, [trig(5, rate=-1.0, **HARD)], 500)
+    L, _, _, _ = render_samples(bank, [trig(5, rate=-1.0, pan=0.0, **HARD)], 500)
     np.testing.assert_allclose(L[5:405], R64[::-1], atol=1e-12)
     assert np.all(L[405:] == 0.0) and np.all(L[:5] == 0.0)
     # with default ramps too, and fractional reverse rates interpolate
@@ -193,28 +216,31 @@ def test_reverse_playback():
 
 def test_rate_two_plays_every_other_frame_in_half_the_time():
     bank = make_bank(RAMP)
-    L, _, pool, _ = render_samples(bank, [trig(0, rate=2.0, **HARD)], 400)
+    L, _, pool, _ = render_samples(bank, [trig(0, rate=2.0, pan=0.0, **HARD)], 400)
     np.testing.assert_allclose(L[:200], R64[::2], atol=1e-12)
     assert np.all(L[200:] == 0.0)
     assert pool[:, V.V_ACTIVE].sum() == 0  # freed at its end
     # fractional rate: linear interpolation between neighbouring frames
-    L, _, _, _ = render_samples(bank, [trig(0, rate=0.5, **HARD)], 900)
+    L, _, _, _ = render_samples(bank, [trig(0, rate=0.5, pan=0.0, **HARD)], 900)
     assert L[1] == pytest.approx((R64[0] + R64[1]) / 2, abs=1e-12)
-    np.testing.assert_allclose(L, placed(900, 0, ref_voice(RAMP, rate=0.5, **HARD)[0]), atol=1e-12)
+    np.testing.assert_allclose(L, placed(900, 0, ref_voice(RAMP, rate=0.5, pan=0.0, **HARD)[0]), atol=1e-12)
 
 
 def test_begin_end_slice():
     bank = make_bank(RAMP)
-    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, **HARD)], 400)
+    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, pan=0.0, **HARD)], 400)
     np.testing.assert_allclose(L[3:103], R64[100:200], atol=1e-12)
     assert np.all(L[103:] == 0.0) and np.all(L[:3] == 0.0)
-    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, rate=-1, **HARD)], 400)
+    L, _, _, _ = render_samples(bank, [trig(3, begin=0.25, end=0.5, rate=-1, pan=0.0, **HARD)], 400)
     np.testing.assert_allclose(L[3:103], R64[100:200][::-1], atol=1e-12)
     assert np.all(L[103:] == 0.0)
+    # end < begin plays the slice backwards (SuperDirt)
+    back, _, _, _ = render_samples(bank, [trig(3, begin=0.5, end=0.25, pan=0.0, **HARD)], 400)
+    np.testing.assert_array_equal(back, L)
     # chop-style slices tile the sample: 3 slices of 400 frames start at frames 0, 133, 267
-    parts = [render_samples(bank, [trig(0, begin=i / 3, end=(i + 1) / 3, **HARD)], 400)[0] for i in range(3)]
+    parts = [render_samples(bank, [trig(0, begin=i / 3, end=(i + 1) / 3, pan=0.0, **HARD)], 400)[0] for i in range(3)]
     np.testing.assert_allclose(np.concatenate([p[p != 0] for p in parts]), R64, atol=1e-12)
-    # begin >= end is skipped
+    # begin == end is skipped
     L, _, _, stats = render_samples(bank, [trig(3, begin=0.5, end=0.5), trig(4, rate=0.0)], 100)
     assert np.all(L == 0.0) and stats[1] == 0
 
@@ -223,38 +249,45 @@ def test_gain_and_clamp():
     bank = make_bank(NOISE)
     one, _, _, _ = render_samples(bank, [trig(0)], 400)
     two, _, _, _ = render_samples(bank, [trig(0, gain=2.0)], 400)
-    big, _, _, _ = render_samples(bank, [trig(0, gain=50.0)], 400)
+    big, _, _, _ = render_samples(bank, [trig(0, gain=500.0)], 400)
     np.testing.assert_allclose(two, 2 * one, atol=1e-12)
-    np.testing.assert_allclose(big, 10 * one, atol=1e-12)
+    np.testing.assert_allclose(big, V.MAX_LEVEL * one, atol=1e-9)  # the level is clamped to 256
 
 
 def test_pan_law():
+    """pan 0..1: a hard pan is the frames themselves on one side, the centre CENTRE * frames on both (exactly
+    equal), the power the same everywhere; NaN is the centre, beyond 0..1 is clamped."""
     bank = make_bank(NOISE)
-    x = placed(400, 0, ref_voice(NOISE, **HARD)[0])
-    L, R, _, _ = render_samples(bank, [trig(0, pan=-1.0, **HARD)], 400)
-    np.testing.assert_allclose(L, SQ2 * x, atol=1e-12)
+    x = placed(400, 0, NOISE.astype(np.float64))
+    L, R, _, _ = render_samples(bank, [trig(0, pan=0.0, **HARD)], 400)
+    np.testing.assert_array_equal(L, x)
     np.testing.assert_allclose(R, 0.0, atol=1e-12)
     L, R, _, _ = render_samples(bank, [trig(0, pan=1.0, **HARD)], 400)
     np.testing.assert_allclose(L, 0.0, atol=1e-12)
-    np.testing.assert_allclose(R, SQ2 * x, atol=1e-12)
-    L, R, _, _ = render_samples(bank, [trig(0, pan=0.0, **HARD)], 400)
-    np.testing.assert_allclose(L, x, atol=1e-12)
-    np.testing.assert_allclose(R, x, atol=1e-12)
-    # equal power everywhere: L^2 + R^2 = 2 x^2
-    L, R, _, _ = render_samples(bank, [trig(0, pan=0.3, **HARD)], 400)
-    np.testing.assert_allclose(L**2 + R**2, 2 * x**2, atol=1e-12)
+    np.testing.assert_array_equal(R, x)
+    L, R, _, _ = render_samples(bank, [trig(0, pan=0.5, **HARD)], 400)
+    np.testing.assert_array_equal(L, R)
+    np.testing.assert_allclose(L, CENTRE * x, atol=1e-15)
+    for pan in (0.3, 0.8):  # equal power everywhere: L^2 + R^2 = x^2
+        L, R, _, _ = render_samples(bank, [trig(0, pan=pan, **HARD)], 400)
+        np.testing.assert_allclose(L**2 + R**2, x**2, atol=1e-12)
+    for pan, same in ((float("nan"), 0.5), (-3.0, 0.0), (7.0, 1.0)):
+        a = render_samples(bank, [trig(0, pan=pan, **HARD)], 400)
+        b = render_samples(bank, [trig(0, pan=same, **HARD)], 400)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
 
 
 def test_stereo_sample_keeps_channels():
     left = NOISE[:200]
     right = (np.arange(200) * 0.003 - 0.3).astype(np.float32)
     bank = make_bank(np.stack([left, right], axis=1))
-    L, R, _, _ = render_samples(bank, [trig(2, **HARD)], 300)
-    np.testing.assert_allclose(L[2:202], left.astype(np.float64), atol=1e-12)
-    np.testing.assert_allclose(R[2:202], right.astype(np.float64), atol=1e-12)
-    L, R, _, _ = render_samples(bank, [trig(2, pan=-0.5, **HARD)], 300)
-    theta = 0.5 * math.pi / 4
-    np.testing.assert_allclose(L[2:202], left * SQ2 * math.cos(theta), atol=1e-7)
+    L, R, _, _ = render_samples(bank, [trig(2, **HARD)], 300)  # balanced: the centre leaves it as it is
+    np.testing.assert_array_equal(L[2:202], left.astype(np.float64))
+    np.testing.assert_array_equal(R[2:202], right.astype(np.float64))
+    L, R, _, _ = render_samples(bank, [trig(2, pan=0.25, **HARD)], 300)
+    theta = 0.25 * math.pi / 2
+    np.testing.assert_allclose(L[2:202], left, atol=1e-7)  # min(1, sqrt(2) cos(theta)) = 1
     np.testing.assert_allclose(R[2:202], right * SQ2 * math.sin(theta), atol=1e-7)
 
 
@@ -268,20 +301,20 @@ def test_cut_group_fades_earlier_voice_in_10ms_others_continue():
     full, _, _, _ = render_samples(bank, [a, b, c], total)
     without_a, _, _, _ = render_samples(bank, [b, c], total)
     a_part = full - without_a
-    assert a_part[999] == pytest.approx(1.0, abs=1e-12)  # untouched before the cut
+    assert a_part[999] == pytest.approx(CENTRE, abs=1e-12)  # untouched before the cut
     k = np.arange(441)
-    np.testing.assert_allclose(a_part[1000:1441], (440 - k) / 441, atol=1e-12)  # linear fade over 441 samples
+    np.testing.assert_allclose(a_part[1000:1441], CENTRE * (440 - k) / 441, atol=1e-12)  # linear over 441 samples
     assert np.all(a_part[1440:] == 0.0)  # gone within 10 ms of the new trigger
     b_alone, _, _, _ = render_samples(bank, [b], total)
     c_alone, _, _, _ = render_samples(bank, [c], total)
     np.testing.assert_allclose(full[1441:] - c_alone[1441:], b_alone[1441:], atol=1e-12)
-    assert b_alone[5000] == pytest.approx(0.5)  # the other group keeps playing
+    assert b_alone[5000] == pytest.approx(0.5 * CENTRE)  # the other group keeps playing
 
 
 def test_default_attack_and_release_shapes():
     dc = np.ones(1000, dtype=np.float32)
     bank = make_bank(dc)
-    L, _, _, _ = render_samples(bank, [trig(0)], 1100)
+    L, _, _, _ = render_samples(bank, [trig(0, pan=0.0)], 1100)
     k = np.arange(44)
     np.testing.assert_allclose(L[:44], (k + 1) / 44, atol=1e-12)  # 1 ms attack: 44 samples
     assert np.all(L[44:868] == 1.0)
@@ -293,7 +326,7 @@ def test_default_attack_and_release_shapes():
 def test_hold_then_release():
     dc = np.ones(5000, dtype=np.float32)
     bank = make_bank(dc)
-    L, _, pool, _ = render_samples(bank, [trig(10, hold=200, release=0.01)], 1000)
+    L, _, pool, _ = render_samples(bank, [trig(10, hold=200, release=0.01, pan=0.0)], 1000)
     assert L[10 + 199] == 1.0
     k = np.arange(441)
     np.testing.assert_allclose(L[210 : 210 + 441], (440 - k) / 441, atol=1e-12)
@@ -301,13 +334,13 @@ def test_hold_then_release():
     assert pool[:, V.V_ACTIVE].sum() == 0
     # a hold longer than the sample still fades out at its natural end
     short = make_bank(np.ones(300, dtype=np.float32))
-    L, _, _, _ = render_samples(short, [trig(0, hold=10000)], 400)
+    L, _, _, _ = render_samples(short, [trig(0, hold=10000, pan=0.0)], 400)
     assert L[299] == pytest.approx(1 / 132) and np.all(L[300:] == 0.0)
 
 
 def test_stealing_oldest_with_2000_overlapping_triggers():
     bank = make_bank(np.ones(100000, dtype=np.float32) * 0.01, NOISE)
-    rows = [trig(2 * i, sample=0, pan=(i % 7) / 3.5 - 1) for i in range(2000)]
+    rows = [trig(2 * i, sample=0, pan=(i % 7) / 7) for i in range(2000)]
     L, R, pool, stats = render_samples(bank, rows, 4096, voices=512)
     assert stats[0] == 2000 - 512
     assert stats[1] == 512
@@ -344,7 +377,7 @@ def _busy_scenario():
                 int(rng.integers(0, 4000)),
                 sample=int(rng.integers(0, 5)),
                 gain=float(rng.uniform(0.1, 2)),
-                pan=float(rng.uniform(-1, 1)),
+                pan=float(rng.uniform(0, 1)),
                 rate=float(rng.choice([1.0, -1.0, 2.0, 0.5, -0.37, 1.2345, 3.0])),
                 begin=float(rng.choice([0.0, 0.25, 0.1])),
                 end=float(rng.choice([1.0, 0.75, 0.9])),
@@ -384,19 +417,21 @@ def test_busy_scenario_matches_reference_model():
     eL = np.zeros(4000)
     eR = np.zeros(4000)
     for r in rows:
-        frames = bank.frames_of(int(r[V.T_SAMPLE]))
-        l, rr = ref_voice(frames, r[V.T_RATE], r[V.T_BEGIN], r[V.T_END], r[V.T_GAIN], r[V.T_PAN],
-                          r[V.T_ATTACK], r[V.T_RELEASE], r[V.T_HOLD])
+        sid = int(r[V.T_SAMPLE])
+        hold = r[V.T_LENGTH] if r[V.T_LEGATO] == 1.0 else -1
+        l, rr = ref_voice(bank.frames_of(sid), r[V.T_SPEED], r[V.T_BEGIN], r[V.T_END], r[V.T_AMP], r[V.T_PAN],
+                          r[V.T_ATTACK], r[V.T_RELEASE], hold, stereo=bank.channels[sid] == 2)
         eL += placed(4000, int(r[V.T_OFFSET]), l)
         eR += placed(4000, int(r[V.T_OFFSET]), rr)
     np.testing.assert_allclose(L, eL, atol=1e-9)
     np.testing.assert_allclose(R, eR, atol=1e-9)
 
 
-def exact_voice(frames, rate, begin=0.0, end=1.0, gain=1.0, pan=0.0):
+def exact_voice(frames, rate, begin=0.0, end=1.0, gain=1.0, pan=0.5):
     """One voice with the default ramps by the module doc's formula, sample by sample with the kernel's
     operations in the kernel's order (Python floats are IEEE doubles): (L, R) exactly, from the onset on."""
     frames = np.asarray(frames, dtype=np.float32)
+    stereo = frames.ndim == 2
     if frames.ndim == 1:
         frames = np.stack([frames, frames], axis=1)
     padded = np.vstack([frames, np.zeros((1, 2), dtype=np.float32)])  # the guard frame
@@ -408,7 +443,7 @@ def exact_voice(frames, rate, begin=0.0, end=1.0, gain=1.0, pan=0.0):
         count += 1
     a_len, r_len = 44.0, 132.0  # 1 ms and 3 ms at 44.1 kHz
     rel_end = count + 1.0
-    gl, gr = V._pan_gains(pan)
+    gl, gr = pan_gains(pan, stereo)
     gl, gr = gain * gl, gain * gr
     left, right = np.zeros(count), np.zeros(count)
     for k in range(count):
@@ -441,7 +476,7 @@ def test_every_loop_gives_the_exact_formula(rate):
     bank = make_bank(mono, stereo)
     assert list(bank.channels) == [1, 2]
     for sample, frames in ((0, mono), (1, stereo)):
-        for begin, end, pan in ((0.0, 1.0, 0.0), (0.1, 0.85, 0.3), (0.5, 0.55, -0.8)):
+        for begin, end, pan in ((0.0, 1.0, 0.5), (0.1, 0.85, 0.65), (0.5, 0.55, 0.1)):
             el, er = exact_voice(frames, rate, begin, end, 0.7, pan)
             total = 13 + len(el) + 20
             for block in (None, 100, 7):
@@ -452,19 +487,21 @@ def test_every_loop_gives_the_exact_formula(rate):
 
 @pytest.mark.parametrize("rate", EXACT_RATES)
 def test_mono_voices_equal_stereo_voices_of_equal_columns(rate):
-    """A mono sample (one column read) and the same frames as a stereo sample (both read): the same output."""
+    """A mono sample (one column read) and the same frames as a stereo sample (both read): the same output where
+    the two pan laws agree, the hard pans (gain 1 on the near side)."""
     frames = (np.random.default_rng(4).standard_normal(2000) * 0.3).astype(np.float32)
     bank = make_bank(frames, np.stack([frames, frames], axis=1))
     assert list(bank.channels) == [1, 2]
-    rows = [trig(5 + 37 * i, sample=0, pan=0.1 * i - 0.5, rate=rate * (1 + 0.125 * i), hold=[-1, 300][i % 2])
-            for i in range(9)]
-    L1, R1, pool1, _ = render_samples(bank, rows, 5000, block=256)
-    for r in rows:
-        r[V.T_SAMPLE] = 1
-    L2, R2, pool2, _ = render_samples(bank, rows, 5000, block=256)
-    assert np.any(L1 != 0.0) and np.any(R1 != 0.0)
-    np.testing.assert_array_equal(L1, L2)
-    np.testing.assert_array_equal(R1, R2)
+    for pan, side in ((0.0, 0), (1.0, 1)):
+        rows = [trig(5 + 37 * i, sample=0, pan=pan, gain=0.5 + 0.1 * i, rate=rate * (1 + 0.125 * i),
+                     hold=[-1, 300][i % 2]) for i in range(9)]
+        mono = render_samples(bank, rows, 5000, block=256)
+        for r in rows:
+            r[V.T_SAMPLE] = 1
+        stereo = render_samples(bank, rows, 5000, block=256)
+        assert np.any(mono[side] != 0.0)
+        np.testing.assert_array_equal(mono[side], stereo[side])
+    pool1, pool2 = mono[2], stereo[2]
     used = pool1[:, V.V_AGE] > 0.0  # slots that held a voice (freed slots keep their row)
     assert np.any(used) and np.all(pool1[used, V.V_MONO] == 1.0) and np.all(pool2[:, V.V_MONO] == 0.0)
 
@@ -476,11 +513,12 @@ def test_a_channel_count_of_one_plays_the_left_column_on_both_sides():
     stereo = np.stack([np.full(500, 0.5), np.full(500, -0.25)], axis=1).astype(np.float32)
     bank = make_bank(stereo)
     out = [np.zeros(600), np.zeros(600)]
-    for channels, expect_r in ((np.array([2]), -0.25), (np.array([1]), 0.5)):
+    # a stereo sample is balanced (1 on each side at the centre), a mono one panned (CENTRE on each side)
+    for channels, expect in ((np.array([2]), (0.5, -0.25)), (np.array([1]), (0.5 * CENTRE, 0.5 * CENTRE))):
         for rate in (1.5, -1.0, 2.0):
             V.play_samples(out[0], out[1], 0, 600, float(SR), V.new_pool(4), np.array([trig(0, rate=rate, **HARD)]),
                            1, bank.data, bank.offsets, bank.lengths, channels, V.new_stats())
-            assert out[0][10] == 0.5 and out[1][10] == expect_r
+            assert (out[0][10], out[1][10]) == expect
 
 
 def test_bad_triggers_are_skipped_and_output_overwritten():
@@ -492,11 +530,12 @@ def test_bad_triggers_are_skipped_and_output_overwritten():
     assert np.all(L == 0.0) and np.all(R == 0.0) and stats[1] == 0 and pool[:, V.V_ACTIVE].sum() == 0
     # a skipped trigger does not cut its group
     dc = make_bank(np.ones(1000, dtype=np.float32))
-    L, _, _, _ = render_samples(dc, [trig(0, cut=1, **HARD), trig(10, cut=1, rate=0.0)], 64)
+    L, _, _, _ = render_samples(dc, [trig(0, cut=1, pan=0.0, **HARD), trig(10, cut=1, rate=0.0)], 64)
     assert np.all(L == 1.0)
-    # NaN pan and attack fall back to the centre / no attack ramp; the voice plays
+    # NaN pan is the centre, a NaN attack is one not given (the default 1 ms); the voice plays
     L, R, _, _ = render_samples(dc, [trig(0, pan=float("nan"), attack=float("nan"), release=-1)], 64)
-    assert np.all(L == 1.0) and np.all(R == 1.0)
+    np.testing.assert_array_equal(L, R)
+    assert L[43] == CENTRE and L[42] == pytest.approx(43 / 44 * CENTRE)
 
 
 def test_bad_synth_triggers():
@@ -504,10 +543,13 @@ def test_bad_synth_triggers():
             strig(4, 440.0, attack=0.0, decay=0.0, sustain=0.0), strig(5, 440.0, hold=0, attack=0.01)]
     L, R, pool, stats = render_synth(rows, 64, V.SAW)
     assert np.all(L == 0.0) and np.all(R == 0.0) and stats[1] == 0 and pool[:, V.Y_ACTIVE].sum() == 0
-    # NaN envelope times count as 0; frequencies above the sample rate stay finite and bounded
+    # NaN envelope values are not given: Strudel's defaults for them (attack 1 ms, sustain 1 without a decay);
+    # frequencies above the sample rate stay finite and bounded
     L, _, _, _ = render_synth([strig(0, 440.0, attack=float("nan"), sustain=float("nan"), decay=float("nan"))], 64,
                               V.SINE)
-    assert np.all(L == 0.0)  # sustain NaN -> 0 with zero attack and decay: nothing to play
+    same, _, _, _ = render_synth([strig(0, 440.0, attack=0.001, sustain=1.0, decay=0.0)], 64, V.SINE)
+    np.testing.assert_array_equal(L, same)
+    assert np.any(L != 0.0)
     for wave in (V.SINE, V.SAW, V.SQUARE, V.TRI):
         L, _, _, _ = render_synth([strig(0, 3 * SR + 1234.5, hold=-1)], 4000, wave)
         assert np.all(np.isfinite(L)) and np.max(np.abs(L)) < 2.0
@@ -525,7 +567,7 @@ def test_synth_pitch(wave):
 
 
 def test_synth_sine_starts_at_zero_and_is_a_sine():
-    L, _, _, _ = render_synth([strig(5, 1000.0, hold=-1)], 2000, V.SINE)
+    L, _, _, _ = render_synth([strig(5, 1000.0, hold=-1, pan=0.0)], 2000, V.SINE)
     assert L[5] == 0.0 and np.all(L[:5] == 0.0)
     n = np.arange(1995)
     np.testing.assert_allclose(L[5:], np.sin(2 * np.pi * 1000.0 / SR * n), atol=1e-8)
@@ -535,7 +577,7 @@ def test_synth_adsr_levels_at_exact_samples():
     # a 1 Hz square is exactly +1 from its second sample for half a second: the output is the envelope
     a, d, s, r, g = 441, 882, 0.5, 441, 2000
     L, _, pool, _ = render_synth(
-        [strig(7, 1.0, attack=a / SR, decay=d / SR, sustain=s, release=r / SR, hold=g)], 4000, V.SQUARE
+        [strig(7, 1.0, attack=a / SR, decay=d / SR, sustain=s, release=r / SR, hold=g, pan=0.0)], 4000, V.SQUARE
     )
     env = L[7:]
     k = np.arange(1, a)
@@ -548,15 +590,16 @@ def test_synth_adsr_levels_at_exact_samples():
     assert np.all(env[g + r - 1 :] == 0.0)
     assert pool[:, V.Y_ACTIVE].sum() == 0  # freed
     # a gate closing during the attack releases from the level reached
-    L, _, _, _ = render_synth([strig(0, 1.0, attack=a / SR, decay=0.1, sustain=0.5, release=r / SR, hold=100)], 800,
-                              V.SQUARE)
+    gate_early = strig(0, 1.0, attack=a / SR, decay=0.1, sustain=0.5, release=r / SR, hold=100, pan=0.0)
+    L, _, _, _ = render_synth([gate_early], 800, V.SQUARE)
     assert L[99] == pytest.approx(100 / a, abs=1e-12)
     assert L[100] == pytest.approx(100 / a * (r - 1) / r, abs=1e-12)
     assert np.all(L[100 + r - 1 :] == 0.0)
 
 
 def test_synth_zero_sustain_voice_is_freed_after_decay():
-    L, _, pool, _ = render_synth([strig(0, 1.0, attack=0.0, decay=100 / SR, sustain=0.0, hold=-1)], 400, V.SQUARE)
+    L, _, pool, _ = render_synth([strig(0, 1.0, attack=0.0, decay=100 / SR, sustain=0.0, hold=-1, pan=0.0)], 400,
+                                 V.SQUARE)
     assert L[50] == pytest.approx(1 - 51 / 100, abs=1e-12)
     assert np.all(L[99:] == 0.0) and pool[:, V.Y_ACTIVE].sum() == 0
 
@@ -569,11 +612,11 @@ def test_synth_chord_sums():
     alone = sum(render_synth([row], SR, V.SAW)[0] for row in rows)
     np.testing.assert_allclose(L, alone, atol=1e-12)
     for f in notes:
-        assert tone_amplitude(L, f) == pytest.approx(0.3 * 2 / math.pi, rel=0.05)  # saw fundamental 2/pi
+        assert tone_amplitude(L, f) == pytest.approx(0.3 * 2 / math.pi * CENTRE, rel=0.05)  # saw fundamental 2/pi
 
 
 def test_synth_stealing_and_pan():
-    rows = [strig(i, 100.0 + i, gain=0.01, pan=-1.0, hold=-1) for i in range(600)]
+    rows = [strig(i, 100.0 + i, gain=0.01, pan=0.0, hold=-1) for i in range(600)]
     L, R, pool, stats = render_synth(rows, 1000, V.SINE, voices=256)
     assert stats[0] == 600 - 256 and stats[1] == 256
     np.testing.assert_allclose(R, 0.0, atol=1e-12)
@@ -586,7 +629,7 @@ def test_block_split_independence_synth(wave):
     rng = np.random.default_rng(11)
     rows = [
         strig(int(rng.integers(0, 4000)), float(rng.uniform(50, 5000)), gain=float(rng.uniform(0.1, 1)),
-              pan=float(rng.uniform(-1, 1)), attack=float(rng.choice([0.0, 0.001, 0.02])),
+              pan=float(rng.uniform(0, 1)), attack=float(rng.choice([0.0, 0.001, 0.02])),
               decay=float(rng.choice([0.0, 0.01, 0.05])), sustain=float(rng.choice([0.0, 0.4, 1.0])),
               release=float(rng.choice([0.0, 0.005, 0.03])), hold=float(rng.choice([-1, 0, 100, 900, 2500])))
         for _ in range(120)
@@ -617,10 +660,10 @@ def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, f
         stats = V.new_stats()
         out_l = np.zeros(block)
         out_r = np.zeros(block)
-        trig_tab = np.array([trig(i % block, sample, rate=rate, pan=(i % 9) / 4 - 1) for i in range(voices)])
+        trig_tab = np.array([trig(i % block, sample, rate=rate, pan=(i % 9) / 8) for i in range(voices)])
         V.play_samples(out_l, out_r, 0, block, float(SR), pool, trig_tab, voices, bank.data, bank.offsets,
                        bank.lengths, bank.channels, stats)
-        empty = np.zeros((1, V.TRIGGER_WIDTH))
+        empty = V.new_triggers(1)
         t = time.perf_counter()
         for _ in range(blocks):
             V.play_samples(out_l, out_r, 0, block, float(SR), pool, empty, 0, bank.data, bank.offsets,
@@ -635,7 +678,7 @@ def bench(voices: int = 256, block: int = 512, blocks: int = 400) -> dict[str, f
         out_r = np.zeros(block)
         tab = np.array([strig(i % block, 55.0 * (1 + i % 24 / 12)) for i in range(voices)])
         V.play_synth(out_l, out_r, 0, block, float(SR), pool, tab, voices, wave, stats)
-        empty = np.zeros((1, V.SYNTH_TRIGGER_WIDTH))
+        empty = V.new_triggers(1)
         t = time.perf_counter()
         for _ in range(blocks):
             V.play_synth(out_l, out_r, 0, block, float(SR), pool, empty, 0, wave, stats)

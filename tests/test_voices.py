@@ -12,8 +12,9 @@ expected value can be computed exactly:
 
 Envelope facts used below (engine/kernels/voices.py): the default attack is 44 samples at 44.1 kHz, linear,
 reaching 1.0 on the 44th sample (level tau/44 at age tau-1); the default release is 132 samples (the last
-frame of a sample plays at 1/132); the pan law is sqrt(2)cos/sin, unity at the centre; a cut fades earlier
-voices of the group over 441 samples (10 ms).
+frame of a sample plays at 1/132); the pan law is the `pan` function's, cos/sin of pan * pi/2, so a mono voice
+at the centre (pan 0.5, the default) is CENTRE = 0.7071 on each side and a hard pan 1.0 on one; gain is
+SuperDirt's curve, level = gain^4; a cut fades earlier voices of the group over 441 samples (10 ms).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ATTACK = 44  # default attack in samples at 44.1 kHz
 RELEASE = 132  # default release
 CUT = 441  # cut fade
 EPS = 1e-9  # "silent" threshold for onset detection (a hard pan leaks ~1e-17)
+CENTRE = math.cos(math.pi / 4)  # the pan law at the centre: each side of a mono voice
 
 RAMP = np.linspace(0.0, 1.0, 1000).astype(np.float32).astype(np.float64)
 KIT_NAMES = "bd sn hh oh cp rim lt mt ht cb cr arpy".split()
@@ -100,8 +102,8 @@ def sample_env(n_frames: int, a: int = ATTACK, r: int = RELEASE) -> np.ndarray:
 
 
 def hit(level: float, at: int = 10) -> float:
-    """A click-type sample's level `at` samples into the attack."""
-    return level * (at + 1) / ATTACK
+    """A click-type sample's level `at` samples into the attack, on each side at the centre."""
+    return level * (at + 1) / ATTACK * CENTRE
 
 
 # ---------------------------------------------------------------------------------------------- onsets
@@ -111,8 +113,8 @@ def test_onsets_on_their_exact_sample_for_every_block_and_worker_count():
     ref = render('out: s "click*4"')
     for ch in (0, 1):
         assert starts(ref[:, ch]) == [0, 11025, 22050, 33075]
-    assert ref[0, 0] == pytest.approx(0.5 / ATTACK, abs=1e-15)  # the onset sample itself is audible
-    assert ref[ATTACK - 1, 0] == 0.5  # full level on the 44th sample
+    assert ref[0, 0] == pytest.approx(0.5 / ATTACK * CENTRE, abs=1e-15)  # the onset sample itself is audible
+    assert ref[ATTACK - 1, 0] == 0.5 * CENTRE  # full level on the 44th sample
     for block in (64, 512, 2048):
         for workers in (1, 2):
             out = render('out: s "click*4"', block=block, workers=workers)
@@ -120,7 +122,7 @@ def test_onsets_on_their_exact_sample_for_every_block_and_worker_count():
 
 
 def test_two_outputs_of_voices_are_identical_for_blocks_and_workers():
-    body = 'o1: s "click*4" # pan -0.5\no2: s "tick(3,8)" # pan 0.5 # speed 0.75'
+    body = 'o1: s "click*4" # pan 0.25\no2: s "tick(3,8)" # pan 0.75 # speed 0.75'
     ref = render(body, cycles=2, block=512, workers=1)
     assert starts(ref[:, 0]) == [0, 11025, 16538, 22050, 33075, 44100, 55125, 60638, 66150, 77175]
     for block in (64, 2048):
@@ -233,7 +235,7 @@ def test_jux_pans_original_left_and_transformed_copy_right():
     assert per_cycle(starts(left), SR, 2) == [1, 1]
     assert per_cycle(starts(right), SR, 2) == [2, 2]
     assert starts(right) == [0, 22050, 44100, 66150]
-    assert left[10] == pytest.approx(math.sqrt(2) * hit(0.5), abs=1e-12)
+    assert left[10] == pytest.approx(hit(0.5) / CENTRE, abs=1e-12)  # hard left: the click's own level
     assert np.max(np.abs(left[22050:44100])) < 1e-12
 
 
@@ -260,27 +262,27 @@ def test_transform_needs_a_pattern():
 # --------------------------------------------------------------------------------------- voice parameters
 
 
-def test_patterned_gain_halves_the_second_hit_exactly():
+def test_patterned_gain_follows_superdirts_curve_exactly():
     out = render('out: s "click*2" # gain "1 0.5"')[:, 0]
-    assert np.array_equal(out[:64], 2.0 * out[22050 : 22050 + 64])
+    assert np.array_equal(out[:64], 16.0 * out[22050 : 22050 + 64])  # 0.5^4: -24 dB
     assert starts(out) == [0, 22050]
 
 
 def test_speed_minus_one_plays_the_file_reversed():
     out = render('out: s "ramp" # speed -1')
-    expected = RAMP[::-1] * sample_env(1000)
+    expected = RAMP[::-1] * sample_env(1000) * CENTRE
     np.testing.assert_allclose(out[:1000, 0], expected, atol=1e-12)
     np.testing.assert_array_equal(out[:, 0], out[:, 1])
     assert not np.any(out[1000:])
-    assert out[0, 0] == pytest.approx(1.0 / ATTACK)  # loudest end first
+    assert out[0, 0] == pytest.approx(1.0 / ATTACK * CENTRE)  # loudest end first
 
 
 def test_speed_two_halves_the_length():
     out = render('out: s "ramp" # speed 2')[:, 0]
-    np.testing.assert_allclose(out[:500], RAMP[::2] * sample_env(500), atol=1e-12)
+    np.testing.assert_allclose(out[:500], RAMP[::2] * sample_env(500) * CENTRE, atol=1e-12)
     assert not np.any(out[500:])
     plain = render('out: s "ramp"')[:, 0]
-    np.testing.assert_allclose(plain[:1000], RAMP * sample_env(1000), atol=1e-12)
+    np.testing.assert_allclose(plain[:1000], RAMP * sample_env(1000) * CENTRE, atol=1e-12)
 
 
 def test_note_twelve_doubles_the_pitch_of_a_sample():
@@ -294,7 +296,7 @@ def test_note_twelve_doubles_the_pitch_of_a_sample():
 
 
 def test_note_chord_on_a_sample_plays_the_chord():
-    out = render('out: s "tone" # note "c4\'maj" # gain 0.3', cycles=1)[:, 0]
+    out = render('out: s "tone" # note "c4\'maj" # gain 0.75', cycles=1)[:, 0]
     seg = out[500:20000]
     for f in (220.0, 220 * 2 ** (4 / 12), 220 * 2 ** (7 / 12)):
         assert tone_amplitude(seg, f) > 0.05, f
@@ -302,33 +304,36 @@ def test_note_chord_on_a_sample_plays_the_chord():
 
 def test_begin_end_play_a_slice():
     out = render('out: s "ramp" # begin 0.5 # end 1')[:, 0]
-    np.testing.assert_allclose(out[:500], RAMP[500:] * sample_env(500), atol=1e-12)
+    np.testing.assert_allclose(out[:500], RAMP[500:] * sample_env(500) * CENTRE, atol=1e-12)
     assert not np.any(out[500:])
     first = render('out: s "ramp" # begin 0 # end 0.25')[:, 0]
-    np.testing.assert_allclose(first[:250], RAMP[:250] * sample_env(250), atol=1e-12)
+    np.testing.assert_allclose(first[:250], RAMP[:250] * sample_env(250) * CENTRE, atol=1e-12)
 
 
 def test_pan_law():
+    """0..1 with the centre at 0.5 (the default): constant power, and a hard pan is the mono input itself."""
     centre = render('out: s "click"')
-    left = render('out: s "click" # pan -1')
+    left = render('out: s "click" # pan 0')
     right = render('out: s "click" # pan 1')
-    zero = render('out: s "click" # pan 0')
-    assert np.array_equal(centre[:, 0], centre[:, 1]) and np.array_equal(zero, centre)
-    assert np.max(np.abs(left[:, 1])) < 1e-12
-    np.testing.assert_allclose(left[:, 0], math.sqrt(2) * centre[:, 0], rtol=1e-12, atol=1e-15)
-    assert np.max(np.abs(right[:, 0])) < 1e-12
-    np.testing.assert_allclose(right[:, 1], math.sqrt(2) * centre[:, 1], rtol=1e-12, atol=1e-15)
     half = render('out: s "click" # pan 0.5')
-    theta = (0.5 + 1) * math.pi / 4
-    assert half[43, 0] == pytest.approx(0.5 * math.sqrt(2) * math.cos(theta), abs=1e-12)
-    assert half[43, 1] == pytest.approx(0.5 * math.sqrt(2) * math.sin(theta), abs=1e-12)
+    assert np.array_equal(centre[:, 0], centre[:, 1]) and np.array_equal(half, centre)
+    assert centre[43, 0] == 0.5 * CENTRE  # the click (0.5) at full level
+    assert np.max(np.abs(left[:, 1])) < 1e-12 and np.max(np.abs(right[:, 0])) < 1e-12
+    assert np.max(np.abs(left[:, 0])) == 0.5 == np.max(np.abs(right[:, 1]))  # no louder than the input
+    np.testing.assert_allclose(left[:, 0], centre[:, 0] / CENTRE, rtol=1e-12, atol=1e-15)
+    for pan in (0, 0.3, 0.5, 0.9, 1):  # the same power everywhere
+        out = render(f'out: s "click" # pan {pan}')
+        np.testing.assert_allclose(out[:, 0] ** 2 + out[:, 1] ** 2, 2 * centre[:, 0] ** 2, rtol=1e-12, atol=1e-15)
+    quarter = render('out: s "click" # pan 0.25')
+    assert quarter[43, 0] == pytest.approx(0.5 * math.cos(math.pi / 8), abs=1e-12)
+    assert quarter[43, 1] == pytest.approx(0.5 * math.sin(math.pi / 8), abs=1e-12)
 
 
 def test_stereo_sample_keeps_its_channels():
     out = render('out: s "st"')
     assert tuple(out[100]) == (0.5, 0.25)
-    hard = render('out: s "st" # pan -1')
-    assert hard[100, 0] == pytest.approx(0.5 * math.sqrt(2), abs=1e-12) and abs(hard[100, 1]) < 1e-12
+    hard = render('out: s "st" # pan 0')  # a stereo sample is balanced, as the `pan` function does
+    assert hard[100, 0] == 0.5 and abs(hard[100, 1]) < 1e-12
 
 
 def test_cut_fades_the_earlier_voice_within_ten_ms():
@@ -341,7 +346,7 @@ def test_cut_fades_the_earlier_voice_within_ten_ms():
     first_alone = with_cut[22050:] - second[22050:]
     assert np.max(np.abs(first_alone[: CUT // 2])) > 0.02  # it fades, not a hard stop
     # without cut both overlap to the end
-    assert np.max(np.abs(without[22050 + CUT :] - second[22050 + CUT :])) > 0.09
+    assert np.max(np.abs(without[22050 + CUT :] - second[22050 + CUT :])) > 0.09 * CENTRE
 
 
 def test_legato_shortens_each_hit_to_a_quarter_of_its_event():
@@ -350,7 +355,7 @@ def test_legato_shortens_each_hit_to_a_quarter_of_its_event():
     for k in range(4):
         seg = out[k * 11025 : (k + 1) * 11025]
         assert np.flatnonzero(seg)[-1] == hold + RELEASE - 2  # last audible sample of the release
-        assert seg[hold - 1] == 0.5  # full level until the gate closes
+        assert seg[hold - 1] == 0.5 * CENTRE  # full level until the gate closes
     assert starts(out) == [0, 11025, 22050, 33075]
 
 
@@ -358,11 +363,11 @@ def test_patterned_parameters_step_on_their_events():
     speeds = render('out: s "ramp*4" # speed "1 2"')[:, 0]
     lengths = [len(np.flatnonzero(speeds[k * 11025 : (k + 1) * 11025])) for k in range(4)]
     assert lengths == [999, 999, 499, 499]  # 1000 and 500 samples; ramp[0] == 0, so the first is silent
-    pans = render('out: s "click*4" # pan "-1 1"')
+    pans = render('out: s "click*4" # pan "0 1"')
     assert starts(pans[:, 0]) == [0, 11025]
     assert starts(pans[:, 1]) == [22050, 33075]
     gains = render('out: s "click*4" # gain "<1 0.5>"', cycles=2)[:, 0]
-    assert gains[44100 + 10] == pytest.approx(0.5 * gains[10])
+    assert gains[44100 + 10] == pytest.approx(0.5**4 * gains[10])
 
 
 # --------------------------------------------------------------------------------------- voice stealing
@@ -386,10 +391,10 @@ def test_voice_stealing_counts_exactly_and_stays_finite(tmp_path, samples):
     # the oldest voices were stolen: the last sample is the sum of the newest 512, all past their attack
     last = frames - 1
     tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(2 * SR) / SR)).astype(np.float32).astype(np.float64)
-    newest = sum(tone[last - o] for o in onsets[-512:])
+    newest = sum(tone[last - o] for o in onsets[-512:]) * CENTRE
     assert all(last - o >= ATTACK - 1 for o in onsets[-512:])
     assert data[last, 0] == pytest.approx(newest, abs=1e-5)
-    oldest = sum(tone[last - o] for o in onsets[:512])
+    oldest = sum(tone[last - o] for o in onsets[:512]) * CENTRE
     assert abs(newest - oldest) > 1e-3  # the check can tell them apart
 
 
@@ -399,11 +404,11 @@ def test_voice_stealing_counts_exactly_and_stays_finite(tmp_path, samples):
 def test_synth_note_a4_is_440():
     out = render('out: sine "a4" * 0.5', cycles=1, tempo="0.5")[:, 0]
     assert dominant_freq(out) == pytest.approx(440, abs=1)
-    assert 0.45 < np.max(np.abs(out)) <= 0.5
+    assert 0.45 * CENTRE < np.max(np.abs(out)) <= 0.5 * CENTRE
 
 
 def test_synth_note_sequence_has_the_right_pitches():
-    out = render('out: saw "c3 e3 g3"')[:, 0]
+    out = render('out: saw "c3 e3 g3" # legato 0.5')[:, 0]  # half of each event, then silence
     seg = 14700
     freqs = [dominant_freq(out[k * seg : (k + 1) * seg], fmax=400) for k in range(3)]
     assert freqs == pytest.approx([130.81, 164.81, 196.00], abs=0.5)
@@ -414,11 +419,13 @@ def test_synth_chord_has_three_peaks():
     out = render('out: sine "c4\'maj" 0 0 1 0 * 0.2')[:, 0]
     seg = out[100:40000]
     for f in (261.63, 329.63, 392.00):
-        assert tone_amplitude(seg, f) == pytest.approx(0.2, abs=0.002), f
+        assert tone_amplitude(seg, f) == pytest.approx(0.2 * CENTRE, abs=0.002), f
     for f in (293.66, 349.23, 440.0):  # d4, f4, a4: not in the chord
         assert tone_amplitude(seg, f) < 0.002, f
-    percussive = render('out: sine "c4\'maj"')[:, 0]
-    assert np.max(np.abs(percussive)) > 0.5 and not np.any(percussive[SR // 2 :])
+    # with no envelope given, Strudel's: attack 1 ms, decay 50 ms to sustain 0.6 for the event, release 10 ms
+    default = render('out: sine "c4\'maj" * 0.2')[:, 0]
+    flat = render('out: sine "c4\'maj" 0 0 1 0 * 0.2')[:, 0]
+    np.testing.assert_allclose(default[3000:40000], 0.6 * flat[3000:40000], atol=1e-12)
 
 
 def test_synth_adsr_shapes_the_envelope():
@@ -430,11 +437,11 @@ def test_synth_adsr_shapes_the_envelope():
     a, d, s, g, r = 441, 8820, 0.5, 22050, 13230
     env = np.where(tau <= a, tau / a, np.where(tau <= a + d, 1 - (1 - s) * (tau - a) / d, s))
     env = np.where(tau > g, np.maximum(s - s * (tau - g) / r, 0.0), env)
-    np.testing.assert_allclose(shaped, 0.8 * env * flat, atol=1e-9)
+    np.testing.assert_allclose(shaped, 0.8**4 * env * flat, atol=1e-9)
     assert not np.any(shaped[g + r :])
     # what a listener hears: after attack + decay the level is 0.5 * gain
     sustain = shaped[12000:22000]
-    assert np.max(np.abs(sustain)) == pytest.approx(0.5 * 0.8 * np.max(np.abs(flat[12000:22000])), rel=1e-9)
+    assert np.max(np.abs(sustain)) == pytest.approx(0.5 * 0.8**4 * np.max(np.abs(flat[12000:22000])), rel=1e-9)
 
 
 def test_synth_note_parameter_transposes():
@@ -449,9 +456,9 @@ def test_plain_numbers_make_a_stepped_oscillator_not_a_synth():
     assert env.min() > 0.6  # continuous: no envelope gaps
     assert dominant_freq(stepped[:22050]) == pytest.approx(220, abs=0.5)
     assert dominant_freq(stepped[22050:]) == pytest.approx(440, abs=0.5)
-    notes = render('out: sine "a3 a4"')[:, 0]
+    notes = render('out: sine "a3 ~ a4 ~"')[:, 0]
     _, env = rms_envelope(notes, window=0.005)
-    assert env.min() == 0.0  # the synth's notes decay to silence between onsets
+    assert env.min() == 0.0  # the synth's notes end (released) in the rests
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -537,9 +544,9 @@ def test_cli_missing_samples_folder_is_a_clear_error(tmp_path):
 def test_builtin_kit_plays_twelve_distinct_hits_with_no_setup(monkeypatch):
     monkeypatch.delenv("PHONON_SAMPLES")  # nothing but the kit (the module fixture isolates HOME and cwd)
     step = SR // 12
-    out = render(f'out: s "{" ".join(KIT_NAMES)}" # gain 0.25')
+    out = render(f'out: s "{" ".join(KIT_NAMES)}" # gain 0.75')
     assert out.shape == (SR, 2) and np.array_equal(out[:, 0], out[:, 1])
-    singles = [render(f'out: s "{name}" # gain 0.25', cycles=1)[:, 0] for name in KIT_NAMES]
+    singles = [render(f'out: s "{name}" # gain 0.75', cycles=1)[:, 0] for name in KIT_NAMES]
     expected = np.zeros(SR)
     for k, single in enumerate(singles):
         assert np.max(np.abs(single[:step])) > 0.1, KIT_NAMES[k]  # non-silent

@@ -61,7 +61,7 @@ def played_samples(graph: SignalGraph, frames: int, sr: int, library: SampleLibr
             for at, length, controls in clock.cycle_events(cycle):
                 if at < frames:
                     try:
-                        voices.trigger_fields(controls, length, at)
+                        voices.trigger_row(controls, length)
                     except PhononError as e:
                         raise e.located(graph.source, graph.filename) from None
     return recorder.played

@@ -54,23 +54,37 @@ def _coefficients(fc: float, q: float, s: tuple, sr: float) -> tuple:
     """The state with coefficients for (fc, q), recomputed only when they changed."""
     ic1, ic2, last_fc, last_q, a1, a2, a3, k = s
     if fc != last_fc or q != last_q or k == 0.0:  # k == 0 only before the first sample
-        g = math.tan(math.pi * min(max(fc, _CUTOFF_LO), 0.49 * sr) / sr)
         k = 1.0 / min(max(q, _Q_LO), _Q_HI)
-        a1 = 1.0 / (1.0 + g * (g + k))
-        a2 = g * a1
-        a3 = g * a2
+        a1, a2, a3 = svf_coefficients(fc, k, sr)
     return (ic1, ic2, fc, q, a1, a2, a3, k)
+
+
+@nb.njit(cache=True, inline="always")
+def svf_coefficients(fc: float, k: float, sr: float) -> tuple:
+    """(a1, a2, a3) of the TPT SVF at cutoff fc (clamped to 20 Hz .. 0.49 sr) with damping k = 1 / q. The one
+    definition: the svf kind and the per-voice filters (engine/kernels/voices.py) use it."""
+    g = math.tan(math.pi * min(max(fc, _CUTOFF_LO), 0.49 * sr) / sr)
+    a1 = 1.0 / (1.0 + g * (g + k))
+    a2 = g * a1
+    return a1, a2, g * a2
+
+
+@nb.njit(cache=True, inline="always")
+def svf_step(v0: float, ic1: float, ic2: float, a1: float, a2: float, a3: float) -> tuple:
+    """One sample of the TPT SVF: (band v1, low v2, new ic1, new ic2); high is v0 - k v1 - v2."""
+    v3 = v0 - ic2
+    v1 = a1 * ic1 + a2 * v3
+    v2 = ic2 + a2 * ic1 + a3 * v3
+    return v1, v2, 2.0 * v1 - ic1, 2.0 * v2 - ic2
 
 
 @nb.njit(cache=True, inline="always")
 def _tick(v0: float, s: tuple, m: tuple) -> tuple:
     """One sample of one filter: returns (output, new state)."""
     ic1, ic2, last_fc, last_q, a1, a2, a3, k = s
-    v3 = v0 - ic2
-    v1 = a1 * ic1 + a2 * v3
-    v2 = ic2 + a2 * ic1 + a3 * v3
+    v1, v2, ic1, ic2 = svf_step(v0, ic1, ic2, a1, a2, a3)
     out = m[0] * v0 + (m[1] - m[2] * k) * v1 + m[3] * v2
-    return out, (2.0 * v1 - ic1, 2.0 * v2 - ic2, last_fc, last_q, a1, a2, a3, k)
+    return out, (ic1, ic2, last_fc, last_q, a1, a2, a3, k)
 
 
 @nb.njit(cache=True, inline="always")
@@ -83,10 +97,8 @@ def _fixed(s: tuple, m: tuple) -> tuple:
 @nb.njit(cache=True, inline="always", fastmath={"contract"})
 def _tick_fixed(v0: float, ic1: float, ic2: float, c: tuple) -> tuple:
     a1, a2, a3, gx, gb, gl = c
-    v3 = v0 - ic2
-    v1 = a1 * ic1 + a2 * v3
-    v2 = ic2 + a2 * ic1 + a3 * v3
-    return gx * v0 + gb * v1 + gl * v2, 2.0 * v1 - ic1, 2.0 * v2 - ic2
+    v1, v2, ic1, ic2 = svf_step(v0, ic1, ic2, a1, a2, a3)
+    return gx * v0 + gb * v1 + gl * v2, ic1, ic2
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})

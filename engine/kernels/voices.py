@@ -1,23 +1,30 @@
-"""Voice kernels: polyphonic sample playback (`s "bd sn"`) and polyphonic synth notes (`saw "c3 e3 g3"`).
+"""Voice kernels: polyphonic sample playback (`s "bd sn"`) and polyphonic synth notes (`saw "c3 e3 g3"`), each
+voice with its own controls (SuperDirt's names and ranges: graph/values.py VOICE_CONTROLS is the one definition,
+and the README's table of voice controls is made from it) and its own effects.
 
 The host calls each kernel once per block per voice node with the triggers (events) whose onset column lies in
 [start, stop), sorted by offset. A kernel OVERWRITES out_l[start:stop] and out_r[start:stop] with the sum of
 all voices sounding in that range (it starts from zero). Everything a voice needs lives in its pool row, so
 nothing but the pool (and `stats`) carries state from one call to the next.
 
-Block-size independence (exact, bit for bit): voices are rendered voice-outer, sample-inner over the segments
-between consecutive trigger offsets, always in pool index order; every per-sample quantity is a function of
-the voice's age (samples since its onset) or of state stored in float64 in the pool, and a voice is freed on
-the sample where it ends, so slot allocation, stealing and summation order are the same however the host splits
-the timeline into calls (tests/test_voice_kernels.py renders the same triggers with blocks of 4000, 64, 100
-and 1 samples and compares with ==).
+Block-size independence (exact, bit for bit): voices are rendered over the segments between consecutive trigger
+offsets, each output sample summing the voices in pool index order; every per-sample quantity is a function of
+the voice's age (samples since its onset) or of state stored in float64 in the pool (filter integrators, the
+held value of `coarse`, the oscillator phase), and a voice is freed on the sample where it ends, so slot
+allocation, stealing and summation order are the same however the host splits the timeline into calls
+(tests/test_voice_kernels.py renders the same triggers with blocks of 4000, 64, 100 and 1 samples and compares
+with ==; tests/test_voice_controls.py does the same for every effect).
 
 Arrays
 ------
 out_l, out_r   float64 [>= stop]  output columns (absolute; `start`/`stop` index them, trigger offsets too)
 pool           float64 [P, POOL_WIDTH] / [P, SYNTH_POOL_WIDTH]  from `new_pool(P)` / `new_synth_pool(P)`
                (all zeros = all slots free; the default P is 512, as in the reference)
-triggers       float64 [capacity, TRIGGER_WIDTH] / [capacity, SYNTH_TRIGGER_WIDTH]; rows 0..n_triggers-1 used
+triggers       float64 [capacity, TRIGGER_WIDTH] (one layout for both kernels) from `new_triggers`, rows
+               0..n_triggers-1 used. A row holds the event's raw controls: the columns T_OFFSET T_SAMPLE T_FREQ
+               T_LENGTH T_CPS, then one per voice control of graph/values.py (T_GAIN, T_CUTOFF, ...). NaN in a
+               control's column means "not given" (DEFAULT_TRIGGER holds every column's value when nothing gives
+               it), and the kernels turn the row into the voice's parameters by the formulas below.
 stats          float64 or int64 [>= 2]: stats[0] += voices stolen; stats[1] = max(stats[1], active voices
                right after a voice starts), i.e. the most voices ever sounding at once. The host owns it.
 data, offsets, lengths, channels   the `engine.samples.bank.SampleBank` arrays (float32 [frames, 2],
@@ -25,8 +32,19 @@ data, offsets, lengths, channels   the `engine.samples.bank.SampleBank` arrays (
                every sample; int64 [n]; int64 [n]; int64 [n], 1 where the sample is mono, i.e. its two columns
                are equal). `bank.data, bank.offsets, bank.lengths, bank.channels` as they are. A channel count
                of 1 is taken at its word: the voice reads the left column for both sides (the same numbers the
-               right one would give), except at rate 1, where it reads both.
+               right one would give), except at rate 1 without effects, where it reads both.
 sr             float, the engine rate; start, stop: ints; wave: int (SINE, SAW, SQUARE, TRI).
+
+Level and pan (both kernels)
+----------------------------
+level = amp * velocity * (min(gain, 2) + overgain)^4, SuperDirt's DirtEvent formula (its orbit's default amp is
+0.4; here T_AMP defaults to 1, so gain 1 plays a sample at its own level) with Strudel's velocity multiplied in;
+clamped to MAX_LEVEL. A base min(gain, 2) + overgain <= 0 or NaN, or a level <= 0 or NaN: the trigger is skipped.
+pan 0..1 (clamped; NaN -> 0.5), theta = pan * pi / 2, as the `pan` function of any signal (engine/kernels/
+stereo.py, one `pan_gains`): a mono voice (synth notes, mono samples) takes left cos(theta), right sin(theta) (computed so
+that the centre is the same number on both sides and a hard pan leaves exactly 0) -- constant power, 0.7071 on each side at the
+centre, 1.0 on one side at a hard pan, never louder than the input; a stereo sample is balanced: left column *
+min(1, sqrt(2) cos(theta)), right column * min(1, sqrt(2) sin(theta)) (the centre leaves it as it is).
 
 Envelope timing convention (both kernels)
 -----------------------------------------
@@ -34,11 +52,19 @@ Envelopes are continuous piecewise-linear curves of tau = age + 1 (in samples), 
 the curve's value at its END. A ramp of L samples that rises from 0 therefore gives 1/L, 2/L, ..., L/L = 1 on
 ages 0..L-1: the onset sample is already audible (a hit is detectable at its exact column) and full level is
 reached on the L-th sample. A release of R samples from level x gives x(R-1)/R, ..., x/R, 0: the first
-released sample is at age `hold` (the gate length) and the level is 0 at age hold + R - 1, where the voice is
-freed. All durations are rounded to whole samples (floor(seconds * sr + 0.5)).
+released sample is at age `gate` and the level is 0 at age gate + R - 1, where the voice is freed. All
+durations are rounded to whole samples (floor(seconds * sr + 0.5)).
+
+The gate (where the release starts), in samples from the onset: the smaller of legato * T_LENGTH (the event's
+length in samples; legato not given: synth notes 1, samples none) and attack + hold (hold given); nothing given:
+synth notes never close (T_LENGTH < 0), samples close at the event's end when a release is given and otherwise
+play to the natural end of the slice. sustain not given: 1, or 0 when decay is given (Strudel's rule).
 
 Sample voices (`play_samples`)
 ------------------------------
+- Rate: speed * 2^(note / 12) (note clamped to +-12000 semitones), times cps * length / sr with unit c (T_UNIT 1:
+  speed counts cycles per sample length, SuperDirt's unit "c"). end < begin swaps them and negates the rate
+  (SuperDirt: the slice plays backwards).
 - Slice: lo = floor(begin * length + 0.5), hi = floor(end * length + 0.5) frames (begin, end clamped to 0..1;
   skipped unless lo < hi). Chops that share a boundary therefore tile the sample exactly.
 - Position (frames from the sample start) at age k: pos = p0 + rate * k, with p0 = lo for rate > 0 and
@@ -46,31 +72,32 @@ Sample voices (`play_samples`)
   next frame (reading the guard frame or the frame just past the slice at the end, as the sample continues).
   The voice plays while lo <= pos < hi: N = number of ages with pos in the slice (rate 2 on 10 frames: 5).
   rate 0, NaN or inf: the trigger is skipped.
-- Level: gain (clamped 0..10), then equal-power pan normalised to unity in the centre:
-      theta = (pan + 1) * pi / 4,  gL = sqrt(2) cos(theta),  gR = sqrt(2) sin(theta)   (pan clamped -1..1)
-  out_l = left frame * gL, out_r = right frame * gR. A mono sample (both columns equal) at pan 0 gives
-  L = R = the sample; pan -1 gives L = sqrt(2) x, R = 0. A stereo sample keeps its channels.
-- Envelope: min(attack ramp, release ramp, cut fade), with
-      attack A = attack seconds (0 -> default 1 ms = 44 samples at 44.1 kHz; < 0 -> no attack ramp);
-      release R = release seconds (0 -> default 3 ms = 132 samples at 44.1 kHz; < 0 -> hard stop);
-      hold h (samples, rounded) >= 0: the release starts at age h (level 0 at age h + R - 1);
-      hold < 0: play to the natural end of the slice, releasing over its last R samples (the last frame is
-      at 1/R). A hold release never outlasts the slice: the natural-end release always applies too.
+- loop L (> 0, not 1) or accelerate a (not 0): with S = hi - lo, r0 = rate, r1 = rate * (1 + a), the voice lasts
+  N = ceil(L * S / ((|r0| + |r1|) / 2)) samples (SuperDirt: the rate ramps from speed to speed * (1 + a) over
+  the voice, whose length is the slice's at the mean rate, times loop), and pos = lo + wrap(p0 - lo + r0 k +
+  (r1 - r0) k^2 / (2 N)), wrapped into [0, S): the slice repeats.
+- Envelope: min(attack ramp, decay curve, L * release ramp, cut fade), with
+      attack A = attack seconds (not given or 0 -> default 1 ms = 44 samples at 44.1 kHz; < 0 -> no ramp);
+      decay curve: 1 up to tau = A, then 1 - (1 - S) (tau - A) / D down to the sustain level S (D = 0: S at once);
+      release R = release seconds (not given or 0 -> default 3 ms = 132 samples at 44.1 kHz; < 0 -> hard stop),
+      its ramp (rel_end - tau) / R with rel_end = min(N + 1, gate + R) (the slice's natural end fades too: its
+      last frame plays at 1/R), scaled by L = the decay curve where the ramp starts;
+      a voice whose sustain is 0 ends when its decay does.
 - Cut groups: a voice with cut group N > 0 starting at column t fades every earlier active voice of group N
   linearly over C = 10 ms (441 samples at 44.1 kHz): the earlier voice's envelope is capped at (C-1)/C at
   column t, (C-2)/C at t + 1, ..., 1/C, and it is freed (silent) from column t + C - 1. Other groups continue.
 - Stealing: when all P slots are busy, the oldest voice (largest age, i.e. started earliest; ties: lowest
   index) is cut off and its slot reused; stats[0] counts it. A new voice takes the lowest free slot.
-- Skipped (changing nothing, cutting nothing): unknown sample id, empty sample or slice, gain <= 0 or NaN,
-  rate 0 / NaN / inf, or |rate| so small that the voice would last more than 2**40 samples. NaN pan -> centre,
-  NaN attack -> no ramp, NaN release -> hard stop, NaN hold -> natural end. An offset below the current
-  render point (out of order, or < start) starts at the current point; one >= stop is ignored (the host
-  passes it in the call that contains it).
+- Skipped (changing nothing, cutting nothing): unknown sample id, empty sample or slice, a level of 0 (above),
+  speed or note NaN, rate 0 / NaN / inf, or |rate| so small that the voice would last more than 2**40 samples.
+  NaN pan -> centre. An offset below the current render point (out of order, or < start) starts at the current
+  point; one >= stop is ignored (the host passes it in the call that contains it).
 - Bounded by construction: counts and durations stay float64 and are clamped to 2**40 samples before any
   conversion to an integer (math.floor and math.ceil convert to int64 in numba, and a huge value would wrap
   to a negative count that slips past a guard); the slice count's rounding fix-up takes a bounded number of
   steps; every other loop runs over the pool or the block's samples.
-- Speed: per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs. The
+- Speed of a voice without effects (V_ACTIVE 1, a "plain" voice: no effect, sustain 1, loop 1, accelerate 0):
+  per voice and segment the kernel splits the samples into [attack | flat | release/cut] runs. The
   ramps go sample by sample (`_shaped_run`, the formula above). The flat run, where the envelope is exactly 1,
   goes in batches of 64 samples (`_flat_run`): frame numbers, then the frame reads, then interpolation and
   mixing, so that all but the reads vectorise; at rate 1 the frames lie in a row and one vectorised loop adds
@@ -78,29 +105,72 @@ Sample voices (`play_samples`)
   reading both is as fast). Integer rates skip the interpolation. Every loop computes each output sample by
   the same floating-point operations in the same order, so the split never shows in the output
   (tests/test_voice_kernels.py holds mono and stereo voices at unit, integer and fractional rates, both ways,
-  to a per-sample model with ==). Measured on the dev machine, a noisy 2-core Zen 4 VM
-  (`python -m tests.test_voice_kernels`: 256 voices, 512-sample blocks; best of 5 runs interleaved with the
-  previous kernel, whose figures are in parentheses): ns per voice-sample, mono / stereo, rate 1 0.3 / 0.3
-  (0.3 / 0.3), rate 1.37 1.2 / 1.9 (3.7 / 3.7), mono rate -1 0.8 (1.85); a full 512-voice pool with 16
-  triggers per block at rate 1 0.85 (1.1). `python -m benchmarks.drums` (kit samples, all mono, mostly at
-  fractional rates), interleaved, median of 7: 39x real time (20x); about half of its render is this kernel.
+  to a per-sample model with ==). Measured figures: tests/test_voice_kernels.py's micro benchmark and
+  `python -m benchmarks.drums` (see the README).
+
+Per-voice effects (both kernels)
+--------------------------------
+A voice with any effect, a sustain below 1, a loop or an accelerate is an "effect" voice (V_ACTIVE 2). Its raw
+signal (the interpolated sample frames, one lane per channel, or the synth's oscillator) goes through its
+effects in SuperDirt's module order, then the envelope, the level and the pan:
+
+    vowel -> shape -> hpf (hcutoff) -> bpf (bandf) -> crush -> coarse -> lpf (cutoff, its envelope) -> distort
+
+- vowel v (a e i o u = 0..4, fractions blend): the `vowel` function's formant filter (engine/kernels/tone.py:
+  five TPT bandpasses at the Csound countertenor formants, unit gain at the first), per lane.
+- shape s (0..1): SuperDirt's: s' = min(s, 1 - 4e-10), k = 2 s' / (1 - s'), y = (1 + k) x / (1 + k |x|).
+- hcutoff / cutoff f (Hz; |f|, clamped 20 Hz .. 0.49 sr): TPT state-variable high / low pass (svf_step and
+  svf_coefficients of engine/kernels/filters.py) with q = 10^(hpq / 20) (lpq), Strudel's q read as Web Audio
+  reads a lowpass's q (the peak in dB), when given, else q = 1000^clamp(resonance, 0, 1) (SuperDirt's RLPF/RHPF:
+  rq = 0.001^resonance); q clamped to Q_RANGE.
+- bandf f (clamped >= 20 Hz): bandpass with q = max(bandq, 1) (10 when not given), its output times q
+  (SuperDirt's dirt_bpf).
+- crush c (clamped 1..16): SuperDirt's x.round(0.5^(c - 1)): y = floor(x / q + 0.5) * q with q = 0.5^(c - 1).
+- coarse c (> 1): SuperDirt's Latch at SampleRate / c: the lane takes a new value at ages k where floor(k / c)
+  changes (k = 0, c, 2c, ... for whole c) and holds it in between.
+- lpenv e, lpattack, lpdecay, lpsustain, lprelease (any given, with a cutoff): Strudel's filter envelope. The
+  cutoff moves exponentially, i.e. linearly in octaves o above the cutoff: from o0 = 0 to o1 = e (e < 0: from
+  |e| down to 0) over the attack, to os = log2(2^o0 + s (2^o1 - 2^o0)) over the decay, holds, and returns to o0
+  over the release from the gate (none given: 0.005 0.14 0 0.1 s; otherwise Strudel's rule: sustain 1 when no
+  decay is given, else 0.001, and attack and decay at least 0.001 s, release 0.01 s; e not given: 1). The
+  coefficients change every FILTER_ENV_STEP samples of age, from the octave at the step's first age; the cutoff
+  is clamped to 20 kHz (Strudel's) and to 0.49 sr.
+- distort d (> 0): Strudel's: k = e^d - 1, y = (1 + k) x / (1 + k |x|).
+Filter integrators are flushed to 0 below 1e-30 on every sample (so the flush never depends on the block).
+
+How it runs: while a node has effect voices, a segment is rendered in chunks of FX_CHUNK columns. For each
+chunk, the effect voices' raw lanes are written into a [lanes, chunk] array (`_sample_raw`, `_synth_raw`);
+the filters run over all lanes at once, a tile of _TILE samples at a time copied time-major so that the lane
+loop is innermost and LLVM vectorises it (the "voices in SIMD lanes" of DESIGN.md; `_filter_stage`), the other
+effects lane by lane (`_lane_stage`); then every voice is added to the output in pool index order, the plain
+ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each lane's arithmetic is its own,
+so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
+V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT) and not used yet.
+Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono voices at rate 1.37, best of 5 in
+CPU time), ns per voice-sample: a plain voice 1.27; with a lowpass, highpass or bandpass 2.5 (+1.2: the filter
+over the lanes 0.75, the time-major copies the rest), shape or distort +1.45, crush +0.45, coarse +1.5, a decay
+to a sustain +0.2, loop +0.5; the filter envelope +7.1 (lane by lane: its coefficients follow each voice's own
+envelope, so the recurrence runs one lane at a time), vowel +11.5 (five bandpasses, lane by lane). The drum
+workload with a cutoff on every voice: about 14x real time on one worker, against about 40x without.
 
 Synth voices (`play_synth`)
 ---------------------------
-wave: SINE 0, SAW 1 (PolyBLEP), SQUARE 2 (PolyBLEP), TRI 3. The phase starts at 0 and advances freq / sr per
-sample (computed before the increment, as in `oscillators`): sine and triangle start at 0 rising (the
-triangle is phase-aligned with the sine: 4p, 2 - 4p, 4p - 4), saw and square start at 0 because the PolyBLEP
-correction sees the onset as their discontinuity. Sine uses a degree-11 odd polynomial on a folded phase
-(error < 2e-11, half the cost of math.sin).
+wave: SINE 0, SAW 1 (PolyBLEP), SQUARE 2 (PolyBLEP), TRI 3. Frequency T_FREQ * 2^(note / 12). The phase starts
+at 0 and advances freq / sr per sample (computed before the increment, as in `oscillators`): sine and triangle
+start at 0 rising (the triangle is phase-aligned with the sine: 4p, 2 - 4p, 4p - 4), saw and square start at 0
+because the PolyBLEP correction sees the onset as their discontinuity. Sine uses a degree-11 odd polynomial on a
+folded phase (error < 2e-11, half the cost of math.sin).
 ADSR (curve of tau = age + 1, see above): attack A samples 0 -> 1 (A = 0: starts at 1), decay D samples
-1 -> sustain S (clamped 0..1), sustain while the gate is open, gate closes after G = hold samples (hold < 0:
-never), then release R samples from the level L the curve had at tau = G down to 0 (R = 0: hard stop).
-A voice is freed when the release reaches 0, or when S == 0 and the decay has finished (whatever the gate).
-A hold < 0 voice with S > 0 sounds until it is stolen. freq <= 0 or NaN, gain <= 0, or an envelope that is
-silent from the start (A = D = 0 with S = 0; hold 0 with A > 0): skipped. NaN durations count as 0 and NaN
-sustain as 0; durations are clamped to 1e6 s. A frequency above the sample rate is taken modulo it (the
-sampled waveform is the same). Same pan law, stealing rule, stats and block-size independence as the sample
-voices. Measured: sine 4.3, saw 2.8, square 3.3, tri 2.7 ns per voice-sample (256 voices).
+1 -> sustain S (clamped 0..1), sustain while the gate is open, then release R samples from the level L the curve
+had at tau = G down to 0 (R = 0: hard stop). None of attack decay sustain release given: SYNTH_DEFAULTS
+(Strudel's 0.001 0.05 0.6 0.01); some given: attack 0.001, decay 0, release 0.01 for the others and sustain by
+the rule above. The gate: above (legato 1 when not given: a note lasts its event, and legato or release lengthen
+it). A voice is freed when the release reaches 0, or when S == 0 and the decay has finished (whatever the gate).
+A voice whose gate never closes (T_LENGTH < 0) with S > 0 sounds until it is stolen. freq <= 0 or NaN, a level
+of 0, or an envelope that is silent from the start (A = D = 0 with S = 0; gate 0 with A > 0): skipped. NaN
+durations count as not given; durations are clamped to 1e6 s. A frequency above the sample rate is taken modulo
+it (the sampled waveform is the same). Same pan law (mono), effects, stealing rule, stats and block-size
+independence as the sample voices.
 """
 
 from __future__ import annotations
@@ -111,37 +181,67 @@ import numba as nb
 import numpy as np
 
 from engine.kernels.envelopes import ads_level
+from engine.kernels.filters import svf_coefficients, svf_step
 from engine.kernels.oscillators import _blep
+from engine.kernels.stereo import pan_gains
+from engine.kernels.tone import _band, _formant
+from graph.values import VOICE_CONTROLS
 
 DEFAULT_VOICES = 512
 MAX_VOICES = 4096  # the reference's hard cap; new_pool refuses more
-DEFAULT_ATTACK = 0.001  # seconds, sample voices, used when a trigger's attack is 0
-DEFAULT_RELEASE = 0.003  # seconds, sample voices, used when a trigger's release is 0
+DEFAULT_ATTACK = 0.001  # seconds, sample voices, used when a trigger's attack is 0 or not given
+DEFAULT_RELEASE = 0.003  # seconds, sample voices, used when a trigger's release is 0 or not given
 CUT_FADE = 0.010  # seconds, the fade of voices cut by a newer voice of their group
+SYNTH_DEFAULTS = (0.001, 0.05, 0.6, 0.01)  # synth attack, decay, sustain, release when none is given (Strudel's)
+FILTER_ENV_DEFAULTS = (0.005, 0.14, 0.0, 0.1)  # lpattack lpdecay lpsustain lprelease when none is given (Strudel's)
+FILTER_ENV_STEP = 16  # samples of age between the filter envelope's coefficient updates
+MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
+MAX_SEMITONES = 12_000.0  # |note| is clamped to this: 2 ** (note / 12) stays finite
+Q_RANGE = (0.1, 1000.0)  # per-voice filter q is clamped to this (resonance 1 is q 1000, as SuperDirt's rq 0.001)
+FX_CHUNK = 512  # columns per chunk while a node has effect voices (one lane's chunk: 4 KiB)
+_TILE = 64  # samples per tile of the filter stages (the time-major copy stays in L1)
 
-# ---- sample triggers: float64 [capacity, TRIGGER_WIDTH] ------------------------------------------------------
-T_OFFSET = 0  # absolute column in out_l / out_r, start <= offset < stop (an integer value)
-T_SAMPLE = 1  # sample id in the bank
-T_GAIN = 2  # linear, clamped 0..10
-T_PAN = 3  # -1 (left) .. 1 (right)
-T_RATE = 4  # source frames per output sample (speed * 2 ** (note / 12)); < 0 plays the slice backwards; 0 skips
-T_BEGIN = 5  # slice start, fraction 0..1 of the sample
-T_END = 6  # slice end, fraction 0..1 (begin < end, else skipped)
-T_CUT = 7  # cut group, 0 = none
-T_ATTACK = 8  # seconds; 0 -> DEFAULT_ATTACK; < 0 -> none
-T_RELEASE = 9  # seconds; 0 -> DEFAULT_RELEASE; < 0 -> hard stop
-T_HOLD = 10  # samples until the release starts; < 0 -> play to the natural end of the slice
-TRIGGER_WIDTH = 11
+# ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
+# Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
+# order), holding the control's raw value (NaN: not given).
+TRIGGER_FIELDS = ("offset", "sample", "freq", "length", "cps") + tuple(c.name for c in VOICE_CONTROLS if c.field)
+TRIGGER_WIDTH = len(TRIGGER_FIELDS)
+
+
+def trigger_field(name: str) -> int:
+    """The trigger column of a field or voice control (by its name in graph/values.py)."""
+    return TRIGGER_FIELDS.index(name)
+
+
+T_OFFSET = trigger_field("offset")  # absolute column in out_l / out_r, start <= offset < stop (an integer value)
+T_SAMPLE = trigger_field("sample")  # sample id in the bank (sample voices)
+T_FREQ = trigger_field("freq")  # Hz before `note` (synth voices)
+T_LENGTH = trigger_field("length")  # the event's length in samples (legato's unit); < 0: none (the gate never closes)
+T_CPS = trigger_field("cps")  # cycles per second (unit c)
+T_NOTE, T_GAIN, T_OVERGAIN, T_AMP, T_VELOCITY, T_PAN, T_ORBIT = (
+    trigger_field(n) for n in ("note", "gain", "overgain", "amp", "velocity", "pan", "orbit"))
+T_SPEED, T_ACCELERATE, T_UNIT, T_BEGIN, T_END, T_LOOP, T_CUT = (
+    trigger_field(n) for n in ("speed", "accelerate", "unit", "begin", "end", "loop", "cut"))
+T_ATTACK, T_DECAY, T_SUSTAIN, T_RELEASE, T_HOLD, T_LEGATO = (
+    trigger_field(n) for n in ("attack", "decay", "sustain", "release", "hold", "legato"))
+T_VOWEL, T_SHAPE, T_HCUTOFF, T_HRESONANCE, T_HPQ, T_BANDF, T_BANDQ, T_CRUSH, T_COARSE = (
+    trigger_field(n) for n in ("vowel", "shape", "hcutoff", "hresonance", "hpq", "bandf", "bandq", "crush", "coarse"))
+T_CUTOFF, T_RESONANCE, T_LPQ, T_LPENV, T_LPATTACK, T_LPDECAY, T_LPSUSTAIN, T_LPRELEASE, T_DISTORT = (
+    trigger_field(n) for n in ("cutoff", "resonance", "lpq", "lpenv", "lpattack", "lpdecay", "lpsustain",
+                               "lprelease", "distort"))
+UNIT_CYCLES = 1.0  # T_UNIT's value for unit "c" (0: "r")
+# Every column's value when nothing gives it (the controls' defaults, NaN where "not given" matters).
+DEFAULT_TRIGGER = np.array([0.0, -1.0, 0.0, -1.0, 1.0] + [c.default for c in VOICE_CONTROLS if c.field])
 
 # ---- sample voice pool: float64 [P, POOL_WIDTH] (kernel-private layout, all-zero row = free slot) ------------
-V_ACTIVE = 0  # 1.0 while sounding
+V_ACTIVE = 0  # 1.0 while sounding (a plain voice), 2.0 for a voice with effects; 0 free
 V_AGE = 1  # samples rendered so far = age of the next output sample
 V_END = 2  # ages 0..V_END-1 are output; freed when V_AGE reaches it
 V_BASE = 3  # offsets[sample id]: row of the sample's first frame in `data`
 V_POS0 = 4  # position (frames from the sample start) at age 0
 V_RATE = 5
-V_GL = 6  # gain * gL
-V_GR = 7  # gain * gR
+V_GL = 6  # level * gL
+V_GR = 7  # level * gR
 V_ATTACK = 8  # A, attack samples (>= 1)
 V_REL_END = 9  # tau where the release ramp reaches 0
 V_RELEASE = 10  # R, release samples (>= 1)
@@ -150,29 +250,9 @@ V_CUT = 12  # cut group
 V_SAMPLE = 13  # sample id (informational)
 V_CUT_LEN = 14  # C, cut fade samples (1.0 before a cut: with V_CUT_END huge the fade term never applies)
 V_MONO = 15  # 1.0 when the sample is mono (channels 1): the runs read only the left column (but at rate 1)
-POOL_WIDTH = 16  # 128-byte rows
-
-# ---- synth triggers: float64 [capacity, SYNTH_TRIGGER_WIDTH] -------------------------------------------------
-S_OFFSET = 0  # absolute column, start <= offset < stop
-S_FREQ = 1  # Hz (> 0)
-S_GAIN = 2  # linear, clamped 0..10
-S_PAN = 3  # -1 .. 1
-S_ATTACK = 4  # seconds (>= 0; 0 = instant)
-S_DECAY = 5  # seconds (>= 0; 0 = instant)
-S_SUSTAIN = 6  # level 0..1
-S_RELEASE = 7  # seconds (>= 0; 0 = hard stop at the gate)
-S_HOLD = 8  # gate length in samples; < 0: the gate never closes
-SYNTH_TRIGGER_WIDTH = 9
-
-# waveforms of play_synth
-SINE = 0
-SAW = 1
-SQUARE = 2
-TRI = 3
-WAVES = {"sine": SINE, "saw": SAW, "square": SQUARE, "tri": TRI, "triangle": TRI}
 
 # ---- synth voice pool: float64 [P, SYNTH_POOL_WIDTH] (kernel-private layout) ----------------------------------
-Y_ACTIVE = 0
+Y_ACTIVE = 0  # as V_ACTIVE
 Y_AGE = 1
 Y_END = 2  # ages 0..Y_END-1 are output (inf: until stolen)
 Y_PHASE = 3  # cycles, [0, 1)
@@ -188,13 +268,49 @@ Y_T3 = 12  # sustain segment: tau in (T2, T3], level SUS; T3 = the gate G (huge:
 Y_SUS = 13
 Y_LEVEL = 14  # release segment: tau > T3, level LEVEL + REL_SLOPE * (tau - G); LEVEL = the curve at G
 Y_REL_SLOPE = 15  # -LEVEL / R
-SYNTH_POOL_WIDTH = 16
+
+# ---- columns from 16 on: the same in both pools (the effects code serves both kernels) ------------------------
+F_FX = 16  # effect flags (FX_*), 0 for a plain voice
+F_ORBIT = 17  # the trigger's orbit, recorded for effect buses (not used yet)
+V_LO = 18  # sample voices: the slice's first frame,
+V_SPAN = 19  # its length in frames,
+V_ACC = 20  # (r1 - r0) / (2 N): the accelerate term of the position
+V_SUS = 21  # sustain level S
+V_DSLOPE = 22  # (1 - S) / D (0 when S == 1)
+V_RLEVEL = 23  # L, the decay curve where the release ramp starts
+F_LP = 24  # lowpass a1 a2 a3 k (4 columns)
+F_HP = 28  # highpass a1 a2 a3 k
+F_BP = 32  # bandpass a1 a2 a3 gain
+F_LP_FC = 36  # the lowpass cutoff (Hz; the filter envelope's base)
+F_VOWEL = 37
+F_SHAPE = 38  # k
+F_CRUSH = 39  # step q
+F_COARSE = 40
+F_DIST = 41  # k
+F_FE = 42  # filter envelope: A D R (samples), o0 o1 os (octaves), gate (samples), o at the gate (8 columns)
+F_LP_S = 50  # lowpass integrators: left ic1 ic2, right ic1 ic2
+F_HP_S = 54
+F_BP_S = 58
+F_HELD = 62  # coarse: the held left and right values
+F_VOW_S = 64  # vowel integrators: 10 per lane, left then right
+POOL_WIDTH = SYNTH_POOL_WIDTH = 96
+
+# effect flags (F_FX), one bit each
+FX_VOWEL, FX_SHAPE, FX_HPF, FX_BPF, FX_CRUSH, FX_COARSE, FX_LPF, FX_LPENV, FX_DIST = (1 << b for b in range(9))
+FX_ENV = 1 << 9  # sample voices: a decay below full level (sustain < 1)
+FX_WRAP = 1 << 10  # sample voices: loop or accelerate (the wrapped position)
+
+# waveforms of play_synth
+SINE = 0
+SAW = 1
+SQUARE = 2
+TRI = 3
+WAVES = {"sine": SINE, "saw": SAW, "square": SQUARE, "tri": TRI, "triangle": TRI}
 
 _NEVER = 1e300  # a tau no voice reaches
 _MAX_FRAMES = 2.0**40  # longest sample voice, in output samples (~790 years at 44.1 kHz); float64 counts stay exact
-_MAX_SECONDS = 1e6  # synth envelope segment durations are clamped to this
-_QUARTER_PI = 0.25 * math.pi
-_COS_QUARTER_PI = math.cos(_QUARTER_PI)
+_MAX_SECONDS = 1e6  # envelope segment durations are clamped to this
+_LOW, _HIGH, _BAND = 0, 1, 2  # filter stages' outputs
 
 
 def new_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
@@ -208,8 +324,9 @@ def new_synth_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
 
 
 def new_triggers(capacity: int, synth: bool = False) -> np.ndarray:
-    """A trigger table for up to `capacity` triggers per call."""
-    return np.zeros((max(int(capacity), 1), SYNTH_TRIGGER_WIDTH if synth else TRIGGER_WIDTH), dtype=np.float64)
+    """A trigger table for up to `capacity` triggers per call, every row DEFAULT_TRIGGER (`synth` is kept for
+    callers of the two-layout era: both kernels read the same layout)."""
+    return np.tile(DEFAULT_TRIGGER, (max(int(capacity), 1), 1))
 
 
 def new_stats() -> np.ndarray:
@@ -240,23 +357,64 @@ def _whole_samples(samples: float) -> float:
     return np.floor(min(samples, _MAX_FRAMES) + 0.5)
 
 
-@nb.njit(cache=True, inline="always")
-def _pan_gains(pan: float) -> tuple[float, float]:
-    if not pan >= -1.0:  # also NaN -> centre below
-        pan = -1.0 if pan < -1.0 else 0.0
-    elif pan > 1.0:
-        pan = 1.0
-    # gL = sqrt(2) cos(theta), gR = sqrt(2) sin(theta) with theta = (pan + 1) pi / 4, written as
-    # cos((1 + pan) pi/4) / cos(pi/4) and cos((1 - pan) pi/4) / cos(pi/4): the centre is exactly 1.0 on both
-    # sides (not 1 +- 2e-16) and the law is exactly mirror-symmetric (gL(pan) == gR(-pan)).
-    return math.cos((1.0 + pan) * _QUARTER_PI) / _COS_QUARTER_PI, math.cos((1.0 - pan) * _QUARTER_PI) / _COS_QUARTER_PI
 
 
 @nb.njit(cache=True, inline="always")
-def _clamp_gain(gain: float) -> float:
-    if not gain > 0.0:  # also NaN
+def _seconds(x: float) -> float:
+    """A duration in seconds clamped to 0.._MAX_SECONDS (NaN -> 0)."""
+    if not x > 0.0:
         return 0.0
-    return min(gain, 10.0)
+    return min(x, _MAX_SECONDS)
+
+
+@nb.njit(cache=True, inline="always")
+def _level(trig) -> float:
+    """amp * velocity * (min(gain, 2) + overgain)^4 (SuperDirt's DirtEvent, Strudel's velocity), clamped to
+    MAX_LEVEL; 0 when the voice is to be skipped."""
+    gain = trig[T_GAIN]
+    if not gain == gain:
+        return 0.0
+    base = min(gain, 2.0) + trig[T_OVERGAIN]
+    if not base > 0.0:
+        return 0.0
+    square = base * base
+    level = square * square * trig[T_AMP] * trig[T_VELOCITY]
+    if not level > 0.0:
+        return 0.0
+    return min(level, MAX_LEVEL)
+
+
+@nb.njit(cache=True, inline="always")
+def _transposition(note: float) -> float:
+    """2^(note / 12), note clamped to +-MAX_SEMITONES (NaN stays NaN: the caller skips the voice)."""
+    return 2.0 ** (min(max(note, -MAX_SEMITONES), MAX_SEMITONES) / 12.0)
+
+
+@nb.njit(cache=True, inline="always")
+def _gate(trig, a_len: float, sr: float, legato_default: float) -> float:
+    """Samples from the onset to the release: the smaller of legato * length and attack + hold; _NEVER when
+    neither is given (legato_default: what a missing legato means, NaN for none)."""
+    gate = _NEVER
+    legato = trig[T_LEGATO]
+    if not legato == legato:
+        legato = legato_default
+    length = trig[T_LENGTH]
+    if legato == legato and length >= 0.0:
+        held = max(legato, 0.0) * length if legato > 0.0 else 0.0  # legato 0 of an endless event: 0, not NaN
+        gate = _whole_samples(held)
+    hold = trig[T_HOLD]
+    if hold == hold:
+        gate = min(gate, a_len + _samples_of(_seconds(hold), sr))
+    return gate
+
+
+@nb.njit(cache=True, inline="always")
+def _sustain(trig) -> float:
+    """The sustain level: given (clamped 0..1), else 1, or 0 when a decay is given (Strudel's rule)."""
+    sus = trig[T_SUSTAIN]
+    if not sus == sus:
+        return 0.0 if trig[T_DECAY] == trig[T_DECAY] else 1.0
+    return min(max(sus, 0.0), 1.0)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -422,55 +580,237 @@ def _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_
 
 
 @nb.njit(cache=True, nogil=True)
-def _render_samples(out_l, out_r, a, b, pool, hi, data):
+def _render_samples(out_l, out_r, a, b, pool, hi, data, sr):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
     Returns how many were freed."""
     if hi == 0:  # an idle node: skip the scratch allocation
         return 0
+    lanes = 0
+    for i in range(hi):
+        if pool[i, V_ACTIVE] == 2.0:
+            lanes += 1 if pool[i, V_MONO] != 0.0 else 2
+    if lanes:
+        return _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes)
     flat = data.reshape(data.shape[0] * 2)  # a view: frame i is flat[2i], flat[2i + 1]
     # _flat_run's batch (two arrays: every array handed down the inlined runs costs reference counting per voice)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
+    return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, _NO_LANES, _NO_FIRST)
+
+
+_NO_LANES = np.zeros((1, 1))
+_NO_FIRST = np.zeros(1, dtype=np.int64)
+
+
+@nb.njit(cache=True, nogil=True)
+def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane):
+    """Add every active voice for columns [a, b) in pool index order: a plain voice by its runs, an effect voice
+    from its processed lanes in x (first_lane[i]: its first column); free the voices that end. Returns how many
+    were freed. (The plain voice's body is written out here: as an inlined function it costs a third more.)"""
     freed = 0
     seg = b - a
     for i in range(hi):
-        if pool[i, V_ACTIVE] == 0.0:
+        active = pool[i, V_ACTIVE]
+        if active == 0.0:
             continue
         age = pool[i, V_AGE]
         end = pool[i, V_END]
         left = end - age
         m = seg if left >= seg else int(left)
-        base = int(pool[i, V_BASE])
-        p0 = pool[i, V_POS0]
-        rate = pool[i, V_RATE]
-        gl = pool[i, V_GL]
-        gr = pool[i, V_GR]
-        a_len = pool[i, V_ATTACK]
-        rel_end = pool[i, V_REL_END]
-        r_len = pool[i, V_RELEASE]
-        cut_end = pool[i, V_CUT_END]
-        c_len = pool[i, V_CUT_LEN]
-        ia = 1.0 / a_len
-        ir = 1.0 / r_len
-        ic = 1.0 / c_len
-        # the envelope is exactly 1 for a_len <= tau <= min(rel_end - r_len, cut_end - c_len) (tau = age + 1)
-        flat_lo = max(a_len - 1.0 - age, 0.0)  # first k of the flat run
-        flat_hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))  # one past its last k
-        k0 = int(flat_lo) if flat_lo < m else m
-        k1 = int(flat_hi) if flat_hi > k0 else k0
-        if rate == 1.0 and p0 >= 0.0:
-            _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len, ir,
-                             cut_end, c_len, ic)
-        elif pool[i, V_MONO] != 0.0:  # a literal at each call: each inlined copy of the loops is specialised
-            _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len,
-                        ir, cut_end, c_len, ic, scratch, True)
+        if active == 2.0:
+            _sample_mix(out_l, out_r, a, m, x, first_lane[i], pool[i], pool[i, V_MONO] == 0.0)
         else:
-            _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end, r_len,
-                        ir, cut_end, c_len, ic, scratch, False)
+            base = int(pool[i, V_BASE])
+            p0 = pool[i, V_POS0]
+            rate = pool[i, V_RATE]
+            gl = pool[i, V_GL]
+            gr = pool[i, V_GR]
+            a_len = pool[i, V_ATTACK]
+            rel_end = pool[i, V_REL_END]
+            r_len = pool[i, V_RELEASE]
+            cut_end = pool[i, V_CUT_END]
+            c_len = pool[i, V_CUT_LEN]
+            ia = 1.0 / a_len
+            ir = 1.0 / r_len
+            ic = 1.0 / c_len
+            # the envelope is exactly 1 for a_len <= tau <= min(rel_end - r_len, cut_end - c_len) (tau = age + 1)
+            flat_lo = max(a_len - 1.0 - age, 0.0)  # first k of the flat run
+            flat_hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))  # one past its last k
+            k0 = int(flat_lo) if flat_lo < m else m
+            k1 = int(flat_hi) if flat_hi > k0 else k0
+            if rate == 1.0 and p0 >= 0.0:
+                _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len,
+                                 ir, cut_end, c_len, ic)
+            elif pool[i, V_MONO] != 0.0:  # a literal at each call: each inlined copy of the loops is specialised
+                _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
+                            r_len, ir, cut_end, c_len, ic, scratch, True)
+            else:
+                _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
+                            r_len, ir, cut_end, c_len, ic, scratch, False)
         age += m
         pool[i, V_AGE] = age
         if age >= end:
             pool[i, V_ACTIVE] = 0.0
             freed += 1
+    return freed
+
+
+@nb.njit(cache=True, inline="always")
+def _sample_raw(x, c, m, lane, row, flat, stereo, tmp, scratch):
+    """The raw lanes of an effect sample voice for its next m samples (<= c) into x[lane] (and lane + 1 for a
+    stereo sample), zeros after them: its interpolated frames at the module doc's positions. As in `_flat_run`,
+    the positions and frame numbers first, then the reads, then the interpolation (all but the reads vectorise);
+    at rate 1 (no wrap) the frames lie in a row and are copied (the interpolation's f is 0)."""
+    age = row[V_AGE]
+    base = int(row[V_BASE])
+    p0 = row[V_POS0]
+    rate = row[V_RATE]
+    wrap = (int(row[F_FX]) & FX_WRAP) != 0
+    src = flat[2 * base :]  # frame j of the sample at src[2j] (j >= 0: positions stay in the slice)
+    if rate == 1.0 and not wrap:
+        first = 2 * (int(p0) + int(age))
+        for side in range(2 if stereo else 1):
+            out = x[lane + side]
+            run = src[first + side : first + side + 2 * m]
+            for q in range(m):
+                out[q] = np.float64(run[2 * q])
+    else:
+        if wrap:
+            lo = row[V_LO]
+            span = row[V_SPAN]
+            acc = row[V_ACC]
+            for q in range(m):
+                k = age + q
+                u = (p0 - lo) + (rate * k + acc * (k * k))
+                u -= span * math.floor(u / span)
+                if not (u >= 0.0 and u < span):  # rounding at the wrap (or no precision left): the slice's start
+                    u = 0.0
+                tmp[q] = lo + u
+        else:
+            for q in range(m):
+                tmp[q] = p0 + rate * (age + q)
+        frame, taps = scratch
+        for q in range(m):
+            frame[q] = np.uint64(np.floor(tmp[q])) * _FRAME
+        for side in range(2 if stereo else 1):
+            out = x[lane + side]
+            first = _RIGHT if side else np.uint64(0)
+            for q in range(m):
+                at = frame[q] + first
+                taps[0, q] = src[at]
+                taps[1, q] = src[at + _NEXT_LEFT]
+            for q in range(m):
+                pos = tmp[q]
+                v = np.float64(taps[0, q])
+                out[q] = v + (pos - np.floor(pos)) * (np.float64(taps[1, q]) - v)
+    for side in range(2 if stereo else 1):
+        out = x[lane + side]
+        for q in range(m, c):
+            out[q] = 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _sample_env(row, tau, a_len, ia, rel_end, r_len, ir, cut_end, c_len, ic, sus, dslope, rlevel):
+    """The envelope of an effect sample voice at tau (the module doc's formula; with sustain 1 and L = 1 the
+    plain voices' formula, operation for operation)."""
+    env = tau * ia if tau < a_len else 1.0
+    if tau > a_len:
+        dcy = 1.0 - dslope * (tau - a_len)
+        if dcy < env:
+            env = max(dcy, sus)
+    rel = rel_end - tau
+    if rel < r_len:
+        env = min(env, rlevel * rel * ir)
+    cut = cut_end - tau
+    if cut < c_len:
+        env = min(env, cut * ic)
+    return env
+
+
+@nb.njit(cache=True, inline="always")
+def _sample_mix(out_l, out_r, n0, m, x, lane, row, stereo):
+    """Add m samples of an effect sample voice (its processed lanes) from column n0, enveloped and panned: the
+    envelope formula sample by sample where a ramp or the cut applies, and between them (the attack done, the
+    release not begun) its decay curve min(1, max(1 - dslope (tau - A), S)), the same numbers in a loop that
+    vectorises."""
+    age = row[V_AGE]
+    gl = row[V_GL]
+    gr = row[V_GR]
+    a_len = row[V_ATTACK]
+    rel_end = row[V_REL_END]
+    r_len = row[V_RELEASE]
+    cut_end = row[V_CUT_END]
+    c_len = row[V_CUT_LEN]
+    ia = 1.0 / a_len
+    ir = 1.0 / r_len
+    ic = 1.0 / c_len
+    sus = row[V_SUS]
+    dslope = row[V_DSLOPE]
+    rlevel = row[V_RLEVEL]
+    xl = x[lane]
+    xr = x[lane + 1] if stereo else xl
+    # the middle run: a_len <= tau < min(rel_end - r_len, cut_end - c_len) + 1 (no ramp, no cut)
+    lo = max(a_len - 1.0 - age, 0.0)
+    hi = min(min(rel_end - r_len, cut_end - c_len) - age, float(m))
+    k0 = int(lo) if lo < m else m
+    k1 = int(hi) if hi > k0 else k0
+    for q in range(k0):
+        env = _sample_env(row, age + q + 1.0, a_len, ia, rel_end, r_len, ir, cut_end, c_len, ic, sus, dslope, rlevel)
+        out_l[n0 + q] += xl[q] * (env * gl)
+        out_r[n0 + q] += xr[q] * (env * gr)
+    # views indexed from 0 by a range: LLVM knows the index is not negative, and the loop vectorises
+    left, right, sl, sr = out_l[n0 + k0 : n0 + k1], out_r[n0 + k0 : n0 + k1], xl[k0:k1], xr[k0:k1]
+    if dslope == 0.0:
+        for q in range(k1 - k0):
+            left[q] += sl[q] * gl
+            right[q] += sr[q] * gr
+    else:
+        t0 = age + k0 + 1.0 - a_len
+        for q in range(k1 - k0):
+            env = min(1.0, max(1.0 - dslope * (t0 + q), sus))
+            left[q] += sl[q] * (env * gl)
+            right[q] += sr[q] * (env * gr)
+    for q in range(k1, m):
+        env = _sample_env(row, age + q + 1.0, a_len, ia, rel_end, r_len, ir, cut_end, c_len, ic, sus, dslope, rlevel)
+        out_l[n0 + q] += xl[q] * (env * gl)
+        out_r[n0 + q] += xr[q] * (env * gr)
+
+
+@nb.njit(cache=True, nogil=True)
+def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes):
+    """`_render_samples` while some voices have effects: chunk by chunk, the effect voices' raw lanes, their
+    effects over all lanes, then every voice added in pool index order (the module doc)."""
+    flat = data.reshape(data.shape[0] * 2)
+    scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
+    x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
+    t = np.empty((_TILE, lanes))  # a tile of them, time-major, for the filters
+    tmp = np.empty(FX_CHUNK)
+    raw = (np.empty(FX_CHUNK, dtype=np.uint64), np.empty((2, FX_CHUNK), dtype=np.float32))
+    work = np.empty((8, lanes))
+    lane_slot = np.empty(lanes, dtype=np.int64)
+    lane_side = np.empty(lanes, dtype=np.int64)
+    first_lane = np.empty(hi, dtype=np.int64)
+    freed = 0
+    n0 = a
+    while n0 < b:
+        c = min(FX_CHUNK, b - n0)
+        nl = 0
+        for i in range(hi):
+            if pool[i, V_ACTIVE] == 2.0:
+                first_lane[i] = nl
+                stereo = pool[i, V_MONO] == 0.0
+                left = pool[i, V_END] - pool[i, V_AGE]
+                m = c if left >= c else int(left)
+                if stereo:
+                    _sample_raw(x, c, m, nl, pool[i], flat, True, tmp, raw)
+                else:
+                    _sample_raw(x, c, m, nl, pool[i], flat, False, tmp, raw)
+                for side in range(2 if stereo else 1):
+                    lane_slot[nl] = i
+                    lane_side[nl] = side
+                    nl += 1
+        _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
+        freed += _mix_samples(out_l, out_r, n0, n0 + c, pool, hi, flat, scratch, x, first_lane)
+        n0 += c
     return freed
 
 
@@ -507,6 +847,294 @@ def _in_slice(pos, rate, lo, hi):
     return pos < hi if rate > 0.0 else pos >= lo
 
 
+
+
+# ------------------------------------------------------------------------------------- per-voice effects
+
+
+@nb.njit(cache=True, inline="always")
+def _q(strudel_db: float, superdirt: float) -> float:
+    """A filter's q: Strudel's q (the peak in dB, as Web Audio reads a lowpass's q) when given, else SuperDirt's
+    resonance 0..1 (q = 1 / rq, rq = 0.001^resonance); clamped to Q_RANGE."""
+    if strudel_db == strudel_db:
+        q = 10.0 ** (min(max(strudel_db, -100.0), 100.0) / 20.0)
+    else:
+        r = superdirt if superdirt == superdirt else 0.0
+        q = 1000.0 ** min(max(r, 0.0), 1.0)
+    return min(max(q, Q_RANGE[0]), Q_RANGE[1])
+
+
+@nb.njit(cache=True, inline="always")
+def _filter_octave(row, t: float) -> float:
+    """The filter envelope's offset in octaves above the cutoff at age t (the module doc's curve)."""
+    gate = row[F_FE + 6]
+    if t >= gate:
+        at_gate = row[F_FE + 7]
+        return at_gate + (row[F_FE + 3] - at_gate) * min((t - gate) / row[F_FE + 2], 1.0)
+    a_len = row[F_FE]
+    if t < a_len:
+        return row[F_FE + 3] + (row[F_FE + 4] - row[F_FE + 3]) * (t / a_len)
+    t -= a_len
+    d_len = row[F_FE + 1]
+    if t < d_len:
+        return row[F_FE + 4] + (row[F_FE + 5] - row[F_FE + 4]) * (t / d_len)
+    return row[F_FE + 5]
+
+
+@nb.njit(cache=True, inline="always")
+def _given(x: float) -> bool:
+    return x == x
+
+
+@nb.njit(cache=True)
+def _start_effects(row, trig, sr: float, gate: float) -> int:
+    """Set up the effects a trigger asks for in its voice's (zeroed) pool row; returns their flags."""
+    flags = 0
+    vowel = trig[T_VOWEL]
+    if _given(vowel):
+        row[F_VOWEL] = min(max(vowel, 0.0), 4.0)
+        flags |= FX_VOWEL
+    shape = trig[T_SHAPE]
+    if shape > 0.0:
+        s = min(shape, 1.0 - 4e-10)
+        row[F_SHAPE] = 2.0 * s / (1.0 - s)
+        flags |= FX_SHAPE
+    cutoff = trig[T_HCUTOFF]
+    if _given(cutoff):
+        k = 1.0 / _q(trig[T_HPQ], trig[T_HRESONANCE])
+        row[F_HP], row[F_HP + 1], row[F_HP + 2] = svf_coefficients(abs(cutoff), k, sr)
+        row[F_HP + 3] = k
+        flags |= FX_HPF
+    centre = trig[T_BANDF]
+    if _given(centre):
+        bq = trig[T_BANDQ]
+        q = min(max(bq, 1.0), Q_RANGE[1]) if _given(bq) else 10.0
+        row[F_BP], row[F_BP + 1], row[F_BP + 2] = svf_coefficients(max(abs(centre), 20.0), 1.0 / q, sr)
+        row[F_BP + 3] = q
+        flags |= FX_BPF
+    crush = trig[T_CRUSH]
+    if _given(crush):
+        row[F_CRUSH] = 0.5 ** (min(max(crush, 1.0), 16.0) - 1.0)
+        flags |= FX_CRUSH
+    coarse = trig[T_COARSE]
+    if coarse > 1.0:
+        row[F_COARSE] = min(coarse, _MAX_FRAMES)
+        flags |= FX_COARSE
+    cutoff = trig[T_CUTOFF]
+    if _given(cutoff):
+        k = 1.0 / _q(trig[T_LPQ], trig[T_RESONANCE])
+        row[F_LP_FC] = abs(cutoff)
+        row[F_LP], row[F_LP + 1], row[F_LP + 2] = svf_coefficients(abs(cutoff), k, sr)
+        row[F_LP + 3] = k
+        flags |= FX_LPF
+        depth, fa, fd, fs, fr = trig[T_LPENV], trig[T_LPATTACK], trig[T_LPDECAY], trig[T_LPSUSTAIN], trig[T_LPRELEASE]
+        if _given(depth) or _given(fa) or _given(fd) or _given(fs) or _given(fr):
+            if not (_given(fa) or _given(fd) or _given(fs) or _given(fr)):
+                fa, fd, fs, fr = FILTER_ENV_DEFAULTS
+            else:  # Strudel's getADSRValues
+                if not _given(fs):
+                    fs = 0.001 if _given(fd) else 1.0
+                fa = max(fa if _given(fa) else 0.0, 0.001)
+                fd = max(fd if _given(fd) else 0.0, 0.001)
+                fr = max(fr if _given(fr) else 0.0, 0.01)
+            depth = depth if _given(depth) else 1.0
+            depth = min(max(depth, -64.0), 64.0)
+            o0, o1 = (0.0, depth) if depth >= 0.0 else (-depth, 0.0)
+            s = min(max(fs, 0.0), 1.0)
+            row[F_FE] = max(_samples_of(_seconds(fa), sr), 1.0)
+            row[F_FE + 1] = max(_samples_of(_seconds(fd), sr), 1.0)
+            row[F_FE + 2] = max(_samples_of(_seconds(fr), sr), 1.0)
+            row[F_FE + 3] = o0
+            row[F_FE + 4] = o1
+            row[F_FE + 5] = math.log2(2.0**o0 + s * (2.0**o1 - 2.0**o0))
+            row[F_FE + 6] = _NEVER
+            if gate < _NEVER:
+                row[F_FE + 7] = _filter_octave(row, gate)
+                row[F_FE + 6] = gate
+            flags |= FX_LPENV
+    distort = trig[T_DISTORT]
+    if distort > 0.0:
+        row[F_DIST] = math.expm1(min(distort, 700.0))
+        flags |= FX_DIST
+    return flags
+
+
+@nb.njit(cache=True, inline="always")
+def _flushed(x: float) -> float:
+    return x if abs(x) > 1e-30 else 0.0  # also NaN -> 0: a NaN never stays in a filter
+
+
+@nb.njit(cache=True)
+def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
+    """One filter of the chain over every lane at once (a tile at a time, time-major in t: the lane loop innermost
+    is vectorised). Lanes whose voice
+    has no such filter (or whose lowpass follows its envelope: `_filter_env_lane`) pass through unchanged."""
+    a1, a2, a3, g0, g1, g2, s1, s2 = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
+    used = False
+    for lane in range(nl):
+        slot = lane_slot[lane]
+        flags = int(pool[slot, F_FX])
+        if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
+            used = True
+            a1[lane], a2[lane], a3[lane] = pool[slot, coef], pool[slot, coef + 1], pool[slot, coef + 2]
+            if out == _LOW:
+                g0[lane], g1[lane], g2[lane] = 0.0, 0.0, 1.0
+            elif out == _HIGH:
+                g0[lane], g1[lane], g2[lane] = 1.0, -pool[slot, coef + 3], -1.0
+            else:
+                g0[lane], g1[lane], g2[lane] = 0.0, pool[slot, coef + 3], 0.0
+            s1[lane] = pool[slot, state + 2 * lane_side[lane]]
+            s2[lane] = pool[slot, state + 2 * lane_side[lane] + 1]
+        else:  # zero coefficients and state: v1 = v2 = 0, the output g0 * v0 = v0
+            a1[lane] = a2[lane] = a3[lane] = 0.0
+            g0[lane], g1[lane], g2[lane] = 1.0, 0.0, 0.0
+            s1[lane] = s2[lane] = 0.0
+    if not used:
+        return
+    # a tile of samples at a time, copied time-major (lanes contiguous: the lane loop vectorises) and back; the
+    # copies index flat views with unsigned numbers (no view per lane, no negative-index code)
+    xf = x.reshape(x.shape[0] * x.shape[1])
+    tf = t.reshape(t.shape[0] * t.shape[1])
+    row_x = np.uint64(x.shape[1])
+    row_t = np.uint64(t.shape[1])
+    for q0 in range(0, c, _TILE):
+        n = min(_TILE, c - q0)
+        start = np.uint64(q0)
+        for lane in range(nl):
+            at = np.uint64(lane) * row_x + start
+            for q in range(n):
+                tf[np.uint64(q) * row_t + np.uint64(lane)] = xf[at + np.uint64(q)]
+        for q in range(n):
+            tq = t[q]
+            for lane in range(nl):
+                v0 = tq[lane]
+                v1, v2, n1, n2 = svf_step(v0, s1[lane], s2[lane], a1[lane], a2[lane], a3[lane])
+                tq[lane] = g0[lane] * v0 + g1[lane] * v1 + g2[lane] * v2
+                s1[lane] = _flushed(n1)
+                s2[lane] = _flushed(n2)
+        for lane in range(nl):
+            at = np.uint64(lane) * row_x + start
+            for q in range(n):
+                xf[at + np.uint64(q)] = tf[np.uint64(q) * row_t + np.uint64(lane)]
+    for lane in range(nl):
+        slot = lane_slot[lane]
+        flags = int(pool[slot, F_FX])
+        if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
+            pool[slot, state + 2 * lane_side[lane]] = s1[lane]
+            pool[slot, state + 2 * lane_side[lane] + 1] = s2[lane]
+
+
+@nb.njit(cache=True)
+def _filter_env_lane(x, c, lane, row, side, sr):
+    """A lane's lowpass that follows its envelope: coefficients from the octave at each FILTER_ENV_STEP of age."""
+    col = F_LP_S + 2 * side
+    s1, s2 = row[col], row[col + 1]
+    cutoff = row[F_LP_FC]
+    k = row[F_LP + 3]
+    age = row[V_AGE]
+    q = 0
+    while q < c:
+        t = age + q
+        step = t - (t % FILTER_ENV_STEP)
+        run = min(c - q, int(step + FILTER_ENV_STEP - t))
+        fc = min(cutoff * 2.0 ** _filter_octave(row, step), 20000.0)
+        a1, a2, a3 = svf_coefficients(fc, k, sr)
+        for j in range(q, q + run):
+            _, v2, n1, n2 = svf_step(x[lane, j], s1, s2, a1, a2, a3)
+            x[lane, j] = v2
+            s1 = _flushed(n1)
+            s2 = _flushed(n2)
+        q += run
+    row[col], row[col + 1] = s1, s2
+
+
+@nb.njit(cache=True)
+def _vowel_lane(x, c, lane, row, side, sr):
+    """A lane through the `vowel` function's five formant bandpasses (engine/kernels/tone.py)."""
+    v = row[F_VOWEL]
+    c0, c1, c2 = _formant(v, 0, sr), _formant(v, 1, sr), _formant(v, 2, sr)
+    c3, c4 = _formant(v, 3, sr), _formant(v, 4, sr)
+    ic = F_VOW_S + 10 * side
+    p0, r0, p1, r1, p2, r2 = row[ic], row[ic + 1], row[ic + 2], row[ic + 3], row[ic + 4], row[ic + 5]
+    p3, r3, p4, r4 = row[ic + 6], row[ic + 7], row[ic + 8], row[ic + 9]
+    for q in range(c):
+        xn = x[lane, q]
+        y0, p0, r0 = _band(xn, p0, r0, c0)
+        y1, p1, r1 = _band(xn, p1, r1, c1)
+        y2, p2, r2 = _band(xn, p2, r2, c2)
+        y3, p3, r3 = _band(xn, p3, r3, c3)
+        y4, p4, r4 = _band(xn, p4, r4, c4)
+        x[lane, q] = y0 + y1 + y2 + y3 + y4
+    row[ic], row[ic + 1], row[ic + 2], row[ic + 3], row[ic + 4], row[ic + 5] = p0, r0, p1, r1, p2, r2
+    row[ic + 6], row[ic + 7], row[ic + 8], row[ic + 9] = p3, r3, p4, r4
+
+
+@nb.njit(cache=True)
+def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
+    """One of the effects that run lane by lane (vowel, shape, crush, coarse, distort, the enveloped lowpass)."""
+    for lane in range(nl):
+        if not int(pool[lane_slot[lane], F_FX]) & flag:
+            continue
+        row = pool[lane_slot[lane]]
+        side = lane_side[lane]
+        if flag == FX_VOWEL:
+            _vowel_lane(x, c, lane, row, side, sr)
+        elif flag == FX_SHAPE or flag == FX_DIST:
+            k = row[F_SHAPE] if flag == FX_SHAPE else row[F_DIST]
+            xl = x[lane]  # a row indexed from 0 by a range: the loop vectorises
+            for q in range(c):
+                v = xl[q]
+                xl[q] = (1.0 + k) * v / (1.0 + k * abs(v))
+        elif flag == FX_CRUSH:
+            step = row[F_CRUSH]
+            xl = x[lane]
+            for q in range(c):
+                xl[q] = math.floor(xl[q] / step + 0.5) * step
+        elif flag == FX_COARSE:  # a new value where floor(age / every) changes (at age 0: floor(-1 / every) = -1)
+            every = row[F_COARSE]
+            held = row[F_HELD + side]
+            age = row[V_AGE]
+            before = math.floor((age - 1.0) / every)
+            xl = x[lane]
+            for q in range(c):
+                now = math.floor((age + q) / every)
+                if now != before:
+                    held = xl[q]
+                    before = now
+                xl[q] = held
+            row[F_HELD + side] = held
+        elif flag == FX_LPENV:
+            _filter_env_lane(x, c, lane, row, side, sr)
+
+
+@nb.njit(cache=True)
+def _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr):
+    """Every lane through its voice's effects, in FX_ORDER (graph/values.py)."""
+    flags = 0
+    for lane in range(nl):
+        flags |= int(pool[lane_slot[lane], F_FX])
+    if flags & FX_VOWEL:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_VOWEL, sr)
+    if flags & FX_SHAPE:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_SHAPE, sr)
+    if flags & FX_HPF:
+        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_HPF, F_HP, F_HP_S, _HIGH)
+    if flags & FX_BPF:
+        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_BPF, F_BP, F_BP_S, _BAND)
+    if flags & FX_CRUSH:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_CRUSH, sr)
+    if flags & FX_COARSE:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_COARSE, sr)
+    if flags & FX_LPF:
+        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_LPF, F_LP, F_LP_S, _LOW)
+    if flags & FX_LPENV:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_LPENV, sr)
+    if flags & FX_DIST:
+        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_DIST, sr)
+
+
+
+
 @nb.njit(cache=True, nogil=True)
 def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, channels,
                  stats):
@@ -530,14 +1158,19 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
             continue
         sid = int(sv)
         length = lengths[sid]
-        gain = _clamp_gain(trig[T_GAIN])
-        rate = trig[T_RATE]
-        if length <= 0 or gain == 0.0 or rate == 0.0 or not math.isfinite(rate):
+        level = _level(trig)
+        rate = trig[T_SPEED] * _transposition(trig[T_NOTE])
+        if trig[T_UNIT] == UNIT_CYCLES:
+            rate *= trig[T_CPS] * (length / sr)
+        if length <= 0 or level == 0.0 or rate == 0.0 or not math.isfinite(rate):
             continue
         begin = trig[T_BEGIN]
         end = trig[T_END]
-        if not (begin < end):  # also NaN
+        if not (begin == begin and end == end) or begin == end:
             continue
+        if end < begin:  # SuperDirt: the slice plays backwards
+            begin, end = end, begin
+            rate = -rate
         begin = min(max(begin, 0.0), 1.0)
         end = min(max(end, 0.0), 1.0)
         lo = math.floor(begin * length + 0.5)
@@ -545,24 +1178,56 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         if not lo < hi_f:
             continue
         p0 = lo if rate > 0.0 else hi_f - 1.0
-        n_frames = _slice_count(p0, rate, lo, hi_f)
+        loop = trig[T_LOOP]
+        loop = 1.0 if not loop == loop else loop
+        accelerate = trig[T_ACCELERATE]
+        accelerate = 0.0 if not accelerate == accelerate else accelerate
+        if not loop > 0.0:
+            continue
+        flags = 0
+        span = hi_f - lo
+        acc = 0.0
+        if loop == 1.0 and accelerate == 0.0:
+            n_frames = _slice_count(p0, rate, lo, hi_f)
+        else:  # the position wraps in the slice (module doc)
+            flags |= FX_WRAP
+            r1 = rate * (1.0 + accelerate)
+            mean = 0.5 * (abs(rate) + abs(r1))
+            n_frames = np.ceil(min(loop, _MAX_FRAMES) * (span / mean))
+            if not n_frames <= _MAX_FRAMES:
+                continue
+            acc = (r1 - rate) / (2.0 * n_frames) if n_frames >= 1.0 else 0.0
         if n_frames < 1.0:  # |rate| so small the voice would outlast any render (or NaN): treat as rate 0
             continue
         att = trig[T_ATTACK]
-        a_len = _samples_of(DEFAULT_ATTACK if att == 0.0 else att, sr) if att >= 0.0 else 1.0
+        a_len = 1.0 if att < 0.0 else _samples_of(att if att > 0.0 else DEFAULT_ATTACK, sr)
         rel = trig[T_RELEASE]
-        r_len = _samples_of(DEFAULT_RELEASE if rel == 0.0 else rel, sr) if rel >= 0.0 else 1.0
+        r_len = 1.0 if rel < 0.0 else _samples_of(rel if rel > 0.0 else DEFAULT_RELEASE, sr)
         a_len = max(a_len, 1.0)
         r_len = max(r_len, 1.0)
+        d_len = _samples_of(_seconds(trig[T_DECAY]), sr)
+        sus = _sustain(trig)
+        gate = _gate(trig, a_len, sr, math.nan)
+        if gate == _NEVER and rel == rel and trig[T_LENGTH] >= 0.0:  # a release given: the gate closes at the end
+            gate = _whole_samples(trig[T_LENGTH])
         rel_end = n_frames + 1.0  # natural end: the last frame at 1/R
-        hold = trig[T_HOLD]
-        if hold >= 0.0:
-            rel_end = min(rel_end, _whole_samples(hold) + r_len)
+        if gate < _NEVER:
+            rel_end = min(rel_end, gate + r_len)
         voice_end = rel_end - 1.0
+        dslope = 0.0
+        rlevel = 1.0
+        if sus < 1.0:
+            flags |= FX_ENV
+            if sus == 0.0:  # silent once the decay has reached 0
+                voice_end = min(voice_end, a_len + d_len - 1.0 if d_len >= 1.0 else a_len)
+            dslope = (1.0 - sus) / d_len if d_len >= 1.0 else _NEVER
+            ramp = rel_end - r_len  # the tau where the release ramp starts
+            if ramp > a_len:
+                rlevel = max(1.0 - dslope * (ramp - a_len), sus)
         if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
             continue
         if col > cursor:
-            count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data)
+            count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data, sr)
             cursor = col
         # cut group: fade every earlier voice of the group over cut_len samples from this column
         group = trig[T_CUT]
@@ -580,17 +1245,17 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
                         pool[i, V_ACTIVE] = 0.0
                         count -= 1
         slot, hi, count = _claim(pool, V_ACTIVE, V_AGE, hi, count, stats)
-        gl, gr = _pan_gains(trig[T_PAN])
+        mono = channels[sid] == 1
+        gl, gr = pan_gains(trig[T_PAN], not mono)
         row = pool[slot]
         row[:] = 0.0
-        row[V_ACTIVE] = 1.0
         row[V_AGE] = 0.0
         row[V_END] = voice_end
         row[V_BASE] = offsets[sid]
         row[V_POS0] = p0
         row[V_RATE] = rate
-        row[V_GL] = gain * gl
-        row[V_GR] = gain * gr
+        row[V_GL] = level * gl
+        row[V_GR] = level * gr
         row[V_ATTACK] = a_len
         row[V_REL_END] = rel_end
         row[V_RELEASE] = r_len
@@ -598,11 +1263,22 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         row[V_CUT_LEN] = 1.0
         row[V_CUT] = group if group == group else 0.0
         row[V_SAMPLE] = sid
-        row[V_MONO] = 1.0 if channels[sid] == 1 else 0.0
+        row[V_MONO] = 1.0 if mono else 0.0
+        orbit = trig[T_ORBIT]
+        row[F_ORBIT] = orbit if orbit == orbit else 0.0
+        row[V_LO] = lo
+        row[V_SPAN] = span
+        row[V_ACC] = acc
+        row[V_SUS] = sus
+        row[V_DSLOPE] = dslope if sus < 1.0 else 0.0
+        row[V_RLEVEL] = rlevel
+        flags |= _start_effects(row, trig, sr, gate)
+        row[F_FX] = flags
+        row[V_ACTIVE] = 2.0 if flags else 1.0
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:
-        _render_samples(out_l, out_r, cursor, stop, pool, hi, data)
+        _render_samples(out_l, out_r, cursor, stop, pool, hi, data, sr)
 
 
 # ---------------------------------------------------------------------------------------------- synth voices
@@ -642,14 +1318,6 @@ def _osc(wave: int, p: float, dt: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def _seconds(x: float) -> float:
-    """A duration in seconds clamped to 0.._MAX_SECONDS (NaN -> 0)."""
-    if not x > 0.0:
-        return 0.0
-    return min(x, _MAX_SECONDS)
-
-
-@nb.njit(cache=True, inline="always")
 def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
     """Add `run` samples of one voice from column n0 with envelope c0 + c1 * (x0 + q) (x0 = tau - origin of the
     first sample, an exact integer); returns the phase after them."""
@@ -664,68 +1332,146 @@ def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
     return phase
 
 
+
+
 @nb.njit(cache=True, nogil=True)
-def _render_synth(out_l, out_r, a, b, pool, hi, wave):
+def _render_synth(out_l, out_r, a, b, pool, hi, wave, sr):
     """Add every active synth voice's samples for columns [a, b) in pool index order; free the voices that
     end. Returns how many were freed."""
+    lanes = 0
+    for i in range(hi):
+        if pool[i, Y_ACTIVE] == 2.0:
+            lanes += 1
+    if lanes:
+        return _render_synth_fx(out_l, out_r, a, b, pool, hi, wave, sr, lanes)
+    return _mix_synth(out_l, out_r, a, b, pool, hi, wave, _NO_LANES, _NO_FIRST)
+
+
+@nb.njit(cache=True, nogil=True)
+def _mix_synth(out_l, out_r, a, b, pool, hi, wave, x, first_lane):
+    """`_mix_samples` for synth voices: a plain voice by envelope segments, an effect voice from its lane in x."""
     freed = 0
     seg = b - a
     for i in range(hi):
-        if pool[i, Y_ACTIVE] == 0.0:
+        active = pool[i, Y_ACTIVE]
+        if active == 0.0:
             continue
         age = pool[i, Y_AGE]
         end = pool[i, Y_END]
         left = end - age
         m = seg if left >= seg else int(left)
-        phase = pool[i, Y_PHASE]
-        dt = pool[i, Y_DT]
         gl = pool[i, Y_GL]
         gr = pool[i, Y_GR]
-        k = 0
-        while k < m:
-            tau = age + k + 1.0
-            # the envelope segment tau falls in: level c0 + c1 * (tau - origin) for taus up to `last`
-            if tau <= pool[i, Y_T1]:
-                c0 = 0.0
-                c1 = pool[i, Y_INV_A]
-                origin = 0.0
-                last = pool[i, Y_T1]
-            elif tau <= pool[i, Y_T2]:
-                c0 = 1.0
-                c1 = pool[i, Y_DEC_SLOPE]
-                origin = pool[i, Y_A]
-                last = pool[i, Y_T2]
-            elif tau <= pool[i, Y_T3]:
-                c0 = pool[i, Y_SUS]
-                c1 = 0.0
-                origin = 0.0
-                last = pool[i, Y_T3]
-            else:
-                c0 = pool[i, Y_LEVEL]
-                c1 = pool[i, Y_REL_SLOPE]
-                origin = pool[i, Y_T3]
-                last = _NEVER
-            span = last - tau + 1.0
-            run = m - k if span >= m - k else int(span)
-            if run < 1:  # tau lies in its segment, so span >= 1; this only guards the loop's progress
-                run = 1
-            n0 = a + k
-            # one loop per waveform (the wave argument is a literal in each inlined copy)
-            if wave == SINE:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SINE)
-            elif wave == SAW:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SAW)
-            elif wave == SQUARE:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SQUARE)
-            else:
-                phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, TRI)
-            k += run
+        if active == 2.0:
+            lane = first_lane[i]
+            row = pool[i]
+            for q in range(m):
+                v = x[lane, q] * _synth_env(row, age + q + 1.0)
+                out_l[a + q] += v * gl
+                out_r[a + q] += v * gr
+        else:
+            phase = pool[i, Y_PHASE]
+            dt = pool[i, Y_DT]
+            k = 0
+            while k < m:
+                tau = age + k + 1.0
+                # the envelope segment tau falls in: level c0 + c1 * (tau - origin) for taus up to `last`
+                if tau <= pool[i, Y_T1]:
+                    c0 = 0.0
+                    c1 = pool[i, Y_INV_A]
+                    origin = 0.0
+                    last = pool[i, Y_T1]
+                elif tau <= pool[i, Y_T2]:
+                    c0 = 1.0
+                    c1 = pool[i, Y_DEC_SLOPE]
+                    origin = pool[i, Y_A]
+                    last = pool[i, Y_T2]
+                elif tau <= pool[i, Y_T3]:
+                    c0 = pool[i, Y_SUS]
+                    c1 = 0.0
+                    origin = 0.0
+                    last = pool[i, Y_T3]
+                else:
+                    c0 = pool[i, Y_LEVEL]
+                    c1 = pool[i, Y_REL_SLOPE]
+                    origin = pool[i, Y_T3]
+                    last = _NEVER
+                span = last - tau + 1.0
+                run = m - k if span >= m - k else int(span)
+                if run < 1:  # tau lies in its segment, so span >= 1; this only guards the loop's progress
+                    run = 1
+                n0 = a + k
+                # one loop per waveform (the wave argument is a literal in each inlined copy)
+                if wave == SINE:
+                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SINE)
+                elif wave == SAW:
+                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SAW)
+                elif wave == SQUARE:
+                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SQUARE)
+                else:
+                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, TRI)
+                k += run
+            pool[i, Y_PHASE] = phase
         age += m
         pool[i, Y_AGE] = age
-        pool[i, Y_PHASE] = phase
         if age >= end:
             pool[i, Y_ACTIVE] = 0.0
             freed += 1
+    return freed
+
+
+@nb.njit(cache=True, inline="always")
+def _synth_raw(x, c, m, lane, row, wave):
+    """An effect synth voice's oscillator for its next m samples (<= c) into x[lane], zeros after them."""
+    phase = row[Y_PHASE]
+    dt = row[Y_DT]
+    for q in range(m):
+        x[lane, q] = _osc(wave, phase, dt)
+        phase += dt
+        if phase >= 1.0:
+            phase -= 1.0
+    for q in range(m, c):
+        x[lane, q] = 0.0
+    row[Y_PHASE] = phase
+
+
+@nb.njit(cache=True, inline="always")
+def _synth_env(row, tau):
+    """A synth voice's envelope at tau: `_plain_synth_voice`'s segment formula, operation for operation."""
+    if tau <= row[Y_T1]:
+        return 0.0 + row[Y_INV_A] * (tau - 0.0)
+    if tau <= row[Y_T2]:
+        return 1.0 + row[Y_DEC_SLOPE] * (tau - row[Y_A])
+    if tau <= row[Y_T3]:
+        return row[Y_SUS] + 0.0 * (tau - 0.0)
+    return row[Y_LEVEL] + row[Y_REL_SLOPE] * (tau - row[Y_T3])
+
+
+@nb.njit(cache=True, nogil=True)
+def _render_synth_fx(out_l, out_r, a, b, pool, hi, wave, sr, lanes):
+    """`_render_synth` while some voices have effects (as `_render_samples_fx`)."""
+    x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
+    t = np.empty((_TILE, lanes))  # a tile of them, time-major, for the filters
+    work = np.empty((8, lanes))
+    lane_slot = np.empty(lanes, dtype=np.int64)
+    lane_side = np.zeros(lanes, dtype=np.int64)
+    first_lane = np.empty(hi, dtype=np.int64)
+    freed = 0
+    n0 = a
+    while n0 < b:
+        c = min(FX_CHUNK, b - n0)
+        nl = 0
+        for i in range(hi):
+            if pool[i, Y_ACTIVE] == 2.0:
+                first_lane[i] = nl
+                left = pool[i, Y_END] - pool[i, Y_AGE]
+                m = c if left >= c else int(left)
+                _synth_raw(x, c, m, nl, pool[i], wave)
+                lane_slot[nl] = i
+                nl += 1
+        _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
+        freed += _mix_synth(out_l, out_r, n0, n0 + c, pool, hi, wave, x, first_lane)
+        n0 += c
     return freed
 
 
@@ -741,21 +1487,26 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
     cursor = start
     for t in range(n_triggers):
         trig = triggers[t]
-        off = trig[S_OFFSET]
+        off = trig[T_OFFSET]
         if off >= stop:
             continue
         col = int(off) if off >= cursor else cursor
-        freq = trig[S_FREQ]
-        gain = _clamp_gain(trig[S_GAIN])
-        if not (freq > 0.0 and freq < 1e12) or gain == 0.0:
+        freq = trig[T_FREQ] * _transposition(trig[T_NOTE])
+        level = _level(trig)
+        if not (freq > 0.0 and freq < 1e12) or level == 0.0:
             continue
-        a_len = _samples_of(_seconds(trig[S_ATTACK]), sr)
-        d_len = _samples_of(_seconds(trig[S_DECAY]), sr)
-        r_len = _samples_of(_seconds(trig[S_RELEASE]), sr)
-        sus = trig[S_SUSTAIN]
-        sus = min(max(sus, 0.0), 1.0) if sus == sus else 0.0
-        hold = trig[S_HOLD]
-        gate = _whole_samples(hold) if hold >= 0.0 else _NEVER
+        attack, decay, sustain, release = trig[T_ATTACK], trig[T_DECAY], trig[T_SUSTAIN], trig[T_RELEASE]
+        if not (_given(attack) or _given(decay) or _given(sustain) or _given(release)):
+            attack, decay, sustain, release = SYNTH_DEFAULTS
+        else:
+            attack = attack if _given(attack) else SYNTH_DEFAULTS[0]
+            sustain = _sustain(trig)
+            release = release if _given(release) else SYNTH_DEFAULTS[3]
+        a_len = _samples_of(_seconds(attack), sr)
+        d_len = _samples_of(_seconds(decay), sr)
+        r_len = _samples_of(_seconds(release), sr)
+        sus = min(max(sustain, 0.0), 1.0)
+        gate = _gate(trig, a_len, sr, 1.0)
         # ages 0..end-1 are output: the release reaches 0 at tau = gate + R (age gate + R - 1)
         if gate >= _NEVER:
             end = _NEVER
@@ -763,26 +1514,25 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
             end = gate + r_len - 1.0 if r_len >= 1.0 else gate
         if sus == 0.0 and a_len + d_len <= gate:  # silent once the decay has reached 0
             end = min(end, a_len + d_len - 1.0 if d_len >= 1.0 else a_len)
-        level = ads_level(gate, a_len, d_len, sus) if gate < _NEVER else sus
-        if gate < _NEVER and level == 0.0:
+        level_at_gate = ads_level(gate, a_len, d_len, sus) if gate < _NEVER else sus
+        if gate < _NEVER and level_at_gate == 0.0:
             end = min(end, gate)
         if not end >= 1.0:
             continue
         if col > cursor:
-            count -= _render_synth(out_l, out_r, cursor, col, pool, hi, wave)
+            count -= _render_synth(out_l, out_r, cursor, col, pool, hi, wave, sr)
             cursor = col
         slot, hi, count = _claim(pool, Y_ACTIVE, Y_AGE, hi, count, stats)
-        gl, gr = _pan_gains(trig[S_PAN])
+        gl, gr = pan_gains(trig[T_PAN], False)
         row = pool[slot]
         row[:] = 0.0
-        row[Y_ACTIVE] = 1.0
         row[Y_AGE] = 0.0
         row[Y_END] = end
         row[Y_PHASE] = 0.0
         dt = freq / sr
         row[Y_DT] = dt - math.floor(dt)  # above the sample rate the sampled waveform is the same mod 1 cycle
-        row[Y_GL] = gain * gl
-        row[Y_GR] = gain * gr
+        row[Y_GL] = level * gl
+        row[Y_GR] = level * gr
         t1 = min(a_len, gate)
         row[Y_T1] = t1
         row[Y_INV_A] = 1.0 / a_len if a_len > 0.0 else 0.0
@@ -791,9 +1541,14 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         row[Y_DEC_SLOPE] = -(1.0 - sus) / d_len if d_len > 0.0 else 0.0
         row[Y_T3] = max(row[Y_T2], gate)
         row[Y_SUS] = sus
-        row[Y_LEVEL] = level
-        row[Y_REL_SLOPE] = -level / r_len if r_len > 0.0 else 0.0
+        row[Y_LEVEL] = level_at_gate
+        row[Y_REL_SLOPE] = -level_at_gate / r_len if r_len > 0.0 else 0.0
+        orbit = trig[T_ORBIT]
+        row[F_ORBIT] = orbit if orbit == orbit else 0.0
+        flags = _start_effects(row, trig, sr, gate)
+        row[F_FX] = flags
+        row[Y_ACTIVE] = 2.0 if flags else 1.0
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:
-        _render_synth(out_l, out_r, cursor, stop, pool, hi, wave)
+        _render_synth(out_l, out_r, cursor, stop, pool, hi, wave, sr)

@@ -9,7 +9,8 @@ Tidal's probabilities: often 0.75, sometimes 0.5, rarely 0.25, almostNever 0.1, 
 Control maps: transforms that set controls (jux, juxBy: "pan"; chop, striate: "begin"/"end"; stut: "gain";
 hurry: "speed"; legato: "legato") turn each value into a dict first: dicts are kept, any other value v
 becomes {"value": v} (`core.control_map`); the consumer reads "value" in its context (the sample name under
-`s`). Pan is Phonon's -1..1: `jux f` pans the original to -1 and f's copy to +1, `juxBy a f` to -a and +a.
+`s`). Pan is 0..1 (Tidal's and Strudel's; 0.5 the centre): `jux f` pans the original to 0 and f's copy to 1,
+`juxBy a f` to 0.5 - a/2 and 0.5 + a/2.
 
 `stut count time decay` takes Phonon's argument order (Tidal's is count, feedback, time): `count` copies,
 each `time` cycles later than the one before, copy i with its gain multiplied by decay**i.
@@ -182,9 +183,10 @@ def _off(t: Any, f: PatternFn, pat: Pattern) -> Pattern:
 
 
 def _jux_by(a: Any, f: PatternFn, pat: Pattern) -> Pattern:
-    # Pan is set, not offset (Tidal's juxBy overrides it too), in Phonon's -1..1 range.
-    left = pat.fmap(lambda v: {**control_map(v), "pan": -a})
-    right = pat.fmap(lambda v: {**control_map(v), "pan": a})
+    # Tidal's juxBy n: `p # pan 0.5 |+ pan (-n/2)` and `f $ p # pan 0.5 |+ pan (n/2)`: pan is set (an earlier
+    # pan is overridden, as in Tidal; Strudel offsets it), in the 0..1 range with 0.5 the centre.
+    left = pat.fmap(lambda v: {**control_map(v), "pan": 0.5 - a / 2})
+    right = pat.fmap(lambda v: {**control_map(v), "pan": 0.5 + a / 2})
     return stack(left, f(right))
 
 
@@ -648,9 +650,9 @@ define("off", (_P("time", PATTERN), _F), _with_transform(_off, 1),
 define("layer", (_P("fs", TRANSFORMS_LIST),), lambda fs, p: stack(*(f(p) for f in fs)),
        "stack the results of each transform of the list on the pattern (Tidal's layer)")
 define("superimpose", (_F,), lambda f, p: stack(p, f(p)), "stack the pattern with f of it")
-define("jux", (_F,), lambda f, p: _jux_by(1, f, p), "original panned to -1, f of it to +1")
+define("jux", (_F,), lambda f, p: _jux_by(1, f, p), "original panned left (pan 0), f of it right (pan 1)")
 define("juxBy", (_P("amount", PATTERN), _F), _with_transform(_jux_by, 1),
-       "original panned to -amount, f of it to +amount")
+       "original panned to 0.5 - amount/2, f of it to 0.5 + amount/2")
 define("stut", (_P("count", INT), _P("time", PATTERN), _P("decay", PATTERN)), _lift(_stut),
        "count echoes `time` cycles apart, echo i with gain * decay**i (Phonon's order)")
 define("ply", (_P("n", PATTERN),), _lift(lambda n, p: p._ply(n)), "repeat each event n times within its span")
