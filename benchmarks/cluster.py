@@ -27,8 +27,8 @@ TINY = "out: sine 440 * 0.1\n"
 
 
 def _render_here(text: str, name: str, path: Path, seconds: float) -> None:
-    from engine.render import RenderSettings, duration_frames, render_to_file
-    from graph.compiler import compile_program
+    from phonon.engine.render import RenderSettings, duration_frames, render_to_file
+    from phonon.graph.compiler import compile_program
 
     graph = compile_program(text, name)
     settings = RenderSettings()
@@ -37,8 +37,8 @@ def _render_here(text: str, name: str, path: Path, seconds: float) -> None:
 
 def _render_there(client, programs: dict[str, str], folder: Path, seconds: float) -> dict[str, float]:
     """Build, submit, collect and write every program; each job's seconds on its worker."""
-    from engine.cluster import build_job, render_jobs
-    from engine.render import RenderSettings
+    from phonon.engine.cluster import build_job, render_jobs
+    from phonon.engine.render import RenderSettings
 
     jobs = (build_job(text, f"{name}.wav", RenderSettings(), filename=f"{name}.phonon", seconds=seconds)
             for name, text in programs.items())  # each submitted as soon as it is built
@@ -52,8 +52,8 @@ def _render_there(client, programs: dict[str, str], folder: Path, seconds: float
 def _tiny_parts(client, folder: Path, repeat: int) -> dict[str, float]:
     """Where a tiny job's time goes, medians in ms: building it here, on its worker (run_job: unpack, compile,
     render, encode), the rest of the round trip (Dask: submit, schedule, transfer both ways), writing it."""
-    from engine.cluster import build_job, render_jobs
-    from engine.render import RenderSettings
+    from phonon.engine.cluster import build_job, render_jobs
+    from phonon.engine.render import RenderSettings
 
     parts: dict[str, list[float]] = {"build_ms": [], "worker_ms": [], "dask_ms": [], "write_ms": []}
     for _ in range(repeat):
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.workloads import all_workloads
-    from engine.cluster import connect
+    from phonon.engine.cluster import connect
 
     out: dict[str, object] = {"workers": args.workers, "seconds_of_audio": args.seconds}
     with tempfile.TemporaryDirectory(prefix="phonon-bench-cluster-") as tmp:

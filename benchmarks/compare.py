@@ -22,7 +22,7 @@ import time
 
 from benchmarks import reference
 from benchmarks.workloads import all_workloads
-from engine.bench import bench_program
+from phonon.engine.bench import bench_program
 
 SR, BLOCK = 44100, 512
 

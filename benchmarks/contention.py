@@ -154,10 +154,10 @@ def _setup_reference() -> Setup:
 
 def _setup_lanes() -> Setup:
     from benchmarks.workloads import all_workloads
-    from engine.binding import bind
-    from engine.executor import BlockEvaluator
-    from graph.compiler import compile_program
-    from graph.plan.schedule import ChainStage, build_schedule
+    from phonon.engine.binding import bind
+    from phonon.engine.executor import BlockEvaluator
+    from phonon.graph.compiler import compile_program
+    from phonon.graph.plan.schedule import ChainStage, build_schedule
 
     schedule = build_schedule(compile_program(all_workloads()["heavy"], "heavy"), SR, BLOCK)
     arena = np.zeros(schedule.arena_shape())

@@ -48,10 +48,10 @@ def drum_program(buses: int = 16, cutoff: bool = False) -> str:
 
 def measure_pattern_share(text: str, *, seconds: float, sr: int, block: int) -> dict:
     """One serial render with timers around every pattern query. Returns seconds spent and voice counts."""
-    from engine import clock, controls, voices
-    from engine.kernels import voices as vk
-    from engine.render import Renderer, RenderSettings
-    from graph.compiler import compile_program
+    from phonon.engine import clock, controls, voices
+    from phonon.engine.kernels import voices as vk
+    from phonon.engine.render import Renderer, RenderSettings
+    from phonon.graph.compiler import compile_program
 
     spent = {"take": 0.0, "cycle_events": 0.0, "controls": 0.0}
     calls = {"take": 0, "cycle_events": 0, "controls": 0}
@@ -114,7 +114,7 @@ def measure_pattern_share(text: str, *, seconds: float, sr: int, block: int) -> 
 
 
 def main() -> None:
-    from engine.bench import bench_program
+    from phonon.engine.bench import bench_program
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--buses", type=int, default=16)

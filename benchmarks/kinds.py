@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from engine.kernels import KERNELS, load_all
-from graph.kinds import KINDS, Kind, Param
+from phonon.engine.kernels import KERNELS, load_all
+from phonon.graph.kinds import KINDS, Kind, Param
 
 SR, BLOCK, BLOCKS, ROUNDS, BATCH = 44100, 512, 50, 7, 8
 

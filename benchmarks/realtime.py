@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def play(program: Path, env: dict, workers: int, duration: float, block: int) -> dict:
-    args = [sys.executable, "-m", "engine.cli", "play", str(program), "--duration", str(duration),
+    args = [sys.executable, "-m", "phonon", "play", str(program), "--duration", str(duration),
             "--workers", str(workers), "--block", str(block), "--json"]  # fmt: skip
     r = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=duration * 3 + 120)
     if r.returncode != 0:

@@ -54,7 +54,7 @@ import time
 import numba as nb
 import numpy as np
 
-from engine.kernels.oscillators import advance_phase, _blep  # the saw's phase step and PolyBLEP, inlined
+from phonon.engine.kernels.oscillators import advance_phase, _blep  # the saw's phase step and PolyBLEP, inlined
 
 Q = 0.707
 GAIN = 0.005

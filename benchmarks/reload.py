@@ -43,7 +43,7 @@ def main() -> int:
         env["PHONON_PLAY_CAPTURE"] = str(capture)
         duration = 4 + 2.5 * len(EDITS)
         player = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "play", str(program), "--watch", "--duration", str(duration)],
+            [sys.executable, "-m", "phonon", "play", str(program), "--watch", "--duration", str(duration)],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         time.sleep(4)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.workloads import all_workloads, dispatch_program, three_node_programs
-from engine.bench import bench_program
+from phonon.engine.bench import bench_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def _timed_render(env: dict | None = None) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "engine.cli", "render", "-", "-o", os.path.join(tmp, "x.wav"), "-d", "1", "-q"],
+            [sys.executable, "-m", "phonon", "render", "-", "-o", os.path.join(tmp, "x.wav"), "-d", "1", "-q"],
             input="out: saw 110 # lpf 800 0.7 * 0.2\n", text=True, check=True, cwd=ROOT, env=env,
         )
         return time.perf_counter() - started

@@ -17,11 +17,11 @@ import time
 import numpy as np
 
 from benchmarks.workloads import all_workloads
-from engine.binding import bind
-from engine.executor import BlockEvaluator
-from graph.plan.schedule import build_schedule
-from engine.render import Renderer, RenderSettings
-from graph.compiler import compile_program
+from phonon.engine.binding import bind
+from phonon.engine.executor import BlockEvaluator
+from phonon.graph.plan.schedule import build_schedule
+from phonon.engine.render import Renderer, RenderSettings
+from phonon.graph.compiler import compile_program
 
 BLOCK, BLOCKS, ROUNDS = 512, 100, 7
 

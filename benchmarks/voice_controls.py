@@ -38,8 +38,8 @@ EFFECTS = {
 
 
 def _bank():
-    from engine.samples.bank import SampleBank
-    from engine.samples.library import Sample
+    from phonon.engine.samples.bank import SampleBank
+    from phonon.engine.samples.library import Sample
 
     bank = SampleBank(sr=SR)
     noise = (np.random.default_rng(0).standard_normal((SR * 30, 1)) * 0.1).astype(np.float32)
@@ -49,7 +49,7 @@ def _bank():
 
 def effect_cost(bank, controls: dict, voices: int = VOICES, blocks: int = 200, repeat: int = 5) -> float:
     """ns per voice-sample of `voices` voices with these controls, all sounding for the whole run."""
-    from engine.kernels import voices as vk
+    from phonon.engine.kernels import voices as vk
 
     table = vk.new_triggers(voices)
     for i, row in enumerate(table):
@@ -77,7 +77,7 @@ def effect_cost(bank, controls: dict, voices: int = VOICES, blocks: int = 200, r
 def drums(repeat: int, seconds: float) -> dict[str, list[float]]:
     """Real-time factors of the drum workload, plain and with a cutoff on every voice, runs interleaved."""
     from benchmarks.drums import drum_program
-    from engine.bench import bench_program
+    from phonon.engine.bench import bench_program
 
     programs = {"drums": drum_program(), "drums, cutoff on every voice": drum_program(cutoff=True)}
     factors: dict[str, list[float]] = {name: [] for name in programs}

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from engine.render import SPAN_OFFLINE, Renderer, RenderSettings
-from graph.compiler import compile_program
-from graph.plan.cost_model import scaling
+from phonon.engine.render import SPAN_OFFLINE, Renderer, RenderSettings
+from phonon.graph.compiler import compile_program
+from phonon.graph.plan.cost_model import scaling
 
 
 def bench_program(
@@ -119,7 +119,7 @@ def _plot(results: list[dict], path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        from graph.errors import PhononError
+        from phonon.graph.errors import PhononError
 
         raise PhononError("--plot needs matplotlib", hint="pip install matplotlib") from None
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.fused import loop_runner
-from engine.kernels import SPLIT_KERNELS, load_all, load_chains
-from graph.plan.schedule import NO_SUMS, ChainStage, LoopStage, Stage
+from phonon.engine.fused import loop_runner
+from phonon.engine.kernels import SPLIT_KERNELS, load_all, load_chains
+from phonon.graph.plan.schedule import NO_SUMS, ChainStage, LoopStage, Stage
 
 
 @dataclass

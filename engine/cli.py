@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from engine.timings import TIMINGS  # first: the import phase starts here
-from engine import interrupts
-from graph.errors import PhononError
+from phonon.engine.timings import TIMINGS  # first: the import phase starts here
+from phonon.engine import interrupts
+from phonon.graph.errors import PhononError
 
 
 FIFO_WRITER_WAIT = 2.0  # seconds a FIFO given as FILE may take to get a writer (see read_program)
@@ -96,7 +96,7 @@ def _decoded(data: bytes, name: str) -> str:
 
 
 def _compile(source: str):
-    from graph.compiler import compile_program
+    from phonon.graph.compiler import compile_program
 
     text, name = read_program(source)
     return compile_program(text, name)
@@ -221,7 +221,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def _render_one(source: str, output: str | None, args: argparse.Namespace, label: str | None = None) -> tuple:
     """Render one program as the options say: one file, a multichannel file (--channels outputs) or the
     stems and the master (--stems DIR). Returns (report, frames, what was written, seconds it took)."""
-    from engine.render import (
+    from phonon.engine.render import (
         RenderSettings, check_ceiling, duration_frames, output_format, render_multichannel, render_stems,
         render_to_file,
     )
@@ -332,8 +332,8 @@ def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, s
     """Render (program, output, stem) tasks on a Dask cluster (--cluster tcp://HOST:PORT or local:N): each
     task carries its program, settings and sample files, and comes back as encoded audio written here
     atomically; a task that fails is reported and the others finish (exit status 1)."""
-    from engine.cluster import Batch, build_job, connect
-    from engine.render import RenderSettings
+    from phonon.engine.cluster import Batch, build_job, connect
+    from phonon.engine.render import RenderSettings
 
     settings = RenderSettings(
         sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
@@ -418,7 +418,7 @@ def _write_failure(error: Exception, output: str, needed: int) -> PhononError | 
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from engine.report import graph_dot, graph_text
+    from phonon.engine.report import graph_dot, graph_text
 
     graph = _compile(args.file)
     print(graph_dot(graph) if args.dot else graph_text(graph, sr=args.sr, block=args.block, workers=args.workers))
@@ -426,7 +426,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from engine.bench import bench_files
+    from phonon.engine.bench import bench_files
 
     programs = [(read_program(f)[0], f) for f in args.files]
     return bench_files(
@@ -440,8 +440,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     object with --json) and the rest are still listed. Exit status 1 if any failed."""
     import json
 
-    from graph.compiler import compile_pattern
-    from graph.patterns import events_text
+    from phonon.graph.compiler import compile_pattern
+    from phonon.graph.patterns import events_text
 
     failed = False
     for pattern, record in _event_records(args):
@@ -457,8 +457,8 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def _event_records(args: argparse.Namespace):
     """(pattern, events_record) for the pattern given, or for each non-blank line of standard input."""
-    from graph.compiler import compile_pattern
-    from graph.patterns import events_record
+    from phonon.graph.compiler import compile_pattern
+    from phonon.graph.patterns import events_record
 
     lines = [args.pattern.encode()] if args.pattern is not None else sys.stdin.buffer.read().splitlines()
     for raw in lines:
@@ -479,13 +479,27 @@ def _event_records(args: argparse.Namespace):
 
 def cmd_play(args: argparse.Namespace) -> int:
     """Real-time playback (engine.play): exit 0 after --duration, 130 after Ctrl-C (faded out, cleaned up)."""
-    from engine.play import play_command
+    from phonon.engine.play import play_command
 
     return play_command(args)
 
 
+class _ShowVersion(argparse.Action):
+    """`--version`: the installed version, looked up only when asked (it costs every start-up otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import phonon
+
+        print(f"phonon {phonon.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phonon", description="Render Phonon live-coding programs.")
+    parser.add_argument("--version", action=_ShowVersion)
     sub = parser.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("render", help="render a program to a sound file")

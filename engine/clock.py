@@ -9,9 +9,9 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from graph.errors import PhononError
-from graph.patterns import PatternLimitError
-from graph.values import voice_value
+from phonon.graph.errors import PhononError
+from phonon.graph.patterns import PatternLimitError
+from phonon.graph.values import voice_value
 
 MAX_CACHED_PERIOD = 256  # cycles of events kept for a periodic pattern (a few hundred events per cycle each)
 

@@ -13,9 +13,9 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from engine.clock import EventClock
-from graph.errors import PhononError
-from graph.patterns import control_value
+from phonon.engine.clock import EventClock
+from phonon.graph.errors import PhononError
+from phonon.graph.patterns import control_value
 
 
 @nb.njit(cache=True, nogil=True)

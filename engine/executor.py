@@ -10,16 +10,16 @@ from typing import Callable
 import numba
 import numpy as np
 
-from engine.binding import bind
-from engine.controls import SteppedControl
-from engine.fused import part_runner
-from engine.master import RUNAWAY_LEVEL, copy_rows, mute_runaway, nonfinite_rows, silence_nonfinite
-from engine.samples import SampleBank, SampleError, SampleLibrary
-from engine.voices import SampleVoices, SynthVoices
-from graph.errors import PhononError
-from graph.kinds import KINDS
-from graph.plan.schedule import Batch, ChainStage, LoopStage, Schedule
-from graph.signal_graph import Node
+from phonon.engine.binding import bind
+from phonon.engine.controls import SteppedControl
+from phonon.engine.fused import part_runner
+from phonon.engine.master import RUNAWAY_LEVEL, copy_rows, mute_runaway, nonfinite_rows, silence_nonfinite
+from phonon.engine.samples import SampleBank, SampleError, SampleLibrary
+from phonon.engine.voices import SampleVoices, SynthVoices
+from phonon.graph.errors import PhononError
+from phonon.graph.kinds import KINDS
+from phonon.graph.plan.schedule import Batch, ChainStage, LoopStage, Schedule
+from phonon.graph.signal_graph import Node
 
 _NO_STATE = np.zeros((1, 1))
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
-from engine.master import copy_rows, nonfinite_rows
-from graph.caches import cache_root, write_atomic
+from phonon.engine.master import copy_rows, nonfinite_rows
+from phonon.graph.caches import cache_root, write_atomic
 
 def cache_dir() -> Path:
     path = cache_root() / "loops"

@@ -11,15 +11,15 @@ from typing import Callable
 
 import numpy as np
 
-from engine.executor import BlockEvaluator, Incident, logged_incidents
-from engine.kernels import load_numba_registries
-from engine.samples import SampleBank
-from graph.plan.partition import Part
-from graph.plan.schedule import Schedule
-from graph.plan.spread import Spread, spread
-from graph.signal_graph import SignalGraph
-from workers import Task
-from workers.ensemble import Ensemble
+from phonon.engine.executor import BlockEvaluator, Incident, logged_incidents
+from phonon.engine.kernels import load_numba_registries
+from phonon.engine.samples import SampleBank
+from phonon.graph.plan.partition import Part
+from phonon.graph.plan.schedule import Schedule
+from phonon.graph.plan.spread import Spread, spread
+from phonon.graph.signal_graph import SignalGraph
+from phonon.workers import Task
+from phonon.workers.ensemble import Ensemble
 
 LOG_CAPACITY = 16  # incidents a part can report to the master
 

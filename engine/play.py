@@ -85,9 +85,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.render import Renderer, RenderSettings, clipping_warning, output_channels
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.engine.render import Renderer, RenderSettings, clipping_warning, output_channels
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 
 UNDERRUNS_TIMED = 16  # underruns whose time the report gives
 RING_REALTIME = 4  # blocks a part may run ahead of its consumers in the worker runtime while playing
@@ -450,7 +450,7 @@ class Player:
                         taps=self.outputs)
 
     def _read_text(self) -> str:
-        from engine.cli import read_program
+        from phonon.engine.cli import read_program
 
         return read_program(self.path)[0]
 

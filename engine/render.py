@@ -27,18 +27,18 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from engine import interrupts
-from engine.executor import BlockEvaluator, Incident, default_samples
-from engine.master import OUTMIX_CODES, limiter_state, master_rows, mix_master, quantise_pcm16
-from engine.parts import build_parts
-from engine.tiers import Tiers
-from engine.timings import Timings
-from engine.voices import VOICE_POOL
-from graph.compiler import compile_program
-from graph.plan.schedule import Schedule
-from graph.errors import PhononError
-from graph.signal_graph import SignalGraph
-from workers import TaskFailed, WorkerDied
+from phonon.engine import interrupts
+from phonon.engine.executor import BlockEvaluator, Incident, default_samples
+from phonon.engine.master import OUTMIX_CODES, limiter_state, master_rows, mix_master, quantise_pcm16
+from phonon.engine.parts import build_parts
+from phonon.engine.tiers import Tiers
+from phonon.engine.timings import Timings
+from phonon.engine.voices import VOICE_POOL
+from phonon.graph.compiler import compile_program
+from phonon.graph.plan.schedule import Schedule
+from phonon.graph.errors import PhononError
+from phonon.graph.signal_graph import SignalGraph
+from phonon.workers import TaskFailed, WorkerDied
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF", ".w64": "W64",
            ".rf64": "RF64"}
@@ -140,7 +140,7 @@ def resolve_workers(graph: SignalGraph, workers: int, block: int = 512) -> int:
     """`workers`, or for 0 ("auto") what the cost model suggests for this program on the cores we may use."""
     if workers:
         return workers
-    from graph.plan.cost_model import suggested_workers
+    from phonon.graph.plan.cost_model import suggested_workers
 
     return suggested_workers(graph, available_cores(), block=block)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
-from graph.plan.schedule import LoopStage, build_schedule
-from graph.analysis import reachable
-from graph.plan.cost_model import DEFAULT_COUNTS, scaling, suggested_workers
-from graph.plan.partition import partition
-from graph.signal_graph import Input, SignalGraph
-from graph.plan.units import unit_graph
+from phonon.graph.plan.schedule import LoopStage, build_schedule
+from phonon.graph.analysis import reachable
+from phonon.graph.plan.cost_model import DEFAULT_COUNTS, scaling, suggested_workers
+from phonon.graph.plan.partition import partition
+from phonon.graph.signal_graph import Input, SignalGraph
+from phonon.graph.plan.units import unit_graph
 
 
 def _input(graph: SignalGraph, x: Input) -> str:

@@ -19,8 +19,8 @@ from typing import Callable
 
 import numba
 
-from engine.executor import BlockEvaluator
-from workers import die_with_parent
+from phonon.engine.executor import BlockEvaluator
+from phonon.workers import die_with_parent
 
 
 def _signature(call: tuple) -> tuple:

@@ -14,12 +14,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from engine.clock import EventClock
-from engine.kernels import voices as vk
-from engine.samples import SampleBank, SampleError
-from graph.errors import PhononError
-from graph.signal_graph import Node
-from graph.values import SIGNAL_CONTROLS, VOICE_CONTROL, VOICE_CONTROLS
+from phonon.engine.clock import EventClock
+from phonon.engine.kernels import voices as vk
+from phonon.engine.samples import SampleBank, SampleError
+from phonon.graph.errors import PhononError
+from phonon.graph.signal_graph import Node
+from phonon.graph.values import SIGNAL_CONTROLS, VOICE_CONTROL, VOICE_CONTROLS
 
 VOICE_POOL = 512
 PROBE_CYCLES = 8  # cycles queried before rendering (and kept), so an unknown sample name fails up front
@@ -131,7 +131,7 @@ class SampleVoices(_Voices):
         self._bank_version = -1
 
     def source(self, row: np.ndarray, controls: dict) -> None:
-        from graph.patterns import split_sample
+        from phonon.graph.patterns import split_sample
 
         node = self.node
         try:
@@ -168,7 +168,7 @@ class SynthVoices(_Voices):
         self.pool = vk.new_synth_pool(VOICE_POOL)
 
     def source(self, row: np.ndarray, controls: dict) -> None:
-        from graph.patterns import MidiNote, is_note_name, midi_to_hz, note_to_hz
+        from phonon.graph.patterns import MidiNote, is_note_name, midi_to_hz, note_to_hz
 
         pitch = controls.get("pitch")
         if isinstance(pitch, MidiNote):

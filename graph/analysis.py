@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from graph.signal_graph import SignalGraph
+from phonon.graph.signal_graph import SignalGraph
 
 
 def node_inputs(graph: SignalGraph, node_id: int) -> list[int]:

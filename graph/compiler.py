@@ -14,9 +14,9 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-from graph import ast
-from graph.errors import PhononError, did_you_mean
-from graph.kinds import (
+from phonon.graph import ast
+from phonon.graph.errors import PhononError, did_you_mean
+from phonon.graph.kinds import (
     ARITHMETIC_FUNCTIONS,
     FUNCTIONS,
     KINDS,
@@ -26,13 +26,13 @@ from graph.kinds import (
     Param,
     all_names,
 )
-from graph.limits import MAX_CPS, MIN_CPS
-from graph.parser import NUMBER_RANGE_HINT, parse
-from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
-from graph.patterns.constructors import CONSTRUCTORS, Constructor
-from graph.patterns.signals import SIGNALS
-from graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
-from graph.values import (
+from phonon.graph.limits import MAX_CPS, MIN_CPS
+from phonon.graph.parser import NUMBER_RANGE_HINT, parse
+from phonon.graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
+from phonon.graph.patterns.constructors import CONSTRUCTORS, Constructor
+from phonon.graph.patterns.signals import SIGNALS
+from phonon.graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
+from phonon.graph.values import (
     SIGNAL_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, control_name, has_notes,
     sample_controls, voice_value,
 )
@@ -90,7 +90,7 @@ def compile_pattern(text: str) -> Any:
     """The pattern of an expression of the language (`"0 2" $ scale "C:major"`, `n "0 .. 3" # s "arpy"`),
     or of bare mini-notation (`bd*2 sn`), as `phonon events` takes them: voices give their control maps,
     a number a constant pattern. Raises PhononError (columns those of `text`) or MiniNotationError."""
-    from graph.patterns import MiniNotationError, parse_mini, pure
+    from phonon.graph.patterns import MiniNotationError, parse_mini, pure
 
     if not any(c in text for c in '"$#('):  # no quote, $, # or parenthesis: mini-notation (`bd*2 sn`)
         return parse_mini(text)
@@ -705,7 +705,7 @@ class _Compiler:
         if injected is None and call.name in ("note", "n") and len(call.args) == 1 and not call.keywords:
             value = self._pattern_value(call.args[0])
             if isinstance(value, (Pat, Const)):
-                from graph.patterns import pure
+                from phonon.graph.patterns import pure
 
                 values = value.pattern if isinstance(value, Pat) else pure(value.value)
                 controls = values.fmap(lambda v, name=call.name: {name: voice_value(name, v)})
@@ -722,7 +722,7 @@ class _Compiler:
         name = control_name(call.name)  # `lpf` sets `cutoff`, `clip` sets `legato` (graph/values.py)
         value = self._pattern_value(call.args[0])
         if isinstance(value, Const):
-            from graph.patterns import pure
+            from phonon.graph.patterns import pure
 
             values = pure(value.value)
         elif isinstance(value, Pat):
@@ -807,7 +807,7 @@ class _Compiler:
             merged = value.merged()
             return replace(merged, pattern=fn(merged.pattern))
         if isinstance(value, Const):
-            from graph.patterns import pure
+            from phonon.graph.patterns import pure
 
             return Pat(fn(pure(value.value)), f"{value.value:g}", t.pos)
         raise PhononError(
@@ -872,7 +872,7 @@ class _Compiler:
         value = self._pattern_value(call.args[0])
         if not isinstance(value, (Const, Pat)):
             raise PhononError(f"{call.name} takes a number or a pattern", call.pos.line, call.pos.col)
-        from graph.patterns import pure
+        from phonon.graph.patterns import pure
 
         values = value.pattern if isinstance(value, Pat) else pure(value.value)
         controls = values.fmap(lambda v, name=control_name(call.name): {name: voice_value(name, v)})
@@ -940,7 +940,7 @@ class _Compiler:
         raise AssertionError(op)
 
     def _pattern_op(self, op: str, a: Value, b: Value, where: Any) -> Value:
-        from graph.patterns import pure
+        from phonon.graph.patterns import pure
 
         structure = {(True, False): "left", (False, True): "right"}.get((op[0] == "|", op[-1] == "|"), "both")
         pa = a.pattern if isinstance(a, Pat) else pure(a.value)
@@ -1026,7 +1026,7 @@ class _Compiler:
         return self.pattern_nodes[key]
 
     def _pattern(self, s: ast.String) -> Any:
-        from graph.patterns import MiniNotationError, parse_mini
+        from phonon.graph.patterns import MiniNotationError, parse_mini
 
         try:
             return parse_mini(s.text)

@@ -23,7 +23,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from graph.values import VOICE_PARAMS as _VOICE_PARAMS
+from phonon.graph.values import VOICE_PARAMS as _VOICE_PARAMS
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ class _Registry(dict):
 KINDS: dict[str, Kind] = _Registry()
 FUNCTIONS: dict[str, Function] = _Registry()
 _builtins_loaded = False
-BUILTIN_DEFINITIONS = "engine.kernels"  # the package whose `load_definitions()` defines the built-in kinds
+BUILTIN_DEFINITIONS = "phonon.engine.kernels"  # the package whose `load_definitions()` defines the built-in kinds
 
 
 def _load_builtins() -> None:
@@ -294,7 +294,7 @@ def _params_text(params: tuple[Param, ...]) -> str:
 
 def function_table() -> str:
     """The README's function table: one row per built-in kind (its functions, their parameters and clamps,
-    its doc), then the language's own calls. `python -m graph.kinds` prints it."""
+    its doc), then the language's own calls. `python -m phonon.graph.kinds` prints it."""
     rows = ["| function | parameters (defaults) | notes |", "|---|---|---|"]
     modules = [f"{BUILTIN_DEFINITIONS}.{m}" for m in importlib.import_module(BUILTIN_DEFINITIONS).MODULES]
     placed = {}  # built-in kind -> (its family: the modules' order, where its code is in the module)
@@ -316,6 +316,6 @@ def all_names() -> list[str]:
 
 
 if __name__ == "__main__":  # run as a script this file is a second module: ask the real one
-    from graph import kinds
+    from phonon.graph import kinds
 
     print(kinds.function_table())

@@ -14,10 +14,10 @@ from pathlib import Path
 import lark
 from lark import Token, Transformer, v_args
 
-from graph import ast
-from graph.caches import cache_root, write_atomic
-from graph.errors import PhononError
-from graph.limits import MAX_NESTING
+from phonon.graph import ast
+from phonon.graph.caches import cache_root, write_atomic
+from phonon.graph.errors import PhononError
+from phonon.graph.limits import MAX_NESTING
 
 _GRAMMAR = Path(__file__).with_name("phonon.lark")
 NUMBER_RANGE_HINT = "numbers are floating point: at most about 1.8e308 in size"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from graph.ast import Pos
-from graph.kinds import KINDS
+from phonon.graph.ast import Pos
+from phonon.graph.kinds import KINDS
 
 Input = int | float  # int: a node id; float: a constant
 

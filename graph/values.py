@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from graph import ast
+from phonon.graph import ast
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def control_name(name: str) -> str:
 
 
 def voice_controls_table() -> str:
-    """The README's table of voice controls (`python -m graph.values` prints it)."""
+    """The README's table of voice controls (`python -m phonon.graph.values` prints it)."""
     rows = ["| control | default | range | what it does |", "|---|---|---|---|"]
     for c in VOICE_CONTROLS:
         names = " ".join(f"`{n}`" for n in (c.name, *c.aliases))
@@ -230,7 +230,7 @@ def voice_value(name: str, v: Any) -> Any:
         v = v.get("value", v)
     if name != "note":  # called for every event and parameter: no import on this path
         return v
-    from graph.patterns import MidiNote, is_note_name, note_to_midi
+    from phonon.graph.patterns import MidiNote, is_note_name, note_to_midi
 
     if isinstance(v, MidiNote):
         return float(int(v) - 60)
@@ -241,7 +241,7 @@ def voice_value(name: str, v: Any) -> Any:
 
 def has_notes(pattern: Any) -> bool:
     """Whether a pattern plays note names (so an oscillator given it becomes synth voices)."""
-    from graph.patterns import MidiNote, is_note_name
+    from phonon.graph.patterns import MidiNote, is_note_name
 
     values = [h.value for h in pattern.query_arc(0, 8)]
     return any(isinstance(v, MidiNote) or (isinstance(v, str) and is_note_name(v)) for v in values)
@@ -256,7 +256,7 @@ def apply_op(op: str, a: float, b: float) -> float:
     if op == "*":
         return a * b
     if op == "%":
-        from graph.patterns.core import modulo
+        from phonon.graph.patterns.core import modulo
 
         return modulo(a, b)
     if op in ("<", ">"):
@@ -271,6 +271,6 @@ def safe_div(a: float, b: float) -> float:
 
 
 if __name__ == "__main__":  # run as a script this file is a second module: ask the real one
-    from graph import values as this
+    from phonon.graph import values as this
 
     print(this.voice_controls_table())

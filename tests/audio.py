@@ -41,7 +41,7 @@ def render(program: str, seconds: float | None = None, *, cycles: float | None =
 def render_stereo(program: str, seconds: float | None = None, *, cycles: float | None = None, sr: int = SR,
                   **kw) -> np.ndarray:
     """Render a program in-process: [frames, 2]."""
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     if seconds is None and cycles is None:
         seconds = 1.0
@@ -52,8 +52,8 @@ def render_stereo(program: str, seconds: float | None = None, *, cycles: float |
 
 def render_report(program: str, seconds: float, sr: int = SR, block: int = 512, workers: int = 1, **kw):
     """Render through `engine.render.Renderer`: returns (stereo float64 array, RenderReport)."""
-    from engine.render import Renderer, RenderSettings, duration_frames
-    from graph.compiler import compile_program
+    from phonon.engine.render import Renderer, RenderSettings, duration_frames
+    from phonon.graph.compiler import compile_program
 
     graph = compile_program(program)
     frames = duration_frames(graph, sr, seconds, None)

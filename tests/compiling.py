@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 
 
 def compile_error(program: str, filename: str = "prog.phonon") -> PhononError:

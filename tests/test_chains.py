@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from benchmarks.workloads import all_workloads
-from engine.executor import BlockEvaluator
-from graph.plan.schedule import ChainStage, build_schedule
-from engine.render import render_array
-from graph.plan import lanes
-from graph.compiler import compile_program
+from phonon.engine.executor import BlockEvaluator
+from phonon.graph.plan.schedule import ChainStage, build_schedule
+from phonon.engine.render import render_array
+from phonon.graph.plan import lanes
+from phonon.graph.compiler import compile_program
 
 MODULATED = """~lfo: sine 3 * 200 + 600
 o1: saw (~lfo * 0.2 + 110) # lpf (~lfo * 2 + 400) 0.9 * 0.2

@@ -1,4 +1,4 @@
-"""The `phonon` command, run for real as a subprocess (`python -m engine.cli ...`), its files read back.
+"""The `phonon` command, run for real as a subprocess (`python -m phonon ...`), its files read back.
 
 What is checked is what a user relies on: the file's format, length, level and pitch; errors that point at
 line and column with the source line and a caret, and that never leave a file (or a temporary file) behind;
@@ -48,7 +48,7 @@ def _env() -> dict[str, str]:
 
 def phonon(*args: str | os.PathLike, input: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)],
+        [sys.executable, "-m", "phonon", *map(str, args)],
         cwd=ROOT,
         env=_env(),
         input=input,
@@ -94,7 +94,7 @@ def test_render_wav_defaults(tmp_path):
 
 def test_render_matches_the_in_process_renderer(tmp_path):
     """A FLOAT file holds exactly the engine's samples (rounded to float32)."""
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     data, info = render_ok(tmp_path, BUSY, "busy.wav", "--duration", "1", "--subtype", "FLOAT")
     assert info.subtype == "FLOAT"
@@ -353,7 +353,7 @@ def test_zero_duration_is_an_error(tmp_path):
 def _start_long_render(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     prog = write(tmp_path, "out: saw 55 # lpf 800 0.7 # reverb 0.8 0.5\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "long.wav"), "--duration", "36000"],
+        [sys.executable, "-m", "phonon", "render", str(prog), "-o", str(tmp_path / "long.wav"), "--duration", "36000"],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     wait_until_writing(proc, tmp_path)  # the render is under way
@@ -386,8 +386,8 @@ def test_an_interrupt_python_swallows_still_stops_the_render(tmp_path, monkeypat
     as "Exception ignored"; the render must stop all the same, at the next chunk, and leave nothing."""
     import ctypes
 
-    from engine import render
-    from engine.cli import main
+    from phonon.engine import render
+    from phonon.engine.cli import main
 
     chunks = []
     original = render.Renderer.render_into
@@ -485,9 +485,9 @@ def test_timings_say_where_the_time_went(tmp_path):
 
 def test_default_worker_count_is_what_the_cost_model_suggests_and_changes_nothing(tmp_path):
     from benchmarks.workloads import all_workloads
-    from engine.render import available_cores
-    from graph.compiler import compile_program
-    from graph.plan.cost_model import suggested_workers
+    from phonon.engine.render import available_cores
+    from phonon.graph.compiler import compile_program
+    from phonon.graph.plan.cost_model import suggested_workers
 
     light = write(tmp_path, "out: saw 110 # lpf 900 0.7 * 0.1\n", "light.phonon")
     r = phonon("render", light, "-o", tmp_path / "light.wav", "-d", "0.2")

@@ -23,11 +23,11 @@ import soundfile as sf
 pytest.importorskip("distributed")
 
 from benchmarks.workloads import voices_program  # noqa: E402
-from engine.cluster import Batch, ClusterError, build_job, connect, project_version, render_jobs, run_job  # noqa: E402
-from engine.cluster.task import JOB_FOLDER_PREFIX  # noqa: E402
-from engine.render import RenderSettings, render_to_file  # noqa: E402
-from graph.compiler import compile_program  # noqa: E402
-from graph.errors import PhononError  # noqa: E402
+from phonon.engine.cluster import Batch, ClusterError, build_job, connect, project_version, render_jobs, run_job  # noqa: E402
+from phonon.engine.cluster.task import JOB_FOLDER_PREFIX  # noqa: E402
+from phonon.engine.render import RenderSettings, render_to_file  # noqa: E402
+from phonon.graph.compiler import compile_program  # noqa: E402
+from phonon.graph.errors import PhononError  # noqa: E402
 from tests.processes import alive, children, is_resource_tracker  # noqa: E402
 
 SR = 44100
@@ -303,7 +303,7 @@ out: s "bd*4 hh*8" # gain 0.8
 
 
 def test_stems_on_the_cluster_are_the_local_stems_bit_for_bit(client, tmp_path):
-    from engine.cli import main
+    from phonon.engine.cli import main
 
     prog = tmp_path / "song.phonon"
     prog.write_text(STEMS_PROGRAM)
@@ -320,7 +320,7 @@ def test_stems_on_the_cluster_are_the_local_stems_bit_for_bit(client, tmp_path):
 
 
 def test_a_batch_on_the_cluster_writes_the_others_when_one_fails(client, tmp_path, capsys):
-    from engine.cli import main
+    from phonon.engine.cli import main
 
     programs = {"a": "out: sine 440 * 0.1\n", "b": "out: sinee 440\n", "c": "out: saw 110 * 0.1 # lpf 800\n"}
     for name, text in programs.items():

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from graph.compiler import compile_program
-from graph.errors import PhononError
-from graph.patterns import parse_mini
-from graph.patterns.constructors import CONSTRUCTORS
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
+from phonon.graph.patterns import parse_mini
+from phonon.graph.patterns.constructors import CONSTRUCTORS
 from tests.compiling import compile_error
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from benchmarks.workloads import all_workloads
-from engine.cli import main
-from graph.compiler import compile_program
-from graph.plan.cost_model import (
+from phonon.engine.cli import main
+from phonon.graph.compiler import compile_program
+from phonon.graph.plan.cost_model import (
     critical_path,
     plan,
     predicted_speedup,
@@ -18,8 +18,8 @@ from graph.plan.cost_model import (
     suggested_workers,
     total_cost,
 )
-from graph.plan.partition import partition, structure
-from graph.plan.units import unit_graph
+from phonon.graph.plan.partition import partition, structure
+from phonon.graph.plan.units import unit_graph
 
 CHAIN = "out: saw 55 # lpf 800 # lpf 900\n"
 TINY = "out: sine 440 * 0.1\n"

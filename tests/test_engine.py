@@ -8,9 +8,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from graph.plan.schedule import build_schedule
-from engine.render import Renderer, RenderSettings, render_array, render_to_file
-from graph.compiler import compile_program
+from phonon.graph.plan.schedule import build_schedule
+from phonon.engine.render import Renderer, RenderSettings, render_array, render_to_file
+from phonon.graph.compiler import compile_program
 
 ALL_BASIC = """
 ~lfo: sine 0.5 * 0.5 + 0.5

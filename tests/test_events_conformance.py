@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.patterns import events_record, events_text, parse_mini
-from graph.patterns.events import events_json, format_time
+from phonon.graph.patterns import events_record, events_text, parse_mini
+from phonon.graph.patterns.events import events_json, format_time
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "strudel_events.json").read_text())
 CASES = FIXTURE["cases"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graph.plan.schedule import build_schedule
-from engine.render import RenderSettings, render_array, render_to_file
-from graph.compiler import compile_program
+from phonon.graph.plan.schedule import build_schedule
+from phonon.engine.render import RenderSettings, render_array, render_to_file
+from phonon.graph.compiler import compile_program
 
 SR = 44100
 BLOCKS = (64, 512, 2048)
@@ -118,7 +118,7 @@ def test_forward_reference_and_cycle_both_play():
 
 
 def test_graph_report_names_loops_steps_and_implicit_delays():
-    from engine.report import graph_text
+    from phonon.engine.report import graph_text
 
     text = echo_program(0.1) + "~fb: ~input * 0.5 + ~fb * 0.3\no2: ~fb\n"
     report = graph_text(compile_program(text, "loops.phonon"))

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python tests/test_fuzz.py`
     sys.path.insert(0, str(ROOT))
 
-from graph.errors import PhononError  # noqa: E402
+from phonon.graph.errors import PhononError  # noqa: E402
 
 SEED = 10
 PROGRAM_CASES = 400
@@ -239,8 +239,8 @@ def _children() -> set[int]:
 
 def run_program(text: str, folder: Path, workers: int, tally: Tally) -> None:
     """Compile a program and render 50 ms of it to a file in `folder` (emptied afterwards)."""
-    from engine.render import RenderSettings, duration_frames, render_to_file
-    from graph.compiler import compile_program
+    from phonon.engine.render import RenderSettings, duration_frames, render_to_file
+    from phonon.graph.compiler import compile_program
 
     try:
         graph = compile_program(text, "fuzz.phonon")
@@ -271,7 +271,7 @@ def run_program(text: str, folder: Path, workers: int, tally: Tally) -> None:
 def run_pattern(pattern: str, tally: Tally) -> None:
     """List a pattern's events as `phonon events --json` does: its events, or an error record with a message
     (a syntax error names its column), never an exception."""
-    from graph.patterns import events_record
+    from phonon.graph.patterns import events_record
 
     record = events_record(pattern, 2)
     if "error" not in record:

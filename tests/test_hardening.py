@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.render import CHUNK_FRAMES
-from graph.compiler import compile_program
-from graph.limits import MAX_CPS, MAX_EVENTS_PER_CYCLE, MAX_NESTING
-from graph.patterns import MiniNotationError, PatternLimitError, events_record, parse_mini
+from phonon.engine.render import CHUNK_FRAMES
+from phonon.graph.compiler import compile_program
+from phonon.graph.limits import MAX_CPS, MAX_EVENTS_PER_CYCLE, MAX_NESTING
+from phonon.graph.patterns import MiniNotationError, PatternLimitError, events_record, parse_mini
 from tests.audio import SR, render_report, tone_amplitude
 from tests.compiling import compile_error
 from tests.processes import alive, children, wait_until_writing
@@ -43,9 +43,9 @@ def _env() -> dict[str, str]:
 
 
 def phonon(*args: str | os.PathLike, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run `phonon ARGS` (as `python -m engine.cli`); stdout and stderr come back as text."""
+    """Run `phonon ARGS` (as `python -m phonon`); stdout and stderr come back as text."""
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)],
+        [sys.executable, "-m", "phonon", *map(str, args)],
         cwd=ROOT, env=_env(), input=stdin, capture_output=True, timeout=HANG_GUARD,
     )
     return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
@@ -303,7 +303,7 @@ def _tmpfs_render(tmp_path: Path, prog: Path) -> subprocess.CompletedProcess | N
     disk.mkdir()
     script = (
         f'mount -t tmpfs -o size=64k tmpfs "{disk}" || exit 99\n'
-        f'"{sys.executable}" -m engine.cli render "{prog}" -o "{disk}/out.wav" -d 2\n'
+        f'"{sys.executable}" -m phonon.engine.cli render "{prog}" -o "{disk}/out.wav" -d 2\n'
         f'status=$?\nls -A "{disk}"\nexit $status\n'
     )
     for unshare in (["unshare", "--mount"], ["unshare", "--user", "--map-root-user", "--mount"]):
@@ -338,7 +338,7 @@ Usage = namedtuple("Usage", "total used free")
 def test_write_errors_are_explained(tmp_path, monkeypatch, capsys, free, expected):
     # In process, with the error libsndfile gives when the disk is full ("System error.": the errno is lost)
     # and the free space the folder reports: only too little space for the file is called a full disk.
-    from engine import cli
+    from phonon.engine import cli
 
     def failing_write(self, data):
         raise sf.LibsndfileError(2)
@@ -371,7 +371,7 @@ def test_events_json_answers_every_line(tmp_path):
 def test_an_absurd_oscillator_frequency_stays_within_its_level():
     """A phase that grows past 2**63 wraps as a float (np.floor), never through int64 into garbage: each
     oscillator stays within its level instead of writing clipped full-scale noise."""
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     x = render_array("o1: saw 1e300 * 0.1\no2: square 1e300 * 0.1\no3: saw (sine 1 * 1e300) * 0.1\n", seconds=0.5)
     assert np.isfinite(x).all() and np.abs(x).max() <= 0.3 + 1e-12
@@ -388,7 +388,7 @@ OLD_OUTPUT = b"the file that was here before the render\n"
 
 def _unnamed_files_work(folder: Path) -> bool:
     """Whether this file system gives unnamed files (O_TMPFILE), which is what makes kill -9 leave nothing."""
-    from engine.render import _open_unnamed
+    from phonon.engine.render import _open_unnamed
 
     fd = _open_unnamed(folder)
     if fd is None:
@@ -402,7 +402,7 @@ def _start_long_render(folder: Path, *options: str, named: bool = False) -> subp
     has written its first chunks into its output (tests.processes): under way, and nowhere near done."""
     prog = write(folder, LONG_RENDER)
     (folder / "out.wav").write_bytes(OLD_OUTPUT)
-    start = ["-c", NAMED_PARTIAL] if named else ["-m", "engine.cli"]
+    start = ["-c", NAMED_PARTIAL] if named else ["-m", "phonon"]
     proc = subprocess.Popen(
         [sys.executable, *start, "render", str(prog), "-o", str(folder / "out.wav"), "-d", "36000", *options],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -442,7 +442,7 @@ def test_a_render_killed_with_sigkill_leaves_nothing(tmp_path, workers):
 def test_a_render_replaces_an_existing_file_whole(tmp_path, named):
     prog = write(tmp_path, "out: sine 440 * 0.25\n")
     (tmp_path / "out.wav").write_bytes(OLD_OUTPUT)
-    start = ["-c", NAMED_PARTIAL] if named else ["-m", "engine.cli"]
+    start = ["-c", NAMED_PARTIAL] if named else ["-m", "phonon"]
     result = subprocess.run(
         [sys.executable, *start, "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "0.5", "--sr", "8000"],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD,
@@ -479,7 +479,7 @@ def _without_file_permission_override(command: list[str]) -> list[str] | None:
 
 
 def phonon_without_override(*args: str | os.PathLike) -> subprocess.CompletedProcess:
-    command = _without_file_permission_override([sys.executable, "-m", "engine.cli", *map(str, args)])
+    command = _without_file_permission_override([sys.executable, "-m", "phonon", *map(str, args)])
     if command is None:
         pytest.skip("running as root without setpriv: file permissions cannot be made to apply")
     result = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=HANG_GUARD)
@@ -521,7 +521,7 @@ def test_a_runaway_loop_is_silenced_reported_once_and_the_tone_beside_it_plays_o
 
 
 def test_a_silenced_loop_leaves_exactly_the_rest_of_the_program_at_every_worker_count():
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     alone = render_array(TONE_ALONE, seconds=1.0)
     for workers in (1, 2, 3):  # parallel equals serial, and both equal the program without the loop
@@ -531,7 +531,7 @@ def test_a_silenced_loop_leaves_exactly_the_rest_of_the_program_at_every_worker_
 def test_a_loop_that_runs_away_later_is_silenced_from_then_on():
     """A loop through a delay with a gain of 1.5 grows by half every 10 ms: it is caught (once) when it
     passes the runaway level, and from that block on the output is the tone alone."""
-    from engine.master import RUNAWAY_LEVEL
+    from phonon.engine.master import RUNAWAY_LEVEL
 
     text = "~in: impulse 2\n~a: ~in + ~b * 1.5\n~b: ~a # delay 0.01 0 1\nout: ~a * 0.1 + sine 440 * 0.2\n"
     for workers in (1, 2):
@@ -586,7 +586,7 @@ def test_closing_a_renderer_does_not_wait_for_a_stopped_worker():
     """A worker stopped with SIGSTOP (Ctrl-Z, a debugger) cannot answer a request to stop: it is SIGKILLed at
     once, where the old teardown first waited for it to exit on its own (7.6 s under Ctrl-C). With a
     graceful wait of an hour the close would hang, and the guard would fail the test."""
-    from engine.render import Renderer, RenderSettings
+    from phonon.engine.render import Renderer, RenderSettings
 
     out = np.zeros((8192, 2))
     renderer = Renderer(compile_program(TWO_PARTS), RenderSettings(), None, workers=2)
@@ -604,7 +604,7 @@ def test_closing_a_renderer_does_not_wait_for_a_stopped_worker():
 def test_ctrl_c_with_a_stopped_worker_ends_the_render_cleanly(tmp_path):
     prog = write(tmp_path, TWO_PARTS)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
+        [sys.executable, "-m", "phonon", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
          "--workers", "2"],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
@@ -627,7 +627,7 @@ def test_closed_renderers_hold_no_shared_memory():
     """A long `play --watch` session opens and closes a renderer per edit: closing one unmaps its shared
     arenas and closes their descriptors at once, not at a garbage collection that may not come for a long
     time (collection is off here, so nothing is released behind the test's back)."""
-    from engine.render import Renderer, RenderSettings
+    from phonon.engine.render import Renderer, RenderSettings
 
     def descriptors() -> int:
         return len(os.listdir("/proc/self/fd"))
@@ -696,7 +696,7 @@ def test_a_fifo_is_read_like_standard_input_when_something_writes_it(tmp_path):
 
 
 def test_a_fifo_nobody_writes_is_an_error_not_a_wait_without_end(tmp_path):
-    from engine.cli import FIFO_WRITER_WAIT
+    from phonon.engine.cli import FIFO_WRITER_WAIT
 
     fifo = tmp_path / "prog.fifo"
     os.mkfifo(fifo)
@@ -741,7 +741,7 @@ def test_a_crashed_worker_stops_the_render_and_says_so(tmp_path):
     part state dies with it), and the message says so."""
     prog = write(tmp_path, TWO_PARTS)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
+        [sys.executable, "-m", "phonon", "render", str(prog), "-o", str(tmp_path / "out.wav"), "-d", "36000",
          "--workers", "2"],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -775,7 +775,7 @@ def test_a_pattern_value_past_the_float_range_is_a_located_error():
 
 @pytest.mark.parametrize("time", ["-1e308", "9223372036854775808", "1e300", "nan"])
 def test_a_feedback_delay_of_any_constant_time_renders(time):
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     text = f"~echo: (~in * 0.4 + ~echo * 0.5) # delay {time} 0 1 # lpf 2500\n~in: impulse 2\nout: ~echo * 0.5\n"
     if time == "nan":

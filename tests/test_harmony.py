@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.patterns import MidiNote, parse_mini
-from graph.patterns.core import rand
-from graph.patterns.events import format_time
-from graph.patterns.harmony import (
+from phonon.graph.patterns import MidiNote, parse_mini
+from phonon.graph.patterns.core import rand
+from phonon.graph.patterns.events import format_time
+from phonon.graph.patterns.harmony import (
     ARP_MODES,
     CHORDS,
     SCALES,
@@ -36,7 +36,7 @@ from graph.patterns.harmony import (
     to_scale,
     transpose,
 )
-from graph.patterns.notes import is_note_name, note_to_midi
+from phonon.graph.patterns.notes import is_note_name, note_to_midi
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "strudel_harmony.json").read_text())
 CASES = FIXTURE["cases"]
@@ -340,7 +340,7 @@ def test_rolled_is_a_quarter_and_patterned_per_cycle():
 
 
 def test_values_under_the_note_control():
-    from graph.values import voice_value
+    from phonon.graph.values import voice_value
 
     assert voice_value("note", values(scale("C:major", "0"))[0]) == -12.0  # MidiNote 48: an octave below c4
     assert voice_value("note", values(scale("major", "0"))[0]) == 0  # Tidal's 0: c4
@@ -362,7 +362,7 @@ def test_periods_survive():
 
 def test_the_harmony_transforms_are_registered_once():
     """scale, arp, rolled ... are transforms like any other (graph/patterns/transforms.py), built from here."""
-    from graph.patterns import TRANSFORMS
+    from phonon.graph.patterns import TRANSFORMS
 
     examples = {"scale": ("major",), "arp": ("updown",), "arpeggiate": (), "arpg": (), "rolled": (),
                 "rolledBy": (0.5,), "transpose": (2,)}

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from engine.kernels import KERNELS, load_all
-from engine.kernels.delays import DELAY_MAX_SECONDS
-from graph.kinds import KINDS
+from phonon.engine.kernels import KERNELS, load_all
+from phonon.engine.kernels.delays import DELAY_MAX_SECONDS
+from phonon.graph.kinds import KINDS
 
 load_all()
 chorus, delay, bitcrush, compressor, distortion, adsr, env, brown, noise, pink, reverb = (

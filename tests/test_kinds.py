@@ -11,10 +11,10 @@ import numba as nb
 import numpy as np
 import pytest
 
-from engine.kernels import KERNELS, load_all
-from engine.render import render_array
-from graph.errors import PhononError
-from graph.kinds import INPUT, KINDS, Function, Kind, Param, define, fields, function_table
+from phonon.engine.kernels import KERNELS, load_all
+from phonon.engine.render import render_array
+from phonon.graph.errors import PhononError
+from phonon.graph.kinds import INPUT, KINDS, Function, Kind, Param, define, fields, function_table
 from tests.audio import tone_amplitude
 
 SR = 44100
@@ -74,7 +74,7 @@ def test_state_is_laid_out_by_name_with_buffers_last():
 
 def test_the_readme_table_is_the_definitions():
     readme = (ROOT / "README.md").read_text()
-    assert function_table() in readme, "README's function table is stale: paste `python -m graph.kinds`"
+    assert function_table() in readme, "README's function table is stale: paste `python -m phonon.graph.kinds`"
     assert "onepole" not in function_table()  # a test's kind is not a built-in
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.kernels import KERNELS, load_all
-from engine.kernels.dynamics import limit_unguarded
-from engine.render import render_array
-from graph.compiler import compile_program
-from graph.errors import PhononError
-from graph.kinds import KINDS
+from phonon.engine.kernels import KERNELS, load_all
+from phonon.engine.kernels.dynamics import limit_unguarded
+from phonon.engine.render import render_array
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
+from phonon.graph.kinds import KINDS
 from tests.audio import db, dominant_freq, rms
 
 SR = 44100

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from scipy import signal, special
 
-from graph.kinds import ARITHMETIC_FUNCTIONS, FUNCTIONS, KINDS, VOICE_PARAMS
-from graph.patterns import TRANSFORMS
-from graph.patterns.constructors import CONSTRUCTORS
-from graph.patterns.signals import SIGNALS
+from phonon.graph.kinds import ARITHMETIC_FUNCTIONS, FUNCTIONS, KINDS, VOICE_PARAMS
+from phonon.graph.patterns import TRANSFORMS
+from phonon.graph.patterns.constructors import CONSTRUCTORS
+from phonon.graph.patterns.signals import SIGNALS
 from tests.audio import SR, render, tone_amplitude
 
 NAMES = ("phaser", "flanger", "ring", "fm", "tremolo", "samplehold", "lag", "slew", "line", "phasor", "follow")
@@ -237,7 +237,7 @@ def test_each_kind_renders_the_same_samples_at_every_block_size_and_worker_count
 
 
 def render_stereo(text: str, **kw) -> np.ndarray:
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     # a second output beside the kind's, so a worker count of 2 has two parts to place
     return render_array(text + "\no2: sine 60 * 0.1", seconds=0.7, **kw)
@@ -251,7 +251,7 @@ def test_the_kinds_close_feedback_loops_the_same_at_every_block_size_and_worker_
         "~z: sine 3 * 0.5 + (~z # lag 0.01) * 0.3 + (~z # follow) * 0.1 + (~z # slew 10 10) * 0.1\n"
         "out: ~x + ~y\no2: ~z # tremolo 5 0.5 # ring 30\n"
     )
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     reference = render_array(text, seconds=0.5)
     assert np.isfinite(reference).all() and np.abs(reference).max() > 0.1

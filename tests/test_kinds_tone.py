@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from engine.kernels.tone import LADDER_RES_GAIN, VOWEL_FREQS, VOWELS
-from engine.render import render_array
+from phonon.engine.kernels.tone import LADDER_RES_GAIN, VOWEL_FREQS, VOWELS
+from phonon.engine.render import render_array
 from tests.audio import db, dominant_freq, rms, tone_amplitude
 
 SR = 44100

@@ -6,11 +6,11 @@ from fractions import Fraction
 
 import pytest
 
-from graph import ast
-from graph.analysis import reachable
-from graph.compiler import compile_program
-from graph.errors import PhononError
-from graph.parser import parse
+from phonon.graph import ast
+from phonon.graph.analysis import reachable
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
+from phonon.graph.parser import parse
 from tests.compiling import compile_error
 
 

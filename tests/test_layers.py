@@ -11,9 +11,9 @@ import sys
 PLAN = """
 import json, sys
 from benchmarks.workloads import all_workloads
-from graph.compiler import compile_program
-from graph.plan.cost_model import scaling
-from graph.plan.spread import spread
+from phonon.graph.compiler import compile_program
+from phonon.graph.plan.cost_model import scaling
+from phonon.graph.plan.spread import spread
 graph = compile_program(all_workloads()["bus8x"])
 plan = spread(graph, 44100, 512, 2)
 assert len(plan.parts) > 1 and plan.handoff
@@ -24,7 +24,7 @@ print(json.dumps(sorted(sys.modules)))
 RUNTIME = """
 import json, sys
 import numpy as np
-from workers import Ensemble, Task
+from phonon.workers import Ensemble, Task
 ensemble = Ensemble((2, 1, 8), (1, 1), 2)
 def run(k, slot):
     ensemble.slots[slot, 0, :] = k

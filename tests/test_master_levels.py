@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.render import render_array
+from phonon.engine.render import render_array
 from tests.audio import render_report
 from tests.jack import JackServer, jack_available
 
@@ -40,7 +40,7 @@ def phonon(
     if capture is not None:
         env["PHONON_PLAY_CAPTURE"] = str(capture)  # what the device got (engine/play.py's test hook)
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "phonon", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=180,
     )
 

@@ -6,9 +6,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from graph.patterns import MidiNote, MiniNotationError, parse_mini, split_sample
-from graph.patterns.core import time_to_rand
-from graph.patterns.mini import atom_value
+from phonon.graph.patterns import MidiNote, MiniNotationError, parse_mini, split_sample
+from phonon.graph.patterns.core import time_to_rand
+from phonon.graph.patterns.mini import atom_value
 
 
 def ev(text, begin=0, end=1):

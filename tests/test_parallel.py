@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from benchmarks.workloads import all_workloads, three_node_programs
-from engine.render import Renderer, RenderSettings, render_array
-from graph.compiler import compile_program
-from graph.plan.partition import partition, structure
-from graph.plan.units import unit_graph
+from phonon.engine.render import Renderer, RenderSettings, render_array
+from phonon.graph.compiler import compile_program
+from phonon.graph.plan.partition import partition, structure
+from phonon.graph.plan.units import unit_graph
 from tests.processes import writing_into
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +125,7 @@ def _start_render(tmp_path: Path, workers: int = 2) -> tuple[subprocess.Popen, P
     prog.write_text(LONG)
     out = tmp_path / "long.wav"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "render", str(prog), "-o", str(out), "-d", "600", "--workers", str(workers)],
+        [sys.executable, "-m", "phonon", "render", str(prog), "-o", str(out), "-d", "600", "--workers", str(workers)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -172,13 +172,13 @@ def test_ctrl_c_stops_workers_and_leaves_nothing(tmp_path):
 
 
 def test_a_bad_program_never_starts_workers(tmp_path, monkeypatch):
-    import workers.runtime
-    from engine.cli import main
+    from phonon.workers import runtime
+    from phonon.engine.cli import main
 
     def forbidden(*args, **kwargs):
         raise AssertionError("workers started for a program that does not compile")
 
-    monkeypatch.setattr(workers.runtime.Runtime, "start", forbidden)
+    monkeypatch.setattr(runtime.Runtime, "start", forbidden)
     prog = tmp_path / "bad.phonon"
     prog.write_text("out: sinee 440\n")
     assert main(["render", str(prog), "-o", str(tmp_path / "x.wav"), "--workers", "4"]) == 1

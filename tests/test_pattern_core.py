@@ -4,8 +4,8 @@ from fractions import Fraction as F
 
 import pytest
 
-from graph.patterns import Hap, MidiNote, Pattern, TimeSpan, control_onsets, control_value, parse_mini
-from graph.patterns.core import (
+from phonon.graph.patterns import Hap, MidiNote, Pattern, TimeSpan, control_onsets, control_value, parse_mini
+from phonon.graph.patterns.core import (
     apply_op, bjorklund, choose_in_with, control_map, fastcat, numeral, patternify, pure, rand, reify,
     signal, silence, slowcat, stack, time_to_rand, timecat, to_time,
 )
@@ -368,7 +368,7 @@ def test_control_value_rejects_sample_names():
 
 
 def test_note_names_follow_strudel_with_tidals_bare_octave():
-    from graph.patterns.notes import chord_notes, is_note_name, midi_to_hz, note_to_midi
+    from phonon.graph.patterns.notes import chord_notes, is_note_name, midi_to_hz, note_to_midi
 
     assert [note_to_midi(n) for n in ("c4", "a4", "eb3", "f#4", "cs2", "Bb-1", "e", "ebb3")] == [
         60, 69, 51, 66, 37, 10, 64, 50]  # no octave: octave 4 (Tidal's `c` is note 0, middle C)

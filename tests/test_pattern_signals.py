@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from quicktions import Fraction
 
-from graph.patterns import signals
-from graph.patterns.core import Pattern, PatternLimitError, pure, reify, stack, steady, time_to_rand
-from graph.patterns.events import format_time
-from graph.patterns.mini import parse_mini
-from graph.patterns.signals import (
+from phonon.graph.patterns import signals
+from phonon.graph.patterns.core import Pattern, PatternLimitError, pure, reify, stack, steady, time_to_rand
+from phonon.graph.patterns.events import format_time
+from phonon.graph.patterns.mini import parse_mini
+from phonon.graph.patterns.signals import (
     SIGNALS, choose, cosine, irand, perlin, quantise, randcat, randrun, range_, rangex, saw,
     scramble, shuffle, sig, sine, time_to_rands, tri, wchoose, wrandcat,
 )
@@ -274,8 +274,8 @@ def test_registry():
     assert all(isinstance(p, Pattern) for p in SIGNALS.values())
     assert {"sine", "cosine", "saw", "isaw", "tri", "square", "envL", "envR", "envEq", "envEqR", "sine2",
             "cosine2", "saw2", "isaw2", "tri2", "square2", "rand", "perlin"} <= SIGNALS.keys()
-    from graph.patterns import TRANSFORMS
-    from graph.patterns.constructors import CONSTRUCTORS
+    from phonon.graph.patterns import TRANSFORMS
+    from phonon.graph.patterns.constructors import CONSTRUCTORS
 
     assert [p.name for p in TRANSFORMS["range"].params] == ["lo", "hi"]  # the pattern comes last, with $
     assert TRANSFORMS["range"].build(200, 2000)(SIGNALS["sine"]).segment(2).onsets(0, 1)

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine.clock as clock
+import phonon.engine.clock as clock
 from benchmarks.drums import drum_program
-from engine.clock import EventClock
-from engine.render import render_array
-from graph.compiler import compile_program
-from graph.patterns import parse_mini
+from phonon.engine.clock import EventClock
+from phonon.engine.render import render_array
+from phonon.graph.compiler import compile_program
+from phonon.graph.patterns import parse_mini
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "strudel_events.json").read_text())["cases"]
 

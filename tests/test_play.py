@@ -62,7 +62,7 @@ def _env(jack: JackServer | None, capture: Path | None = None, **extra: str) -> 
 
 def phonon(env: dict[str, str], *args: str | os.PathLike, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "phonon", *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=timeout,
     )
 
@@ -72,7 +72,7 @@ class Playing:
 
     def __init__(self, env: dict[str, str], *args: str | os.PathLike) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "play", *map(str, args)], cwd=ROOT, env=env, text=True,
+            [sys.executable, "-m", "phonon", "play", *map(str, args)], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
@@ -330,8 +330,8 @@ def test_a_device_that_goes_away_is_an_error_not_a_hang(tmp_path):
 def test_a_program_can_start_mid_song_on_the_pattern_clock(workers):
     """What live reloading relies on: a Renderer started at absolute sample P renders what a render from 0
     renders from P on (for pattern-driven values, which have no state of their own)."""
-    from engine.render import Renderer, RenderSettings, render_array
-    from graph.compiler import compile_program
+    from phonon.engine.render import Renderer, RenderSettings, render_array
+    from phonon.graph.compiler import compile_program
 
     graph = compile_program('tempo: 1.5\n~a: "0.1 0.2 [0.3 0.35] 0.4"\nout: ~a * 0.5 + "<0.01 0.02>"\n')
     reference = render_array(graph, seconds=3, sr=SR, block=BLOCK, workers=workers)

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from graph.compiler import compile_pattern
-from graph.errors import PhononError
-from graph.patterns import MiniNotationError
-from graph.patterns.events import format_time, onset_events
+from phonon.graph.compiler import compile_pattern
+from phonon.graph.errors import PhononError
+from phonon.graph.patterns import MiniNotationError
+from phonon.graph.patterns.events import format_time, onset_events
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "strudel_programs.json").read_text())
 CASES = FIXTURE["cases"]

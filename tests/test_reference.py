@@ -53,7 +53,7 @@ def test_partial_last_block():
 
 @pytest.mark.parametrize("workload", ["heavy", "bus8x"])
 def test_matches_phonon(workload):
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     phonon = render_array(all_workloads()[workload], seconds=0.2)[:, 0]
     # With the programs' own q (0.7) the hand-written loop is the engine's arithmetic: measured 4e-16.

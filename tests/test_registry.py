@@ -9,11 +9,11 @@ from fractions import Fraction as F
 
 import pytest
 
-from graph.compiler import compile_pattern
-from graph.patterns import TRANSFORMS, parse_mini
-from graph.patterns.core import Pattern
-from graph.patterns.reference import pattern_table
-from graph.patterns.registry import Param, PATTERN, define
+from phonon.graph.compiler import compile_pattern
+from phonon.graph.patterns import TRANSFORMS, parse_mini
+from phonon.graph.patterns.core import Pattern
+from phonon.graph.patterns.reference import pattern_table
+from phonon.graph.patterns.registry import Param, PATTERN, define
 from tests.compiling import compile_error
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.samples import SampleBank, SampleError, SampleLibrary, UnknownSample, parse_sample_name
-from engine.samples import kit
-from engine.samples.library import resample, resample_sinc
+from phonon.engine.samples import SampleBank, SampleError, SampleLibrary, UnknownSample, parse_sample_name
+from phonon.engine.samples import kit
+from phonon.engine.samples.library import resample, resample_sinc
 
 SR = 44100
 

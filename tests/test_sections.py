@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 from tests.compiling import compile_error
 
 

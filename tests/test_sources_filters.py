@@ -367,7 +367,7 @@ o1: ~pat # delay "0.1 0.05" 0.3 0.5
 
 
 def _kinds_used(program: str) -> set[str]:
-    from graph.compiler import compile_program
+    from phonon.graph.compiler import compile_program
 
     return {n.kind for n in compile_program(program).nodes}
 
@@ -591,7 +591,7 @@ def test_auto_routing_without_an_output_statement():
 
 
 def test_output_is_stereo_with_identical_channels():
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     out = render_array("out: saw 110 # lpf 800 0.7 # delay 0.1 0.5", seconds=0.5)
     assert out.shape == (22050, 2)
@@ -599,7 +599,7 @@ def test_output_is_stereo_with_identical_channels():
 
 
 def test_gain_scales_the_master():
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     a = render_array("out: sine 440 * 0.2", seconds=0.5)
     b = render_array("out: sine 440 * 0.2", seconds=0.5, gain=0.5)
@@ -631,8 +631,8 @@ def test_blown_up_filter_is_named_in_the_report(tmp_path):
     names `bpf` and its line."""
     import soundfile as sf
 
-    from engine.render import RenderSettings, render_to_file
-    from graph.compiler import compile_program
+    from phonon.engine.render import RenderSettings, render_to_file
+    from phonon.graph.compiler import compile_program
 
     program = "-- overflow\nout: (sine 1000 * 1e308 # bpf 1000 20) * 0.1"
     report = render_to_file(compile_program(program), tmp_path / "x.wav", 22050, RenderSettings(), subtype="FLOAT")

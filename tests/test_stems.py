@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.cli import main
-from engine.master import mix_stems
-from engine.render import RenderSettings, render_stems, render_to_file
-from graph.analysis import reachable
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.engine.cli import main
+from phonon.engine.master import mix_stems
+from phonon.engine.render import RenderSettings, render_stems, render_to_file
+from phonon.graph.analysis import reachable
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 
 PROGRAM = """tempo: 1
 ~shared: sine 2 * 0.5 + 0.5

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from graph.compiler import compile_program
+from phonon.graph.compiler import compile_program
 from tests.audio import render, render_stereo, rms
 
 TONE = "sine 440 * 0.8"

@@ -9,11 +9,11 @@ import os
 import numpy as np
 import pytest
 
-import engine.fused as fused
-from engine.executor import BlockEvaluator
-from graph.plan.schedule import build_schedule
-from engine.render import Renderer, RenderSettings, render_array
-from graph.compiler import compile_program
+import phonon.engine.fused as fused
+from phonon.engine.executor import BlockEvaluator
+from phonon.graph.plan.schedule import build_schedule
+from phonon.engine.render import Renderer, RenderSettings, render_array
+from phonon.graph.compiler import compile_program
 
 PROGRAM = """~lfo: sine 3 * 100 + 300
 ~pad: (pulse 110 0.3 # hpf 200) * 0.05

@@ -4,9 +4,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from graph.patterns import TRANSFORMS, MiniNotationError, TransformError, parse_mini
-from graph.patterns.core import time_to_rand
-from graph.patterns.registry import BuiltTransform, suggest
+from phonon.graph.patterns import TRANSFORMS, MiniNotationError, TransformError, parse_mini
+from phonon.graph.patterns.core import time_to_rand
+from phonon.graph.patterns.registry import BuiltTransform, suggest
 
 T = TRANSFORMS
 

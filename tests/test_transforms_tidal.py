@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.patterns import TRANSFORMS, PatternLimitError, TransformError, parse_mini
-from graph.patterns.core import control_map, time_to_rand
+from phonon.graph.patterns import TRANSFORMS, PatternLimitError, TransformError, parse_mini
+from phonon.graph.patterns.core import control_map, time_to_rand
 
 T = TRANSFORMS
 m = parse_mini
@@ -354,8 +354,8 @@ def test_repr_shows_the_source_form():
 
 
 def test_in_a_program():
-    from engine.clock import EventClock
-    from graph.compiler import compile_program
+    from phonon.engine.clock import EventClock
+    from phonon.graph.compiler import compile_program
 
     def controls(text):
         graph = compile_program(text)

@@ -9,9 +9,9 @@ from fractions import Fraction
 
 import pytest
 
-from engine.clock import EventClock
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.engine.clock import EventClock
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 from tests.compiling import compile_error
 
 
@@ -80,7 +80,7 @@ def test_events_lists_any_pattern_expression(tmp_path):
     from pathlib import Path
 
     def events(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "engine.cli", "events", *args], input=stdin, text=True,
+        return subprocess.run([sys.executable, "-m", "phonon", "events", *args], input=stdin, text=True,
                               capture_output=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
 
     lines = ['"0 2 4" $ scale "C:major"', 'n "0 .. 1" # s "arpy"', "bd*2 sn", 's "bd sn" $ fast', 'sine 440 # lpf 300']
@@ -102,14 +102,14 @@ def test_the_readme_pattern_table_is_the_registry():
     the registries (a new transform cannot go undocumented)."""
     from pathlib import Path
 
-    from graph.patterns.reference import pattern_table
+    from phonon.graph.patterns.reference import pattern_table
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert pattern_table() in readme, "README's pattern table is stale: paste `python -m graph.patterns.reference`"
+    assert pattern_table() in readme, "README's pattern table is stale: paste `python -m phonon.graph.patterns.reference`"
 
 
 def test_to_scale_takes_its_steps_as_a_list():
-    from graph.compiler import compile_pattern
+    from phonon.graph.compiler import compile_pattern
 
     def values(text: str) -> list:
         return [h.value for h in compile_pattern(text).onsets(0, 1)]
@@ -126,10 +126,10 @@ def test_a_signal_as_a_voice_control_is_read_at_each_onset_sample():
     """`# gain ~lfo`: every voice starts with the LFO's value at its own onset sample, whatever the block."""
     import numpy as np
 
-    from engine.executor import BlockEvaluator
-    from engine.kernels import voices as vk
-    from engine.voices import SampleVoices
-    from graph.plan.schedule import build_schedule
+    from phonon.engine.executor import BlockEvaluator
+    from phonon.engine.kernels import voices as vk
+    from phonon.engine.voices import SampleVoices
+    from phonon.graph.plan.schedule import build_schedule
 
     for block in (64, 512, 4096):
         schedule = build_schedule(compile_program(SIGNAL_CONTROLLED), 44100, block)
@@ -152,7 +152,7 @@ def test_a_signal_as_a_voice_control_is_read_at_each_onset_sample():
 def test_signal_controlled_voices_render_the_same_at_every_worker_count_and_block():
     import numpy as np
 
-    from engine.render import render_array
+    from phonon.engine.render import render_array
 
     serial = render_array(SIGNAL_CONTROLLED, seconds=2.0)
     assert np.abs(serial).max() > 0.05
@@ -170,8 +170,8 @@ def test_only_some_controls_take_signals():
 
 def test_every_signal_control_has_a_trigger_field():
     """The controls the compiler lets a signal give (graph.values) are the ones the voices read from signals."""
-    from engine.voices import SampleVoices, SynthVoices
-    from graph.values import SIGNAL_CONTROLS
+    from phonon.engine.voices import SampleVoices, SynthVoices
+    from phonon.graph.values import SIGNAL_CONTROLS
 
     assert set(SampleVoices.SIGNAL_FIELDS) == set(SIGNAL_CONTROLS)
     assert set(SynthVoices.SIGNAL_FIELDS) < set(SIGNAL_CONTROLS)

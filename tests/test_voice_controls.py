@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.kernels import voices as vk
-from engine.render import render_array
-from graph.compiler import compile_program
-from graph.errors import PhononError
-from graph.values import CONTROL_NAMES, SIGNAL_CONTROLS, VOICE_CONTROLS, voice_controls_table
+from phonon.engine.kernels import voices as vk
+from phonon.engine.render import render_array
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
+from phonon.graph.values import CONTROL_NAMES, SIGNAL_CONTROLS, VOICE_CONTROLS, voice_controls_table
 from tests.audio import band_energy, dominant_freq, spectral_centroid, tone_amplitude, tpt_svf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ MID = slice(ATTACK, SR // 2)  # a noise or tone voice's middle: after the attack
 
 def test_the_readme_table_is_the_definition():
     readme = (ROOT / "README.md").read_text()
-    assert voice_controls_table() in readme, "README's voice controls table is stale: paste `python -m graph.values`"
+    assert voice_controls_table() in readme, "README's voice controls table is stale: paste `python -m phonon.graph.values`"
 
 
 def test_every_control_is_a_trigger_column_and_a_signal_may_give_it():

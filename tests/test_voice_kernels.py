@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from engine.kernels import voices as V
-from engine.kernels.stereo import pan_gains
-from engine.samples.bank import SampleBank
-from engine.samples.library import Sample
+from phonon.engine.kernels import voices as V
+from phonon.engine.kernels.stereo import pan_gains
+from phonon.engine.samples.bank import SampleBank
+from phonon.engine.samples.library import Sample
 from tests.audio import dominant_freq, tone_amplitude
 
 SR = 44100

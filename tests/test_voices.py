@@ -30,10 +30,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.render import RenderSettings, duration_frames, render_array, render_to_file
-from engine.samples import SampleError, kit
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.engine.render import RenderSettings, duration_frames, render_array, render_to_file
+from phonon.engine.samples import SampleError, kit
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 from tests.audio import dominant_freq, rms_envelope, tone_amplitude
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -502,7 +502,7 @@ def _cli(*args) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "phonon", *map(str, args)], env=env, capture_output=True, text=True, timeout=120
     )
 
 

@@ -23,8 +23,8 @@ import pytest
 
 import multiprocess
 
-from workers import Handoff, Runtime, RuntimeStopped, SharedArena, Task, TaskFailed, WorkerDied, backend_name
-from workers.handoff import default_context
+from phonon.workers import Handoff, Runtime, RuntimeStopped, SharedArena, Task, TaskFailed, WorkerDied, backend_name
+from phonon.workers.handoff import default_context
 from tests.processes import is_resource_tracker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -589,7 +589,7 @@ RENDER_SCRIPT = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, {root!r})
     import numpy as np
-    from workers import Runtime, SharedArena, Task
+    from phonon.workers import Runtime, SharedArena, Task
 
     arena = SharedArena((4, 2, 512), np.float64)
     a = arena.array
@@ -663,7 +663,7 @@ def test_numba_atomics_backend_in_subprocess():
     code = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
         import numpy as np
-        from workers import Runtime, SharedArena, Task, backend_name
+        from phonon.workers import Runtime, SharedArena, Task, backend_name
         arena = SharedArena((3, 2), np.int64)
         a = arena.array
         def t0(k, s): a[0, s] = k

@@ -1,4 +1,4 @@
-"""Micro-benchmark of the handoff between processes: ``python -m workers.bench_handoff [--iters N]``.
+"""Micro-benchmark of the handoff between processes: ``python -m phonon.workers.bench_handoff [--iters N]``.
 
 1. ping-pong on two counters between the master and one forked process through ``Handoff`` (publish, then the
    other side's wait returns and publishes back): round trip, median and p99 in microseconds, with the default

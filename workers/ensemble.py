@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from workers.arena import SharedArena
-from workers.runtime import ProcessStats, Runtime, Task
+from phonon.workers.arena import SharedArena
+from phonon.workers.runtime import ProcessStats, Runtime, Task
 
 
 class Ensemble:

@@ -18,9 +18,9 @@ result in place atomically.
 Modules: `played` (the sample files a render plays), `jobs` (jobs and results as data), `task` (rendering
 a job on a worker, no Dask), `client` (Dask: connecting, submitting, collecting)."""
 
-from engine.cluster.client import Batch, ClusterError, connect, render_jobs
-from engine.cluster.jobs import JobResult, RenderJob, build_job, project_version
-from engine.cluster.task import run_job
+from phonon.engine.cluster.client import Batch, ClusterError, connect, render_jobs
+from phonon.engine.cluster.jobs import JobResult, RenderJob, build_job, project_version
+from phonon.engine.cluster.task import run_job
 
 __all__ = [
     "Batch", "ClusterError", "JobResult", "RenderJob", "build_job", "connect", "project_version", "render_jobs",

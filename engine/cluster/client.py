@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from engine.cluster.jobs import JobResult, RenderJob
-from engine.cluster.task import run_job
-from graph.errors import PhononError
+from phonon.engine.cluster.jobs import JobResult, RenderJob
+from phonon.engine.cluster.task import run_job
+from phonon.graph.errors import PhononError
 
 if TYPE_CHECKING:
     import distributed

@@ -8,26 +8,23 @@ wherever it runs."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.cluster.played import sample_files
-from engine.render import (
+import phonon
+from phonon.engine.cluster.played import sample_files
+from phonon.engine.render import (
     PendingOutput, RenderReport, RenderSettings, check_ceiling, duration_frames, output_format, stem_alone,
 )
-from graph.compiler import compile_program
-from graph.errors import PhononError
-from graph.signal_graph import SignalGraph
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
+from phonon.graph.signal_graph import SignalGraph
 
 
 def project_version() -> str:
-    """The installed Phonon's version (pyproject.toml's, as installed)."""
-    try:
-        return importlib.metadata.version("phonon")
-    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
+    """The installed Phonon's version (pyproject.toml's, as installed; "unknown" in a checkout never installed)."""
+    return phonon.__version__
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ import math
 import tempfile
 from pathlib import Path
 
-from engine.executor import default_samples
-from engine.samples import SampleLibrary
-from engine.samples import kit as _kit
-from engine.voices import SampleVoices
-from graph.errors import PhononError
-from graph.signal_graph import SignalGraph
+from phonon.engine.executor import default_samples
+from phonon.engine.samples import SampleLibrary
+from phonon.engine.samples import kit as _kit
+from phonon.engine.voices import SampleVoices
+from phonon.graph.errors import PhononError
+from phonon.graph.signal_graph import SignalGraph
 
 
 class _Recorder:

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from engine.cluster.jobs import JobResult, RenderJob, project_version
-from engine.render import output_format, render_to_file, stem_alone
-from graph.compiler import compile_program
-from graph.errors import PhononError
+from phonon.engine.cluster.jobs import JobResult, RenderJob, project_version
+from phonon.engine.render import output_format, render_to_file, stem_alone
+from phonon.graph.compiler import compile_program
+from phonon.graph.errors import PhononError
 
 JOB_FOLDER_PREFIX = "phonon-job-"
 

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numba as nb
 
-from graph.kinds import KINDS
+from phonon.graph.kinds import KINDS
 
 # The modules that define the built-in kinds (each calls graph.kinds.define at import).
 MODULES = (
@@ -65,12 +65,12 @@ def steady(x, start: int, stop: int) -> bool:
 def load_definitions() -> None:
     """Import the modules that define the built-in kinds."""
     for name in MODULES:
-        importlib.import_module(f"engine.kernels.{name}")
+        importlib.import_module(f"phonon.engine.kernels.{name}")
 
 
 def load_all() -> dict[str, Callable]:
     """Every kind's kernel (a step kind's generated on first use), by kind name."""
-    from engine.kernels.steps import step_kernel
+    from phonon.engine.kernels.steps import step_kernel
 
     for kind in KINDS.values():
         if kind.host_filled or kind.name in KERNELS or (kind.kernel is None and kind.step is None):
@@ -84,7 +84,7 @@ def load_all() -> dict[str, Callable]:
 
 def load_chains():
     """The lane kernels of chains (engine.kernels.chains), imported only by programs that have chains."""
-    from engine.kernels import chains
+    from phonon.engine.kernels import chains
 
     return chains
 

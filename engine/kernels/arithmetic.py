@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numba as nb
 
-from graph.kinds import Kind, define
-from graph.values import safe_div
+from phonon.graph.kinds import Kind, define
+from phonon.graph.values import safe_div
 
 
 @nb.njit(cache=True, nogil=True)

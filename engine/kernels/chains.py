@@ -35,10 +35,10 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels import flush, steady
-from engine.kernels.arithmetic import BIAS
-from engine.kernels.filters import IC1, IC2, MODE, _coefficients, _load, _mode_mix, _store, _tick
-from engine.kernels.oscillators import PHASE, saw_step, square_step, tri_step
+from phonon.engine.kernels import flush, steady
+from phonon.engine.kernels.arithmetic import BIAS
+from phonon.engine.kernels.filters import IC1, IC2, MODE, _coefficients, _load, _mode_mix, _store, _tick
+from phonon.engine.kernels.oscillators import PHASE, saw_step, square_step, tri_step
 
 TILE = 16  # samples per pass over the voices: their outputs wait in a [TILE, voices] buffer
 LANE_GROUP = 8  # lanes run in whole groups of this many (an AVX-512 register of float64), idle ones zeroed

@@ -26,8 +26,8 @@ import math
 
 import numba as nb
 
-from engine.kernels import flush, steady
-from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
+from phonon.engine.kernels import flush, steady
+from phonon.graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
 FEEDBACK_LIMIT = 2.0  # feedback above 1 is allowed (it grows); the engine contains what becomes inf

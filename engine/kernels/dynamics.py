@@ -62,9 +62,9 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels import flush
-from engine.kernels.delays import hermite_tap, lfo_sin
-from graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
+from phonon.engine.kernels import flush
+from phonon.engine.kernels.delays import hermite_tap, lfo_sin
+from phonon.graph.kinds import INPUT, MIX, Kind, Param, define, fields, function
 
 _DB_TO_LN = math.log(10.0) / 20.0  # 10 ** (db / 20) == exp(db * _DB_TO_LN)
 _SAFETY = 1.0 - 1e-12  # the limiter aims this far below its ceiling: its rounding errors (1e-16) stay inside

@@ -29,7 +29,7 @@ import math
 
 import numba as nb
 
-from graph.kinds import Kind, Param, define, fields, function
+from phonon.graph.kinds import Kind, Param, define, fields, function
 
 
 @nb.njit(cache=True, inline="always")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numba as nb
 
-from engine.kernels import flush
-from graph.kinds import Kind, define, fields
+from phonon.engine.kernels import flush
+from phonon.graph.kinds import Kind, define, fields
 
 
 @nb.njit(cache=True, inline="always")

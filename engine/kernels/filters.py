@@ -15,8 +15,8 @@ import math
 
 import numba as nb
 
-from engine.kernels import flush, steady
-from graph.kinds import INPUT, Function, Kind, Param, define, fields
+from phonon.engine.kernels import flush, steady
+from phonon.graph.kinds import INPUT, Function, Kind, Param, define, fields
 
 
 @nb.njit(cache=True, inline="always")

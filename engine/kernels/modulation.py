@@ -80,10 +80,10 @@ import math
 
 import numba as nb
 
-from engine.kernels import clamp, flush
-from engine.kernels.delays import hermite_tap, lfo_sin, side_lfo
-from engine.kernels.oscillators import advance_phase
-from graph.kinds import FREQ, INPUT, Kind, Param, define, fields, function
+from phonon.engine.kernels import clamp, flush
+from phonon.engine.kernels.delays import hermite_tap, lfo_sin, side_lfo
+from phonon.engine.kernels.oscillators import advance_phase
+from phonon.graph.kinds import FREQ, INPUT, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
 _LN_60DB = math.log(1e-3)

@@ -26,7 +26,7 @@ import math
 import numba as nb
 import numpy as np
 
-from graph.kinds import Kind, define, fields, function
+from phonon.graph.kinds import Kind, define, fields, function
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -8,7 +8,7 @@ import math
 import numba as nb
 import numpy as np
 
-from graph.kinds import FREQ, Kind, Param, define, fields, function
+from phonon.graph.kinds import FREQ, Kind, Param, define, fields, function
 
 _TWO_PI = 2.0 * math.pi
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numba as nb
 
-from engine.kernels import flush
-from graph.kinds import INPUT, Kind, Param, define, fields, function
+from phonon.engine.kernels import flush
+from phonon.graph.kinds import INPUT, Kind, Param, define, fields, function
 
 REVERB_COMBS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)  # samples at 44.1 kHz
 REVERB_ALLPASSES = (556, 441, 341, 225)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.fused import import_line, load_source
-from graph.kinds import Kind
+from phonon.engine.fused import import_line, load_source
+from phonon.graph.kinds import Kind
 
 
 def step_kernel(kind: Kind) -> Callable:

@@ -20,8 +20,8 @@ import math
 
 import numba as nb
 
-from engine.kernels import clamp
-from graph.kinds import INPUT, Function, Kind, Param, define
+from phonon.engine.kernels import clamp
+from phonon.graph.kinds import INPUT, Function, Kind, Param, define
 
 _HALF_PI = 0.5 * math.pi
 _SQRT2 = math.sqrt(2.0)

@@ -67,8 +67,8 @@ from dataclasses import replace
 import numba as nb
 import numpy as np
 
-from engine.kernels import clamp, flush
-from graph.kinds import INPUT, Function, Kind, Param, define, fields, function
+from phonon.engine.kernels import clamp, flush
+from phonon.graph.kinds import INPUT, Function, Kind, Param, define, fields, function
 
 TONE_MAX_SECONDS = 1.0  # the longest comb or allpass delay: a buffer of this many seconds per node
 RECURSION_LIMIT = 0.999  # |feedback| of comb, |gain| of allpass: below 1, so always stable

@@ -180,12 +180,12 @@ import math
 import numba as nb
 import numpy as np
 
-from engine.kernels.envelopes import ads_level
-from engine.kernels.filters import svf_coefficients, svf_step
-from engine.kernels.oscillators import _blep
-from engine.kernels.stereo import pan_gains
-from engine.kernels.tone import _band, _formant
-from graph.values import VOICE_CONTROLS
+from phonon.engine.kernels.envelopes import ads_level
+from phonon.engine.kernels.filters import svf_coefficients, svf_step
+from phonon.engine.kernels.oscillators import _blep
+from phonon.engine.kernels.stereo import pan_gains
+from phonon.engine.kernels.tone import _band, _formant
+from phonon.graph.values import VOICE_CONTROLS
 
 DEFAULT_VOICES = 512
 MAX_VOICES = 4096  # the reference's hard cap; new_pool refuses more

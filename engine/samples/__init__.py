@@ -1,8 +1,8 @@
 """Samples for `s "bd:3 sn"`: finding and loading files (`library`), the built-in synthesised drum kit
 (`kit`), and the packed arrays a voice kernel reads (`bank`)."""
 
-from engine.samples.bank import SampleBank
-from engine.samples.library import (
+from phonon.engine.samples.bank import SampleBank
+from phonon.engine.samples.library import (
     AUDIO_EXTENSIONS,
     Sample,
     SampleError,

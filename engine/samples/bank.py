@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.samples.library import Sample, SampleLibrary, parse_sample_name
+from phonon.engine.samples.library import Sample, SampleLibrary, parse_sample_name
 
 
 class SampleBank:

@@ -32,9 +32,9 @@ from typing import Iterable
 
 import numpy as np
 
-from engine.samples import kit as _kit
-from graph.errors import did_you_mean
-from graph.limits import MAX_SAMPLE_FILE_RATE, MIN_SAMPLE_FILE_RATE
+from phonon.engine.samples import kit as _kit
+from phonon.graph.errors import did_you_mean
+from phonon.graph.limits import MAX_SAMPLE_FILE_RATE, MIN_SAMPLE_FILE_RATE
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".aiff", ".aif", ".ogg"})
 KIT_SOURCE = "<built-in kit>"

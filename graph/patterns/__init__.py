@@ -1,6 +1,6 @@
 """Patterns: the Tidal/Strudel pattern core, mini-notation, transforms and event listings.
 
-    from graph.patterns import parse_mini, TRANSFORMS, control_onsets
+    from phonon.graph.patterns import parse_mini, TRANSFORMS, control_onsets
     pat = TRANSFORMS["every"](3, TRANSFORMS["fast"](2))(parse_mini("bd <sn cp>"))
     pat.query_arc(0, 1)          # [Hap(whole, part, value), ...] with exact Fraction times
 """

@@ -26,8 +26,8 @@ from quicktions import Fraction  # a compiled Fraction: pattern queries are most
 FRACTIONS = (Fraction, fractions.Fraction)  # times may also arrive as the standard library's Fraction
 from typing import Any, Callable, Sequence
 
-from graph.limits import MAX_EVENTS_PER_CYCLE, MAX_WORK_PER_CYCLE
-from graph.values import safe_div
+from phonon.graph.limits import MAX_EVENTS_PER_CYCLE, MAX_WORK_PER_CYCLE
+from phonon.graph.values import safe_div
 
 Time = Fraction
 Number = int | float | Fraction

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from quicktions import Fraction
 
-from graph.errors import PhononError
+from phonon.graph.errors import PhononError
 
 from .core import FRACTIONS, Hap, Pattern, PatternLimitError
 from .mini import MiniNotationError, parse_mini

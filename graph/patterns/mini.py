@@ -32,7 +32,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from quicktions import Fraction
 
-from graph.limits import MAX_NESTING
+from phonon.graph.limits import MAX_NESTING
 
 from .core import (
     MidiNote,

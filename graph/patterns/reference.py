@@ -1,6 +1,6 @@
 """The README's pattern table, derived from the registries: every transform (graph/patterns/transforms.py),
 constructor (constructors.py) and continuous pattern (signals.py), once each with its aliases, its parameters
-and what it does. `python -m graph.patterns.reference` prints it; tests/test_vocabulary.py holds the README
+and what it does. `python -m phonon.graph.patterns.reference` prints it; tests/test_vocabulary.py holds the README
 to it."""
 
 from __future__ import annotations

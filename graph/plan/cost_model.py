@@ -30,9 +30,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from graph.plan.partition import Part, parts_for, structure
-from graph.signal_graph import SignalGraph
-from graph.plan.units import UnitGraph, unit_graph
+from phonon.graph.plan.partition import Part, parts_for, structure
+from phonon.graph.signal_graph import SignalGraph
+from phonon.graph.plan.units import UnitGraph, unit_graph
 
 # Per part and block: the evaluator's loop, the copies of its imports and exports, its non-finite check ...
 OVERHEAD_NS_PER_PART_BLOCK = 1500.0

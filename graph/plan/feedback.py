@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from graph.analysis import strongly_connected
-from graph.kinds import KINDS
-from graph.signal_graph import Input, SignalGraph
+from phonon.graph.analysis import strongly_connected
+from phonon.graph.kinds import KINDS
+from phonon.graph.signal_graph import Input, SignalGraph
 
 
 @dataclass

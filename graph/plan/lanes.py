@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # units builds on this module (lane costs), so the types only
-    from graph.plan.units import Unit, UnitGraph
+    from phonon.graph.plan.units import Unit, UnitGraph
 
 # (first kind, second kind) pairs that a lane kernel runs (engine/kernels/chains.py: an oscillator into a filter).
 LANE_CHAINS = {("saw", "svf"), ("square", "svf"), ("tri", "svf")}

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from graph.signal_graph import PARTIAL_SUM, SignalGraph
-from graph.plan.units import Unit, UnitGraph
+from phonon.graph.signal_graph import PARTIAL_SUM, SignalGraph
+from phonon.graph.plan.units import Unit, UnitGraph
 
 
 @dataclass

@@ -16,11 +16,11 @@ from typing import Callable
 
 import numpy as np
 
-from graph.kinds import KINDS
-from graph.plan import lanes
-from graph.plan.feedback import FeedbackPlan, Loop
-from graph.plan.units import Unit, UnitGraph, unit_graph
-from graph.signal_graph import Input, SignalGraph
+from phonon.graph.kinds import KINDS
+from phonon.graph.plan import lanes
+from phonon.graph.plan.feedback import FeedbackPlan, Loop
+from phonon.graph.plan.units import Unit, UnitGraph, unit_graph
+from phonon.graph.signal_graph import Input, SignalGraph
 
 
 @dataclass

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graph.kinds import KINDS
-from graph.plan.partition import Part, parts_for
-from graph.plan.schedule import Schedule, build_schedule
-from graph.plan.units import unit_graph
-from graph.signal_graph import SignalGraph
+from phonon.graph.kinds import KINDS
+from phonon.graph.plan.partition import Part, parts_for
+from phonon.graph.plan.schedule import Schedule, build_schedule
+from phonon.graph.plan.units import unit_graph
+from phonon.graph.signal_graph import SignalGraph
 
 
 @dataclass

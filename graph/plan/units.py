@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from graph.analysis import reachable, strongly_connected
-from graph.plan.feedback import FeedbackPlan, plan_feedback
-from graph.plan.lanes import lane_nodes
-from graph.signal_graph import Input, SignalGraph
+from phonon.graph.analysis import reachable, strongly_connected
+from phonon.graph.plan.feedback import FeedbackPlan, plan_feedback
+from phonon.graph.plan.lanes import lane_nodes
+from phonon.graph.signal_graph import Input, SignalGraph
 
 Unit = int | tuple[str, int]  # a node id, or ("loop", index into feedback.loops)
 
