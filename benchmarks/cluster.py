@@ -1,14 +1,15 @@
 """Rendering on Dask (engine/cluster) against rendering here: what a job costs beyond its render, and a batch.
 
-    python -m benchmarks.cluster [--workers 2] [--repeat 15] [--seconds 10] [--json]
+    python -m benchmarks.cluster [--workers 2] [--repeat 15] [--seconds 10] [--batch 20] [--json]
 
 1. Per-job overhead: a tiny program (a sine, 0.1 s) rendered to a WAV file, median of `--repeat` runs, both
    warm (kernels loaded): here (compile, render, write: what `phonon render` does after start-up) against
    through the cluster (build the job, submit it, render on a worker, fetch the bytes, write them here). The
    difference is what the cluster path adds per job; where it goes is measured apart (building the job, the
    worker's run_job, Dask's round trip, writing).
-2. A batch: every benchmark workload (benchmarks/workloads.py) rendered for `--seconds` seconds of audio,
-   one after another here (one process each, `phonon render --workers 1`), against all submitted at once to
+2. A batch: `--batch` programs, the benchmark workloads (benchmarks/workloads.py) taken in turn, each
+   rendered for `--seconds` seconds of audio, one after another in this process (kernels loaded, one worker
+   each: what a loop over `phonon render` costs without its start-ups), against all submitted at once to
    local:N. The cluster's first batch (cold: each worker loads its kernels) and a second (warm) are both
    reported, and the cluster's start-up apart.
 
@@ -17,6 +18,7 @@ Everything is written to a temporary folder and removed."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import tempfile
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="local Dask worker processes (default 2)")
     parser.add_argument("--repeat", type=int, default=15, help="runs of the tiny job (default 15)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of audio per workload (default 10)")
+    parser.add_argument("--batch", type=int, default=20, help="programs in the batch, the workloads in turn (default 20)")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     args = parser.parse_args(argv)
 
@@ -109,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             out["tiny_cluster_parts_ms"] = _tiny_parts(client, folder, args.repeat)
 
             # 2. The workloads: one after another here, then all at once on the cluster (cold, then warm).
-            programs = all_workloads()
-            for name, text in programs.items():  # kernels loaded (or compiled) before timing, as for the cluster
+            workloads = list(all_workloads().items())
+            programs = {f"{name}-{k + 1}": text
+                        for k, (name, text) in zip(range(args.batch), itertools.cycle(workloads))}
+            for name, text in workloads:  # kernels loaded (or compiled) before timing, as for the cluster
                 _render_here(text, f"{name}.phonon", folder / f"{name}.wav", 0.1)
             each = {}
             started = time.perf_counter()
@@ -134,12 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tiny job, median of {args.repeat}: here {out['tiny_here_ms']:.1f} ms, on the cluster "
           f"{out['tiny_cluster_ms']:.1f} ms: {out['overhead_ms']:.1f} ms more per job")
     print("  on the cluster: " + ", ".join(f"{k[:-3]} {v:.1f} ms" for k, v in out["tiny_cluster_parts_ms"].items()))
-    print(f"{len(out['batch_here_each_s'])} workloads x {args.seconds:g} s of audio: one after another here "
+    print(f"{len(out['batch_here_each_s'])} programs x {args.seconds:g} s of audio: one after another here "
           f"{out['batch_here_s']:.2f} s; on local:{args.workers} {out['batch_cluster_cold_s']:.2f} s cold, "
           f"{out['batch_cluster_warm_s']:.2f} s warm ({out['batch_here_s'] / out['batch_cluster_warm_s']:.2f}x)")
     for name, s in out["batch_here_each_s"].items():
         worker = out["batch_cluster_warm_each_s"][f"{name}.wav"]
-        print(f"  {name:15s} here {s:6.2f} s   on a worker {worker:6.2f} s (warm)")
+        print(f"  {name:18s} here {s:6.2f} s   on a worker {worker:6.2f} s (warm)")
     return 0
 
 
