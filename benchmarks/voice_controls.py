@@ -4,8 +4,11 @@
    noise sample at rate 1.37 sounding all the time (512-sample blocks, no triggers after the first block;
    best of REPEAT runs of CPU time, so another process on the machine matters less), next to the same voices
    without effects. A voice that uses no effect takes the plain voices' path, so its cost is the "plain" line.
+   A send (`room`, `delay`: README, Orbits) is measured the same way, the voices writing their sends into the
+   node's send rows as a render does.
 2. The drum workload of benchmarks/drums.py with and without a per-event cutoff on every voice
-   (`drum_program(cutoff=True)`), one worker: real-time factor, interleaved runs, median.
+   (`drum_program(cutoff=True)`), and with every voice sending to its orbit's reverb (`# room 0.3`: one orbit
+   reverb fed by the 16 buses), one worker: real-time factor, interleaved runs, median.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ EFFECTS = {
     "decay + sustain": {"decay": 5.0, "sustain": 0.5},
     "loop": {"loop": 4.0},
     "cutoff + hcutoff + shape + crush": {"cutoff": 3000.0, "hcutoff": 200.0, "shape": 0.3, "crush": 8.0},
+    "room (a send)": {"room": 0.5},
+    "room + delay (two sends)": {"room": 0.5, "delay": 0.5},
+    "cutoff + room": {"cutoff": 1000.0, "room": 0.5},
 }
+SENDS = ("room", "delay")
 
 
 def _bank():
@@ -62,6 +69,10 @@ def effect_cost(bank, controls: dict, voices: int = VOICES, blocks: int = 200, r
     pool, stats = vk.new_pool(512), vk.new_stats()
     out_l, out_r = np.zeros(BLOCK), np.zeros(BLOCK)
     args = (bank.data, bank.offsets, bank.lengths, bank.channels, stats)
+    if any(name in SENDS for name in controls):  # orbit 0's reverb and delay send rows, as a render has them
+        routes = np.full((vk.MAX_ORBITS, 2), -1, dtype=np.int64)
+        routes[0] = (0, 2)
+        args += (np.zeros((4, BLOCK)), routes)
     vk.play_samples(out_l, out_r, 0, BLOCK, float(SR), pool, table, voices, *args)
     empty = vk.new_triggers(1)
     best = float("inf")
@@ -79,7 +90,9 @@ def drums(repeat: int, seconds: float) -> dict[str, list[float]]:
     from benchmarks.drums import drum_program
     from phonon.engine.bench import bench_program
 
-    programs = {"drums": drum_program(), "drums, cutoff on every voice": drum_program(cutoff=True)}
+    room = drum_program().replace(' # speed "', ' # room 0.3 # speed "')
+    programs = {"drums": drum_program(), "drums, cutoff on every voice": drum_program(cutoff=True),
+                "drums, room 0.3 on every voice": room}
     factors: dict[str, list[float]] = {name: [] for name in programs}
     for _ in range(repeat):
         for name, text in programs.items():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import errno
+import functools
 import math
 import os
 import shutil
 import stat
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +20,9 @@ from phonon.engine import interrupts
 from phonon.graph.errors import PhononError
 
 
+STDOUT_NAME = "standard output"  # how messages name `-o -`
 FIFO_WRITER_WAIT = 2.0  # seconds a FIFO given as FILE may take to get a writer (see read_program)
+RENDER_SECONDS = 8.0  # what `phonon render` renders without --duration or --cycles
 _FILE_HINT = "give a .phonon file, or - to read standard input"
 
 
@@ -103,15 +107,20 @@ def _compile(source: str):
 
 
 class _Progress:
-    """A progress bar on standard error, shown only when a render takes longer than a second."""
+    """A progress bar on standard error, shown only when a render takes longer than a second; before it, what
+    numba compiles (engine/compile_notice.py: said unless `quiet`, and counted in TIMINGS either way)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, quiet: bool = False) -> None:
+        from phonon.engine.compile_notice import CompileNotice
+
         self.label = label
         self.started = time.perf_counter()
         self.bar = None
         self.task = None
+        self.compiling = CompileNotice(show=not quiet, timings=TIMINGS).__enter__()
 
     def __call__(self, done: int, total: int) -> None:
+        self.compiling.settle()  # a step is done: what was compiled for it is said before the bar starts
         if self.bar is None:
             if time.perf_counter() - self.started < 1.0 or not sys.stderr.isatty():
                 return
@@ -133,6 +142,7 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+        self.compiling.__exit__(None, None, None)
 
 
 def _number(text: str) -> float:
@@ -173,6 +183,14 @@ WORKERS_HELP = (
 )
 
 
+SR_HELP = "sample rate in Hz (default 44100)"
+BLOCK_HELP = "block size in samples (default 512)"
+SAMPLES_HELP = (
+    "a Dirt-Samples style folder (NAME/*.wav), searched before PHONON_SAMPLES, ./samples and the built-in kit; "
+    "may be given several times (phonon samples lists what is found)"
+)
+
+
 LIMIT_HELP = (
     "soft-limit the master instead of clipping it: no peak passes the ceiling, and the sound passes unchanged "
     "while it stays 3 dB below it"
@@ -187,6 +205,8 @@ def _worker_list(text: str) -> list[int]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from phonon.engine.formats import STDOUT
+
     TIMINGS.lap("import")
     if args.stems is not None and (args.channels is not None or args.mono):
         raise PhononError("--stems writes one stereo file per output", hint="leave out --channels and --mono")
@@ -198,6 +218,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         return _render_batch(args)
     if args.output is None and args.stems is None:
         raise PhononError("give the output file with -o (or a folder for the stems with --stems DIR)")
+    if args.output == STDOUT:
+        _check_stdout(args)
     if args.cluster is not None:
         return _render_on_cluster(args, _cluster_targets_of_one(args))
     report, frames, written, elapsed = _render_one(args.files[0], args.output, args)
@@ -210,7 +232,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(
             f"wrote {written} {frames / args.sr:.2f} s, {args.sr} Hz, peak {report.peak:.3f}, "
             f"{_speed(frames, args.sr)} on {report.workers} worker{'s' if report.workers != 1 else ''} "
-            f"({elapsed:.2f} s with planning and writing)",
+            f"({elapsed:.2f} s wall time with planning and writing)",
             file=sys.stderr,
         )
     if args.timings:
@@ -218,15 +240,27 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_stdout(args: argparse.Namespace) -> None:
+    """`-o -` writes the sound file to standard output: one program's, rendered here, to a pipe or a file."""
+    if args.cluster is not None:
+        raise PhononError("--cluster writes files: it cannot write standard output", hint="give -o FILE")
+    if os.isatty(1):
+        raise PhononError(
+            "standard output is a terminal: -o - would print the sound file's bytes on it",
+            hint="pipe it (`phonon render x.phonon -o - | aplay`) or redirect it (`-o - > x.wav`)",
+        )
+
+
 def _render_one(source: str, output: str | None, args: argparse.Namespace, label: str | None = None) -> tuple:
     """Render one program as the options say: one file, a multichannel file (--channels outputs) or the
     stems and the master (--stems DIR). Returns (report, frames, what was written, seconds it took)."""
+    from phonon.engine.formats import STDOUT, format_suffix
     from phonon.engine.render import (
         RenderSettings, check_ceiling, duration_frames, output_format, render_multichannel, render_stems,
         render_to_file,
     )
 
-    if output is not None and source != "-" and Path(source).resolve() == Path(output).resolve():
+    if output not in (None, STDOUT) and source != "-" and Path(source).resolve() == Path(output).resolve():
         raise PhononError(
             f"the output {output} is the program file itself: rendering would overwrite the program",
             hint="give another name with -o",
@@ -234,35 +268,37 @@ def _render_one(source: str, output: str | None, args: argparse.Namespace, label
     graph = _compile(source)
     TIMINGS.lap("parse")
     for line in graph.notes:
-        print(f"note: {line}", file=sys.stderr)
+        print(line, file=sys.stderr)
     settings = RenderSettings(
         sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
         fade_out=args.fade_out, samples=tuple(args.samples),
     )
     settings.check()
-    named = Path(output) if output is not None else Path(args.stems) / "master.wav"
-    _, subtype = output_format(named, args.subtype)  # fail before rendering
+    named = Path(output) if output is not None else Path(args.stems) / f"master{format_suffix(args.format)}"
+    _, subtype = output_format(named, args.subtype, args.format)  # fail before rendering
     check_ceiling(args.ceiling, subtype)
-    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
+    seconds = None if args.cycles is not None else (RENDER_SECONDS if args.duration is None else args.duration)
     frames = duration_frames(graph, args.sr, seconds, args.cycles)
-    progress = _Progress(label or f"rendering {named.name}")
+    progress = _Progress(label or f"rendering {named.name}", args.quiet)
     started = time.perf_counter()
     options = dict(subtype=args.subtype, progress=progress, workers=args.workers, timings=TIMINGS,
                    dither=not args.no_dither)
+    shown = STDOUT_NAME if output == STDOUT else output
     channels = 1 if args.mono else 2
     try:
         if args.stems is not None:
-            report, paths = render_stems(graph, args.stems, frames, settings, suffix=named.suffix, master=output,
+            suffix = format_suffix(args.format) if output == STDOUT else named.suffix
+            report, paths = render_stems(graph, args.stems, frames, settings, suffix=suffix, master=output,
                                          **options)
-            written = f"{paths[0]} and {len(paths) - 1} stem{'s' * (len(paths) != 2)} in {args.stems}: stereo,"
+            written = f"{shown or paths[0]} and {len(paths) - 1} stem{'s' * (len(paths) != 2)} in {args.stems}: stereo,"
         elif args.channels is not None:
-            report, count = render_multichannel(graph, output, frames, settings, **options)
-            written = f"{output}: {count} channels (the outputs),"
+            report, count = render_multichannel(graph, output, frames, settings, format=args.format, **options)
+            written = f"{shown}: {count} channels (the outputs),"
         else:
-            report = render_to_file(graph, output, frames, settings, channels=channels, **options)
-            written = f"{output}: {'mono' if args.mono else 'stereo'},"
+            report = render_to_file(graph, output, frames, settings, channels=channels, format=args.format, **options)
+            written = f"{shown}: {'mono' if args.mono else 'stereo'},"
     except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
-        failure = _write_failure(e, str(named), frames * channels * _bytes_per_sample(args.subtype))
+        failure = _write_failure(e, str(shown or named), frames * channels * _bytes_per_sample(args.subtype))
         if failure is None:
             raise
         raise failure from None
@@ -275,15 +311,19 @@ def _render_batch(args: argparse.Namespace) -> int:
     """`phonon render A.phonon B.phonon ... -o DIR/`: each program into DIR/NAME.wav (the suffix of --format
     .flac etc.), one after another with one progress view; a program that fails is reported and the others
     still render; the exit status is 1 if any failed, with a summary of what failed and why."""
+    from phonon.engine.formats import format_suffix, output_format
+
     if args.output is None or not Path(args.output).is_dir():
         raise PhononError(
             f"rendering {len(args.files)} programs needs -o FOLDER (an existing folder), not "
             + (f"'{args.output}'" if args.output else "no -o"),
-            hint="for example `mkdir out && phonon render a.phonon b.phonon -o out/`",
+            hint=("-o - writes one program's file to standard output; " if args.output == "-" else "")
+            + "for example `mkdir out && phonon render a.phonon b.phonon -o out/`",
         )
     if args.stems is not None or "-" in args.files:
         raise PhononError("--stems and standard input (-) take one program at a time", hint="render them one by one")
-    suffix = "." + args.format.lstrip(".").lower()
+    suffix = format_suffix(args.format)
+    output_format(Path(f"x{suffix}"), args.subtype, args.format)  # an unknown format fails before any render
     names = [Path(f).stem for f in args.files]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -317,8 +357,11 @@ def _render_batch(args: argparse.Namespace) -> int:
 def _cluster_targets_of_one(args: argparse.Namespace) -> list[tuple[str, str, str | None]]:
     """(program, output file, stem) of one program on a cluster: its master, and with --stems one task per
     output, each evaluating only what that output reaches (engine.render.stem_alone)."""
+    from phonon.engine.formats import format_suffix, output_format
+
     source = args.files[0]
-    master = args.output or str(Path(args.stems) / "master.wav")
+    master = args.output or str(Path(args.stems) / f"master{format_suffix(args.format)}")
+    output_format(Path(master), args.subtype, args.format)  # --format and the name agree, before anything is sent
     targets: list[tuple[str, str, str | None]] = [(source, master, None)]
     if args.stems is not None:
         graph = _compile(source)
@@ -339,7 +382,7 @@ def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, s
         sr=args.sr, block=args.block, gain=args.gain, ceiling=args.ceiling, limit=args.limit, fade_in=args.fade_in,
         fade_out=args.fade_out, samples=tuple(args.samples),
     )
-    seconds = None if args.cycles is not None else (8.0 if args.duration is None else args.duration)
+    seconds = None if args.cycles is not None else (RENDER_SECONDS if args.duration is None else args.duration)
     failed: list[tuple[str, str]] = []
     jobs, outputs = [], []
     graphs: dict[str, object] = {}
@@ -379,12 +422,19 @@ def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, s
 
 
 def _speed(frames: int, sr: int) -> str:
-    """The render's speed, never counting compile time: the first step (where numba loads, or compiles, each
-    kernel at its first call) is left out when the render went on after it and that step took noticeably long."""
+    """The render's real-time factor, never counting compile time, and what it left out: the first step (where
+    numba loads, or compiles, each kernel at its first call) when the render went on after it and that step
+    took noticeably long or compiled; in a render of one step, what numba spent compiling."""
     first, load = TIMINGS.first_frames, TIMINGS.phases.get("load kernels", 0.0)
     rest, render = frames - first, TIMINGS.phases.get("render", 0.0)
-    if rest > 0 and render > 0 and load > 0.25:
-        return f"{rest / sr / render:.1f}x real time ({load:.1f} s loading or compiling kernels first)"
+    compiled = TIMINGS.compiled_in.get("load kernels", 0.0)
+    if rest > 0 and render > 0 and (load > 0.25 or compiled):
+        of_it = f", {compiled:.1f} s of it compiling" if compiled else ""
+        left_out = f"the first step's {load:.1f} s loading kernels{of_it}"
+        return f"{rest / sr / render:.1f}x real time (not counting {left_out})"
+    if compiled:
+        spent = render + load - compiled
+        return f"{frames / sr / max(spent, 1e-9):.1f}x real time (not counting {compiled:.1f} s compiling kernels)"
     return f"{frames / sr / max(render + load, 1e-9):.1f}x real time"
 
 
@@ -403,7 +453,8 @@ def _write_failure(error: Exception, output: str, needed: int) -> PhononError | 
         return PhononError(f"disk full: could not write {output}", hint="free some space, or write elsewhere")
     if not isinstance(error, sf.SoundFileError):
         return None
-    folder = Path(output).resolve().parent
+    # standard output is written to a temporary file first (engine.render.PipedOutput)
+    folder = Path(tempfile.gettempdir()) if output == STDOUT_NAME else Path(output).resolve().parent
     try:
         free = shutil.disk_usage(folder).free
     except OSError:
@@ -431,7 +482,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     programs = [(read_program(f)[0], f) for f in args.files]
     return bench_files(
         programs, seconds=args.duration, sr=args.sr, block=args.block, repeat=args.repeat, workers=args.workers,
-        as_json=args.json, plot=args.plot,
+        as_json=args.json, as_csv=args.csv, plot=args.plot,
     )
 
 
@@ -477,11 +528,77 @@ def _event_records(args: argparse.Namespace):
             yield pattern, {"pattern": pattern, "error": f"{type(e).__name__}: {e}"}
 
 
+def cmd_samples(args: argparse.Namespace) -> int:
+    """`phonon samples`: the folders searched, in order, then every sample name with its file count and the
+    folder (or the built-in kit) it comes from, as a program would resolve it."""
+    from phonon.engine.samples import SampleError, SampleLibrary
+    from phonon.engine.samples.library import default_folders
+    from phonon.graph.kinds import SYNTH_SOUNDS
+
+    try:
+        library = SampleLibrary(args.samples)
+        rows = library.listing()
+    except SampleError as e:
+        raise PhononError(e.message, hint=e.hint) from None
+    print("searched in this order (the first with a folder NAME/ of sound files wins):")
+    print("\n".join(f"  {where}" for where in library.search_order()))
+    missing = [str(folder) for folder in default_folders() if not folder.is_dir()]
+    print(f"  (also looked for, not there: {', '.join(missing)}; PHONON_SAMPLES names more folders)")
+    width = max([len(name) for name, _, _ in rows] + [4])
+    print(f"\n{'name':<{width}}  files  from")
+    for name, count, where in rows:
+        print(f"{name:<{width}}  {count:>5}  {where}")
+    print(f"\n{len(rows)} names; `s \"NAME:i\"` plays file i (counting from 0, wrapping around).")
+    print("These names play synth voices instead of samples: " + " ".join(SYNTH_SOUNDS))
+    return 0
+
+
+def cmd_functions(args: argparse.Namespace) -> int:
+    from phonon.graph.glossary import listing
+
+    print(listing())
+    return 0
+
+
+def cmd_help(args: argparse.Namespace) -> int:
+    """`phonon help NAME`: a function, transform or control in full, or a subcommand's --help."""
+    from phonon.graph.glossary import LIST_COMMAND, describe, unknown_hint
+
+    parser = build_parser()
+    if args.name is None:
+        parser.print_help()
+        print(f"\n`{LIST_COMMAND}` lists what a program can call; `phonon help NAME` explains one.")
+        return 0
+    if args.name in subcommands(parser):
+        subcommands(parser)[args.name].print_help()
+        return 0
+    try:
+        print(describe(args.name))
+    except KeyError:
+        raise PhononError(f"no function, transform or control is called '{args.name}'",
+                          hint=unknown_hint(args.name)) from None
+    return 0
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     """Real-time playback (engine.play): exit 0 after --duration, 130 after Ctrl-C (faded out, cleaned up)."""
     from phonon.engine.play import play_command
 
     return play_command(args)
+
+
+class _Help(argparse.HelpFormatter):
+    """Help texts that list what this machine's libsndfile writes (engine/formats.py), looked up only when
+    help is shown: {formats}, {suffixes} and {subtypes} in a help text."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "{" in text:
+            from phonon.engine.formats import SUBTYPES, format_names, output_suffixes
+
+            text = text.format(formats=", ".join(format_names()), suffixes=" ".join(output_suffixes()),
+                               subtypes=", ".join(SUBTYPES))
+        return text
 
 
 class _ShowVersion(argparse.Action):
@@ -500,13 +617,15 @@ class _ShowVersion(argparse.Action):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phonon", description="Render Phonon live-coding programs.")
     parser.add_argument("--version", action=_ShowVersion)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True,
+                                parser_class=functools.partial(argparse.ArgumentParser, formatter_class=_Help))
 
     r = sub.add_parser("render", help="render a program to a sound file")
     r.add_argument("files", nargs="+", metavar="FILE",
                    help="program file, or - for standard input; several files render into the folder -o names")
     r.add_argument("-o", "--output",
-                   help="output file (.wav .flac .ogg .aiff .w64 .rf64), or a folder for several programs")
+                   help="output file, in the format its name ends in ({suffixes}); - for standard output (a pipe "
+                   "or a redirection; the format from --format); or a folder for several programs")
     r.add_argument("--stems", metavar="DIR",
                    help="also write each output, as it enters the master mix, to DIR/NAME.wav (o1.wav, d2.wav ...), "
                    "and the master to DIR/master.wav unless -o names it")
@@ -516,13 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render on Dask: tcp://HOST:PORT (a running scheduler) or local:N (N worker processes "
                    "here); the programs of a batch, and the master and each stem of --stems, are its tasks "
                    "(needs pip install 'phonon[cluster]')")
-    r.add_argument("--format", default="wav", help="the file format of each program's file when rendering several "
-                   "into a folder: wav (default), flac, ogg, aiff, w64, rf64")
+    r.add_argument("--format", help="the file format of -o -, of each program's file when rendering several into "
+                   "a folder, and of --stems files when no -o name says it (default wav): {formats}")
     length = r.add_mutually_exclusive_group()
-    length.add_argument("-d", "--duration", type=_number, help="seconds to render (default 8)")
+    length.add_argument("-d", "--duration", type=_number, help=f"seconds to render (default {RENDER_SECONDS:g})")
     length.add_argument("-c", "--cycles", type=_number, help="cycles to render, at the program's tempo")
-    r.add_argument("--sr", type=int, default=44100, help="sample rate (default 44100)")
-    r.add_argument("--block", type=int, default=512, help="block size in samples (default 512)")
+    r.add_argument("--sr", type=int, default=44100, help=SR_HELP)
+    r.add_argument("--block", type=int, default=512, help=BLOCK_HELP)
     r.add_argument("--gain", type=_number, default=1.0, help="output gain (default 1.0)")
     r.add_argument(
         "--ceiling", type=_number, default=1.0,
@@ -531,7 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", action="store_true", help=LIMIT_HELP)
     r.add_argument("--fade-in", type=_number, default=0.0, help="fade-in seconds (default 0)")
     r.add_argument("--fade-out", type=_number, default=0.0, help="fade-out seconds (default 0)")
-    r.add_argument("--subtype", help="sample format: PCM_16 (default), PCM_24, PCM_32, FLOAT or DOUBLE")
+    r.add_argument("--subtype", help="sample format: {subtypes} (default PCM_16; Ogg and MP3 files hold their "
+                   "codec: VORBIS, MPEG_LAYER_III)")
     r.add_argument("--mono", action="store_true", help="write one channel instead of two")
     r.add_argument(
         "--no-dither", action="store_true",
@@ -539,10 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         "float, 24 and 32-bit files never)",
     )
     r.add_argument("--workers", type=_workers, default=0, help=WORKERS_HELP)
-    r.add_argument(
-        "--samples", action="append", default=[], metavar="DIR",
-        help="a Dirt-Samples style folder (NAME/*.wav); searched before PHONON_SAMPLES, ./samples and the kit",
-    )
+    r.add_argument("--samples", action="append", default=[], metavar="DIR", help=SAMPLES_HELP)
     r.add_argument("-q", "--quiet", action="store_true", help="no summary line (nor the note on fused code)")
     r.add_argument(
         "--timings", action="store_true",
@@ -553,18 +670,22 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="show the compiled signal graph")
     g.add_argument("file", help="program file, or - for standard input")
     g.add_argument("--dot", action="store_true", help="Graphviz output")
-    g.add_argument("--sr", type=int, default=44100)
-    g.add_argument("--block", type=int, default=512)
+    g.add_argument("--sr", type=int, default=44100, help=SR_HELP + ": the costs and plan shown are at it")
+    g.add_argument("--block", type=int, default=512, help=BLOCK_HELP)
     g.add_argument("--workers", type=_workers, help="also show the partition plan for this many workers")
     g.set_defaults(run=cmd_graph)
 
     b = sub.add_parser("bench", help="measure rendering speed")
     b.add_argument("files", nargs="+", help="program files")
     b.add_argument("-d", "--duration", type=_number, default=10.0, help="seconds of audio per run (default 10)")
-    b.add_argument("--sr", type=int, default=44100)
-    b.add_argument("--block", type=int, default=512)
-    b.add_argument("--repeat", type=int, default=3, help="runs per program; the median is reported")
-    b.add_argument("--json", action="store_true", help="one JSON line per program and worker count")
+    b.add_argument("--sr", type=int, default=44100, help=SR_HELP)
+    b.add_argument("--block", type=int, default=512, help=BLOCK_HELP)
+    b.add_argument("--repeat", type=int, default=3,
+                   help="runs per program; the median is reported, with the slowest and fastest run (default 3)")
+    machine = b.add_mutually_exclusive_group()
+    machine.add_argument("--json", action="store_true", help="one JSON line per program and worker count")
+    machine.add_argument("--csv", action="store_true", help="CSV on standard output: a header, then one row per "
+                         "program and worker count with the fields of --json")
     b.add_argument("--workers", type=_worker_list, default=[1], help="worker counts, e.g. 1,2,4 (default 1)")
     b.add_argument("--plot", metavar="PNG", help="write a speedup-versus-workers chart")
     b.set_defaults(run=cmd_bench)
@@ -573,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("pattern", nargs="?", help='mini-notation (bd*2 sn) or an expression (\'"0 2" $ scale "C:major"\', '
                    '\'n "0 .. 3" # s "arpy"\'); read one per line from stdin if omitted')
     e.add_argument("-c", "--cycles", type=_positive_int, default=1, help="cycles to list (default 1)")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--json", action="store_true", help="one JSON object per pattern: its events, or its error")
     e.set_defaults(run=cmd_events)
 
     p = sub.add_parser("play", help="play a program on the sound card (live reloading with --watch)")
@@ -599,10 +720,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", choices=["outputs"],
                    help="outputs: each output to its own device channels, in mix order (a stereo output as a "
                    "pair), instead of the stereo master")
-    p.add_argument("--samples", action="append", default=[], metavar="DIR", help="a Dirt-Samples style folder")
+    p.add_argument("--samples", action="append", default=[], metavar="DIR", help=SAMPLES_HELP)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on standard output")
     p.set_defaults(run=cmd_play)
+
+    s = sub.add_parser("samples", help="list the sample names, their file counts and where each comes from")
+    s.add_argument("--samples", action="append", default=[], metavar="DIR", help=SAMPLES_HELP)
+    s.set_defaults(run=cmd_samples)
+
+    f = sub.add_parser("functions", help="list every function, transform and control a program can call")
+    f.set_defaults(run=cmd_functions)
+
+    h = sub.add_parser("help", help="explain one function, transform or control (or a command)")
+    h.add_argument("name", nargs="?", help="a name from `phonon functions` (lpf, fast, cutoff), or a command (render)")
+    h.set_defaults(run=cmd_help)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The `phonon` command's subcommands by name, each its parser."""
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -613,14 +751,16 @@ def main(argv: list[str] | None = None) -> int:
     except PhononError as e:
         print(str(e), file=sys.stderr)
         return 1
+    except BrokenPipeError:  # what reads standard output stopped (`phonon functions | head`): nothing to say
+        return 141  # as a shell reports a command stopped by SIGPIPE
     except OSError as e:
         print(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
         return 1
     except RecursionError:  # a safety net: nesting is limited where it is parsed (graph/limits.py)
         print("error: the program is nested too deeply to compile; split it into buses", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt as e:  # engine.render.PartlyWritten says what standard output got
+        print(str(e) or "interrupted; nothing was written", file=sys.stderr)
         return 130
     finally:
         interrupts.restore(saved)

@@ -17,7 +17,6 @@ from phonon.engine.master import RUNAWAY_LEVEL, copy_rows, mute_runaway, nonfini
 from phonon.engine.samples import SampleBank, SampleError, SampleLibrary
 from phonon.engine.voices import SampleVoices, SynthVoices
 from phonon.graph.errors import PhononError
-from phonon.graph.kinds import KINDS
 from phonon.graph.plan.schedule import Batch, ChainStage, LoopStage, Schedule
 from phonon.graph.signal_graph import Node
 
@@ -126,7 +125,7 @@ class BlockEvaluator:
                     self._hosts.append((host, row))
                     if not node.inputs:
                         self._ahead_hosts.append((host, len(ahead_rows)))
-                        ahead_rows += range(row, row + KINDS[node.kind].outputs)
+                        ahead_rows += range(row, row + node.rows)
                     else:  # it reads signals (`# gain ~lfo`): filled in its stage's place, block by block
                         self._block_hosts.append((host, row))
                         self._signal_rows[id(host)] = stage.wiring[i, 1 : 1 + len(node.inputs)].copy()
@@ -154,7 +153,7 @@ class BlockEvaluator:
         self._loop_guards: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # stage index -> (rows, state)
         self._loop_guard_nodes: list[list[int]] = []  # per loop guard: the node of each of its rows
         for g, (index, stage) in enumerate(loop_stages):
-            outputs = {n: KINDS[s.graph.nodes[n].kind].outputs for n in stage.loop.nodes}
+            outputs = {n: s.graph.nodes[n].rows for n in stage.loop.nodes}
             owned = [(n, s.node_row[n] + k) for n in stage.loop.nodes for k in range(outputs[n])]
             rows = np.array([row for _, row in owned], dtype=np.int64).reshape(-1, 1)
             self._loop_guards[index] = (rows, self._runaway[g : g + 1])

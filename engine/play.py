@@ -651,7 +651,7 @@ class Player:
         )
         self.settings.check()
         for line in self._graph.notes:
-            self.console.message(f"note: {line}")
+            self.console.message(line)
         block = self.block
         self._channels = 2 if device.channels >= 2 else 1
         if self.outputs:

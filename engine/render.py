@@ -17,6 +17,7 @@ import io
 import math
 import os
 import secrets
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ import soundfile as sf
 
 from phonon.engine import interrupts
 from phonon.engine.executor import BlockEvaluator, Incident, default_samples
+from phonon.engine.formats import FLOAT_SUBTYPES, STDOUT, SUBTYPES, output_format
 from phonon.engine.master import OUTMIX_CODES, limiter_state, master_rows, mix_master, quantise_pcm16
 from phonon.engine.parts import build_parts
 from phonon.engine.tiers import Tiers
@@ -40,10 +42,6 @@ from phonon.graph.errors import PhononError
 from phonon.graph.signal_graph import SignalGraph
 from phonon.workers import TaskFailed, WorkerDied
 
-FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF", ".aif": "AIFF", ".w64": "W64",
-           ".rf64": "RF64"}
-SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
-FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 CHUNK_FRAMES = 16384
 RING_OFFLINE = 4  # steps a part may run ahead of its consumers when rendering to a file
 SPAN_OFFLINE = 8  # blocks per runtime step when rendering to a file: a step's fixed costs are paid per 8 blocks
@@ -108,9 +106,9 @@ def clipping_warning(clipped: int) -> str:
 
 def check_ceiling(ceiling: float, subtype: str) -> None:
     """A ceiling above full scale (1) only where the samples can hold it: float files. In integer samples
-    (and Vorbis) it would clip, so it is refused before anything is rendered."""
+    (and codecs: Vorbis, MP3) it would clip, so it is refused before anything is rendered."""
     if ceiling > 1.0 and subtype not in FLOAT_SUBTYPES:
-        held = "Vorbis (.ogg) files" if subtype == "VORBIS" else f"{subtype} samples"
+        held = f"{subtype} samples" if subtype in SUBTYPES else f"{subtype}-encoded files"
         raise PhononError(
             f"--ceiling {ceiling:g} is above full scale (1), which {held} cannot hold: it would clip",
             hint="use --subtype FLOAT to keep peaks above 1, or a --ceiling of at most 1",
@@ -377,27 +375,6 @@ def render_array(
     return out
 
 
-def output_format(path: Path, subtype: str | None) -> tuple[str, str]:
-    """soundfile format and subtype for an output path (subtype None: PCM_16, or Vorbis for .ogg), or a
-    PhononError saying what is supported."""
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise PhononError(
-            f"cannot tell the file format of '{path.name}'", hint="use a name ending in " + ", ".join(FORMATS)
-        )
-    if fmt == "OGG":
-        if subtype is not None:
-            raise PhononError("Ogg files are always Vorbis-encoded", hint="leave out --subtype for .ogg")
-        return fmt, "VORBIS"
-    subtype = (subtype or "PCM_16").upper()
-    if subtype not in SUBTYPES:
-        raise PhononError(f"unknown sample format {subtype}", hint="use one of " + ", ".join(SUBTYPES))
-    if not sf.check_format(fmt, subtype):
-        supported = [s for s in SUBTYPES if sf.check_format(fmt, s)]
-        raise PhononError(f"{fmt} files cannot hold {subtype} samples", hint="use one of " + ", ".join(supported))
-    return fmt, subtype
-
-
 def render_to_file(
     graph: SignalGraph,
     path: str | os.PathLike,
@@ -412,13 +389,15 @@ def render_to_file(
     tiered: bool = True,
     dither: bool = True,
     dither_salt: str = "",
+    format: str | None = None,
 ) -> RenderReport:
-    """Render to a sound file. The file appears (atomically) only if the whole render succeeds. `tiered`: use
+    """Render to a sound file, or to standard output when `path` is "-" (in `format`, a --format name: wav
+    unless given). The file appears (atomically) only if the whole render succeeds. `tiered`: use
     the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py).
     PCM_16 samples are rounded to nearest (engine/master.py), with TPDF dither seeded by the program text
     unless `dither` is False; other sample formats are never dithered."""
-    target, fmt, subtype = _output_target(path, subtype, settings)
-    with PendingOutput(target) as pending:
+    target, fmt, subtype = _output_target(path, subtype, settings, format)
+    with pending_output(target) as pending:
         with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
             sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph, dither_salt) if dither else None)
             report = _stream(graph, frames, settings, sink, progress, workers, timings, tiered)
@@ -426,12 +405,15 @@ def render_to_file(
     return report
 
 
-def _output_target(path: str | os.PathLike, subtype: str | None, settings: RenderSettings) -> tuple[Path, str, str]:
+def _output_target(path: str | os.PathLike, subtype: str | None, settings: RenderSettings,
+                   format: str | None = None) -> tuple[Path, str, str]:
     """The file to write, its format and sample format, all checked before anything is rendered."""
     target = Path(path)
-    fmt, subtype = output_format(target, subtype)
+    fmt, subtype = output_format(target, subtype, format)
     settings.check()
     check_ceiling(settings.ceiling, subtype)
+    if str(target) == STDOUT:
+        return target, fmt, subtype
     if not target.parent.is_dir():
         raise PhononError(f"cannot write '{target}': the folder '{target.parent}' does not exist")
     if target.is_dir():
@@ -466,10 +448,11 @@ def render_stems(
     channels = sorted(graph.outputs)
     if not channels:
         raise PhononError("the program has no output to write a stem of", hint="an output is `out:`, `o1:`, `d1:`")
-    master_target, fmt, subtype = _output_target(master or folder / f"master{suffix}", subtype, settings)
+    # the stems' suffix is the master's format: the format of standard output, or a named master's suffix
+    master_target, fmt, subtype = _output_target(master or folder / f"master{suffix}", subtype, settings, suffix)
     targets = [master_target, *(folder / f"{graph.output_name(c)}{suffix}" for c in channels)]
     with contextlib.ExitStack() as stack:
-        pending = [stack.enter_context(PendingOutput(t)) for t in targets]
+        pending = [stack.enter_context(pending_output(t)) for t in targets]
         files = [stack.enter_context(_open_output(p.fd, settings.sr, 2, subtype, fmt)) for p in pending]
         # the master's dither is the plain render's; each stem's is its own
         seeds = [dither_seed(graph, "" if i == 0 else t.stem) if dither else None for i, t in enumerate(targets)]
@@ -523,10 +506,11 @@ def render_multichannel(
     timings: Timings | None = None,
     tiered: bool = True,
     dither: bool = True,
+    format: str | None = None,
 ) -> tuple[RenderReport, int]:
     """One file whose channels are the program's outputs (`output_channels`), each as it enters the master
     mix. Returns the report and the number of channels written."""
-    target, fmt, subtype = _output_target(path, subtype, settings)
+    target, fmt, subtype = _output_target(path, subtype, settings, format)
     columns = output_channels(graph)
     if not columns:
         raise PhononError("the program has no output to write a channel of", hint="an output is `out:`, `o1:`")
@@ -535,7 +519,7 @@ def render_multichannel(
             f"{fmt} files cannot hold {len(columns)} channels (the program's outputs, stereo ones as pairs)",
             hint="use a .wav, .w64 or .rf64 name, which hold many channels",
         )
-    with PendingOutput(target) as pending:
+    with pending_output(target) as pending:
         with _open_output(pending.fd, settings.sr, len(columns), subtype, fmt) as f:
             sink = _file_sink(f, subtype, len(columns), 1.0, dither_seed(graph) if dither else None)
             report = _stream(graph, frames, settings, lambda view: None, progress, workers, timings, tiered,
@@ -641,6 +625,88 @@ class PendingOutput:
             Path(self.partial).unlink(missing_ok=True)
         if self.fd is not None:
             os.close(self.fd)  # an unnamed file that was never linked is freed here
+
+
+class PipedOutput:
+    """The output of `-o -`: written whole to an unnamed temporary file, then copied to standard output once the
+    render succeeded. A WAV, AIFF, CAF or FLAC header holds the length, which a pipe cannot go back to fill in,
+    so a file streamed as it renders would carry a header that lies; this way standard output gets exactly the
+    bytes `-o FILE` would write, and a render that fails or is stopped writes nothing there. While it is open,
+    descriptor 1 is standard error, so nothing else (a library's print, a worker process) can mix into the
+    sound. Stopped while copying (a slow reader such as `aplay`), standard output is left with the first part
+    of the file, and PartlyWritten says so."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self._file: io.BufferedRandom | None = None
+        self._stdout: int | None = None  # the real standard output, while descriptor 1 is standard error
+
+    def __enter__(self) -> "PipedOutput":
+        sys.stdout.flush()
+        self._stdout = os.dup(1)
+        os.dup2(2, 1)
+        try:
+            self._file = tempfile.TemporaryFile()  # unnamed where the platform allows (O_TMPFILE)
+        except OSError as e:
+            self.__exit__()
+            raise _unwritable(Path(tempfile.gettempdir()) / "(temporary file)", e) from None
+        self.fd = self._file.fileno()
+        return self
+
+    def publish(self) -> None:
+        size = os.fstat(self.fd).st_size
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        try:
+            _copy(self.fd, self._stdout)
+        except BrokenPipeError:
+            raise PhononError(
+                f"standard output was closed after about {self._sent()} of the file's {size} bytes: what reads it "
+                "stopped",
+                hint="see what the command after | says",
+            ) from None
+        except KeyboardInterrupt:
+            raise PartlyWritten(f"interrupted: standard output has only the first part of the file, about "
+                                f"{self._sent()} of its {size} bytes") from None
+
+    def _sent(self) -> int:
+        """About how much went out: the temporary file's offset (`_copy`)."""
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+        os.dup2(self._stdout, 1)
+        os.close(self._stdout)
+
+
+def _copy(source: int, dest: int) -> None:
+    """The rest of file `source` to `dest` (a pipe, a file), from its offset, which then says about how much
+    was written when a stop signal ends it (sendfile, on Linux, may have read a few pages more than reached
+    `dest`; elsewhere read and write, where a write cut short may have written more than the offset says)."""
+    if hasattr(os, "sendfile"):
+        try:
+            while os.sendfile(dest, source, None, 1 << 20):
+                pass
+            return
+        except OSError as e:
+            if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP):
+                raise
+    while chunk := os.read(source, 1 << 20):
+        os.lseek(source, -len(chunk), os.SEEK_CUR)
+        view = memoryview(chunk)
+        while view:
+            written = os.write(dest, view)
+            os.lseek(source, written, os.SEEK_CUR)
+            view = view[written:]
+
+
+class PartlyWritten(KeyboardInterrupt):
+    """A stop signal while standard output was being written: the command says how much it got."""
+
+
+def pending_output(target: Path) -> PendingOutput | PipedOutput:
+    """Where an output is written until it is complete: standard output's (`-`) or a file's."""
+    return PipedOutput() if str(target) == STDOUT else PendingOutput(target)
 
 
 def _open_unnamed(folder: Path) -> int | None:

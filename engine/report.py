@@ -19,10 +19,6 @@ def _input(graph: SignalGraph, x: Input) -> str:
     return f"#{x}" + (f"(~{node.buses[0]})" if node.buses else "")
 
 
-def _channel(ch: int) -> str:
-    return "out" if ch == 0 else f"o{ch}"
-
-
 def plan_text(graph: SignalGraph, workers: int, sr: int = 44100, block: int = 512) -> list[str]:
     """The partition plan: parts, their nodes, estimated cost, stage and worker."""
     ug = unit_graph(graph, sr)
@@ -69,12 +65,12 @@ def graph_text(graph: SignalGraph, sr: int = 44100, block: int = 512, workers: i
     lines = [f"program {graph.filename}: tempo {float(graph.cps):g} cps, outmix {graph.outmix}"]
     if graph.tempo:
         lines.append(f"tempo: {graph.tempo}")
-    lines += [f"note: {n}" for n in graph.notes]
+    lines += graph.notes
     lines.append("")
     lines.append("outputs:")
     for ch, (left, right) in sorted(graph.outputs.items()):
         sides = _input(graph, left) if left == right else f"{_input(graph, left)} | {_input(graph, right)}"
-        lines.append(f"  {_channel(ch):<6} <- {sides}")
+        lines.append(f"  {graph.output_name(ch):<6} <- {sides}")
     lines.append("")
     lines.append("buses:")
     for name, x in sorted(graph.buses.items()):
@@ -172,9 +168,9 @@ def graph_dot(graph: SignalGraph) -> str:
                 out.append(f'  c{node.id}_{port} [label="{x:g}", shape=plaintext];')
                 out.append(f"  c{node.id}_{port} -> n{node.id} [label={port}];")
     for ch, pair in sorted(graph.outputs.items()):
-        out.append(f'  {_channel(ch)} [shape=doublecircle];')
+        out.append(f'  {graph.output_name(ch)} [shape=doublecircle];')
         for x in dict.fromkeys(pair):
             src = f"n{x}" if isinstance(x, int) else f'"{x:g}"'
-            out.append(f"  {src} -> {_channel(ch)};")
+            out.append(f"  {src} -> {graph.output_name(ch)};")
     out.append("}")
     return "\n".join(out)

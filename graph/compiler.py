@@ -8,6 +8,7 @@ signal, so `(~a + ~b - ~c) * 0.5 + 1` costs one node, and constants fold away en
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import replace
@@ -19,21 +20,25 @@ from phonon.graph.errors import PhononError, did_you_mean
 from phonon.graph.kinds import (
     ARITHMETIC_FUNCTIONS,
     FUNCTIONS,
+    GRAIN_PARAMS,
     KINDS,
+    MAX_GRAIN_DENSITY,
     SYNTH_WAVES,
     VOICE_PARAMS,
     Function,
     Param,
-    all_names,
 )
+from phonon.graph.glossary import unknown_hint
 from phonon.graph.limits import MAX_CPS, MIN_CPS
+from phonon.graph.orbits import add_orbits
 from phonon.graph.parser import NUMBER_RANGE_HINT, parse
 from phonon.graph.patterns import TRANSFORMS, PatternLimitError, TransformError, control_value
 from phonon.graph.patterns.constructors import CONSTRUCTORS, Constructor
 from phonon.graph.patterns.signals import SIGNALS
 from phonon.graph.signal_graph import OUTMIX_MODES, PARTIAL_SUM, Input, Node, SignalGraph
 from phonon.graph.values import (
-    SIGNAL_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, control_name, has_notes,
+    SIGNAL_CONTROLS, VOICE_CONTROLS, Const, Lin, Pat, Stereo, Value, Voices, apply_op, channels, control_name,
+    has_notes,
     sample_controls, voice_value,
 )
 
@@ -124,6 +129,7 @@ class _Compiler:
         self.bus_defs: dict[str, ast.Statement] = {}
         self.bus_values: dict[str, Value] = {}
         self.pattern_nodes: dict[int, int] = {}  # id(pattern) -> node id
+        self.kept: list[Any] = []  # patterns made while compiling that nothing else holds (their ids stay theirs)
         self.mix_nodes: dict[Lin, int] = {}
         self.back_refs: dict[ast.Pos, list[str]] = {}  # position of a loop-closing reference -> the loop
         self.feedback_nodes: list[tuple[int, ast.BusRef, int | None]] = []  # node, reference, channel (None: mid)
@@ -133,6 +139,7 @@ class _Compiler:
         self.cps = DEFAULT_CPS
         self.tempo = ""  # how the program gave its tempo (graph/report says it)
         self.outmix = "none"
+        self.warnings: list[str] = []  # `FILE:LINE:COL: warning: ...`, the graph's first notes
 
     # ---- statements ------------------------------------------------------------------------------------
 
@@ -190,7 +197,7 @@ class _Compiler:
             graph_outputs[channel] = self._output(self._expr(st.expr), st.expr)
         if hush is not None:  # everything still compiles (a mistake is still an error), and nothing plays
             graph_outputs = {}
-            notes.append(f"hush (line {hush.pos.line}): every output is silent")
+            notes.append(f"note: hush (line {hush.pos.line}): every output is silent")
         elif not outputs:
             if not self.bus_defs:
                 raise PhononError(
@@ -198,8 +205,10 @@ class _Compiler:
                     "for example `out: sine 440 * 0.2`, or `hush` for silence",
                 )
             graph_outputs, note = self._auto_route()
-            notes.append(note)
+            notes.append(f"note: {note}")
 
+        output_names = {channel: st.target for channel, (st, _) in outputs.items()}
+        add_orbits(self, graph_outputs, output_names)  # the orbits' effect buses (graph/orbits.py)
         self._split_wide_mixes()
         buses = {}
         for name, value in self.bus_values.items():
@@ -221,8 +230,8 @@ class _Compiler:
             buses=buses,
             source=self.program.source,
             filename=self.program.filename,
-            notes=notes,
-            output_names={channel: st.target for channel, (st, _) in outputs.items()},
+            notes=list(dict.fromkeys(self.warnings)) + notes,  # a bus compiled twice warns once
+            output_names=output_names,
         )
 
     def _split_wide_mixes(self) -> None:
@@ -485,6 +494,8 @@ class _Compiler:
             return Pat(SIGNALS[name], name, call.pos)  # `rand`, `perlin`, `cosine`: continuous patterns
         if name in ("s", "sound"):
             return self._samples(call, injected)
+        if name == "grain":
+            return self._grain(call, injected)
         # A function of signals that is also a voice control (`lpf`, `vowel`, `distort`, `pan`) is the function on
         # a signal (`sine 440 # pan 0.2` places it), and given more than one argument (`s "x*4" # lpf 300 0.8`
         # filters the voices' sum); with one, on voices (or alone: an error that says so), it is the control, per
@@ -514,7 +525,7 @@ class _Compiler:
                 f"unknown function '{name}'",
                 call.pos.line,
                 call.pos.col,
-                did_you_mean(name, all_names() + list(TRANSFORMS)) or "see the function list in README.md",
+                unknown_hint(name),
             )
         if name in SYNTH_WAVES and injected is None and call.args:
             first = self._expr(call.args[0])
@@ -524,6 +535,7 @@ class _Compiler:
             envelope = self._call(call, None)
             return self._binop("*", injected, envelope, call)
         args = {k: self._sound(v) for k, v in self._bind(function.name, function.params, call, injected).items()}
+        self._clamp_constants(function, args, call, injected)
         if function.sided:
             return self._sided(function, args, call)
         if any(isinstance(v, Stereo) for v in args.values()):  # one node per channel
@@ -531,6 +543,25 @@ class _Compiler:
             right = self._function_node(function, {k: channels(v)[1] for k, v in args.items()}, call)
             return Stereo(left, right)
         return self._function_node(function, args, call)
+
+    def _clamp_constants(self, function: Function, args: dict[str, Value], call: ast.Call,
+                         injected: Value | None) -> None:
+        """A constant outside its parameter's range (graph/kinds.py Param lo, hi) becomes the end of the range,
+        as the kernel would clamp it, and a warning at the argument says so: `delay 3` is a 2 s delay."""
+        for p in function.params:
+            value = args[p.name]
+            if not isinstance(value, Const) or (p.lo is None and p.hi is None):
+                continue
+            lo, hi = -math.inf if p.lo is None else p.lo, math.inf if p.hi is None else p.hi
+            clamped = min(max(value.value, lo), hi)
+            if clamped != value.value:
+                pos = _argument_nodes(function.params, call, injected).get(p.name, call).pos
+                side = "above its maximum" if clamped < value.value else "below its minimum"
+                self.warnings.append(
+                    f"{self.program.filename}:{pos.line}:{pos.col}: warning: {function.name}'s {p.name} "
+                    f"{value.value:g} is {side} {clamped:g}: clamped to {clamped:g} (see `phonon help {function.name}`)"
+                )
+                args[p.name] = Const(clamped)
 
     def _sided(self, function: Function, args: dict[str, Value], call: ast.Call) -> Stereo:
         """A stereo pair of nodes, one per side (`pan`, `width`, `reverb`: graph/kinds.py `Function.sided`)."""
@@ -560,12 +591,14 @@ class _Compiler:
         raise AssertionError(f"no value for const {const!r} of {function.name}")
 
     def _bind(
-        self, fname: str, params: tuple[Param, ...], call: ast.Call, injected: Value | None
+        self, fname: str, params: tuple[Param, ...], call: ast.Call, injected: Value | None, patterns: bool = False
     ) -> dict[str, Value]:
-        """Match positional and keyword arguments to parameters; fill defaults; explain any mismatch."""
+        """Match positional and keyword arguments to parameters; fill defaults; explain any mismatch. `patterns`:
+        the arguments are where patterns are wanted (a bare `saw` is the continuous pattern, `_pattern_value`)."""
         signature = " ".join([fname, *(p.usage() for p in params)])
+        value_of = self._pattern_value if patterns else self._expr
         given: list[Value] = [] if injected is None else [injected]
-        given += [self._expr(a) for a in call.args]
+        given += [value_of(a) for a in call.args]
         if len(given) > len(params):
             raise PhononError(
                 f"{fname} takes at most {len(params)} argument{'s' if len(params) != 1 else ''}, got {len(given)}",
@@ -585,7 +618,7 @@ class _Compiler:
                 )
             if kw.name in bound:
                 raise PhononError(f"{fname}: '{kw.name}' is given twice", kw.pos.line, kw.pos.col, f"usage: {signature}")
-            bound[kw.name] = self._expr(kw.value)
+            bound[kw.name] = value_of(kw.value)
         for p in params:
             if p.name not in bound:
                 if p.required:
@@ -678,6 +711,44 @@ class _Compiler:
             )
         return Voices(value.pattern.fmap(sample_controls), "s", call.pos)
 
+    def _grain(self, call: ast.Call, injected: Value | None) -> Voices:
+        """`grain "arpy" 20 0.05 0.3 [pitch] [spray]`: a cloud of `density` grains a second, each a sample voice
+        `size` seconds long (attack and release half of it each, hold 0: a triangle) starting at `pos` of the
+        sample. Its events are a pattern like any `s` (sample-accurate, the same for every block and worker),
+        and the arguments that are patterns are read at each grain's onset, as `#` reads them."""
+        from phonon.graph.patterns import pure
+        from phonon.graph.patterns.signals import SIGNALS
+
+        usage = "usage: " + " ".join(["grain", *(p.usage() for p in GRAIN_PARAMS)])
+        if injected is not None:
+            raise PhononError("grain makes voices; it takes nothing from # or $", call.pos.line, call.pos.col, usage)
+        args = self._bind("grain", GRAIN_PARAMS, call, None, patterns=True)
+        patterns = {}
+        for p in GRAIN_PARAMS:
+            value = args[p.name]
+            if not isinstance(value, (Const, Pat)) or (p.name == "name" and not isinstance(value, Pat)):
+                takes = "a pattern of sample names" if p.name == "name" else "a number or a pattern"
+                raise PhononError(f"grain's {p.name} takes {takes}", call.pos.line, call.pos.col, usage)
+            if isinstance(value, Pat) and p.name != "name":  # numbers, found wrong now rather than mid-render
+                _checked(_probe_controls, value.pattern, value.pos, f"grain's {p.name} takes numbers")
+            patterns[p.name] = value.pattern if isinstance(value, Pat) else pure(value.value)
+        density = args["density"]
+        if not (isinstance(density, Const) and 0.0 < density.value <= MAX_GRAIN_DENSITY):
+            raise PhononError(f"grain's density is a number of grains a second, above 0 and at most "
+                              f"{MAX_GRAIN_DENSITY:g}", call.pos.line, call.pos.col, usage)
+        rate = Fraction(density.value) / self.cps  # grains a cycle
+        half = patterns["size"].fmap(lambda size: control_value(size) / 2)
+        pos = patterns["pos"]
+        if args["spray"] != Const(0.0):  # pos moves by spray * (rand - 1/2), Tidal's rand over each grain
+            noise = SIGNALS["rand"].fmap(lambda r: r - 0.5)
+            jitter = pure(0.0).fast(rate).op("+", noise, "left").op("*", patterns["spray"], "left")
+            pos = pos.op("+", jitter, "right")
+        params = [("s", patterns["name"]), ("begin", pos), ("attack", half), ("release", half)]
+        if args["pitch"] != Const(0.0):
+            params.append(("note", patterns["pitch"]))
+        grains = pure({"end": 1.0, "hold": 0.0}).fast(rate)
+        return Voices(grains, "s", call.pos, params=tuple(params))
+
     def _synth(self, call: ast.Call, notes: Pat) -> Voices:
         """`saw "c3 e3 g3" [attack decay sustain release]`: each event plays a note on a synth voice."""
         envelope = []
@@ -724,7 +795,8 @@ class _Compiler:
         if isinstance(value, Const):
             from phonon.graph.patterns import pure
 
-            values = pure(value.value)
+            where = call.args[0].pos  # a number's place too, for errors about its value (graph/orbits.py)
+            values = pure(value.value).located(where.line, where.col)
         elif isinstance(value, Pat):
             values = value.pattern.located(value.pos.line, value.pos.col)
         elif isinstance(value, Lin) and name in SIGNAL_CONTROLS:  # `# gain ~lfo`: read at each onset sample
@@ -733,8 +805,8 @@ class _Compiler:
             takes = "a number, a pattern or a signal" if name in SIGNAL_CONTROLS else "a number or a pattern"
             raise PhononError(
                 f"{call.name} takes {takes} (it is read at each event's onset)", call.pos.line, call.pos.col,
-                "signals may give every voice control but " + " and ".join(
-                    sorted(n for n in VOICE_PARAMS if control_name(n) not in SIGNAL_CONTROLS))
+                "signals may give every voice control but " + ", ".join(
+                    c.name for c in VOICE_CONTROLS if c.name not in SIGNAL_CONTROLS)
                 + "; those take patterns (`segment 8 $ range 1 2 sine`)",
             )
         return replace(injected, params=(*injected.params, (name, values)))
@@ -1125,6 +1197,14 @@ def _pair_error(pair: ast.List) -> PhononError:
         "calls take space-separated arguments: write `lpf 800 0.7`, not `lpf(800, 0.7)`; a pair `(a, b)` is an "
         "argument of wchoose, wrandcat or inhabit",
     )
+
+
+def _argument_nodes(params: tuple[Param, ...], call: ast.Call, injected: Value | None) -> dict[str, Any]:
+    """The expression the program gave each parameter, as `_Compiler._bind` matches them (the left side of #,
+    which has no place in the call, is absent)."""
+    given = [None] * (injected is not None) + list(call.args)
+    nodes = {p.name: node for p, node in zip(params, given) if node is not None}
+    return nodes | {kw.name: kw.value for kw in call.keywords}
 
 
 def _call_text(name: str, values: list["Const | Pat"]) -> str:

@@ -265,16 +265,42 @@ ARITHMETIC_FUNCTIONS: dict[str, tuple[Param, ...]] = {
 VOICE_PARAMS = _VOICE_PARAMS
 # Oscillators that become polyphonic synth voices when their argument is a pattern of note names.
 SYNTH_WAVES: dict[str, int] = {"sine": 0, "saw": 1, "square": 2, "tri": 3, "triangle": 3}
+# Synth voices that a name under `s` plays (`s "sawtooth"`, `note "c e g" # s "superpiano"`): Strudel's waveforms
+# and supersaw, an additive piano (SuperDirt's superpiano's name) and a Karplus-Strong pluck, each the voice
+# kernel's waveform number (engine/kernels/voices.py). They win over sample folders of the same name, so a
+# program sounds the same whatever folders a machine has.
+SYNTH_SOUNDS: dict[str, int] = {
+    "sine": 0, "sawtooth": 1, "square": 2, "triangle": 3, "supersaw": 4, "superpiano": 5, "pluck": 6,
+}
+
+# `grain name density size pos [pitch] [spray]`: a cloud of grains, each a sample voice (graph/compiler.py `_grain`).
+GRAIN_PARAMS: tuple[Param, ...] = (
+    Param("name", doc="a pattern of sample names, read at each grain"),
+    Param("density", doc="grains per second, a number above 0, at most 1000"),
+    Param("size", doc="s, each grain's length (a number or a pattern, read at each grain)"),
+    Param("pos", doc="0..1, where in the sample a grain starts (a pattern: `slow 4 saw` scans it)"),
+    Param("pitch", 0.0, doc="semitones (the voices' note)"),
+    Param("spray", 0.0, doc="0..1, each grain's position moves by up to half this either way, at random"),
+)
+MAX_GRAIN_DENSITY = 1000.0  # grains a second (GRAIN_PARAMS's density says it)
 
 # README rows for what is not a kind's function.
-_LANGUAGE_ROWS = (
+LANGUAGE_ROWS = (
     ("`gain amp`", "`amount`", "multiply"),
     ("`mix stack`", "any number of signals, or a `[a, b]` list", "sum (`stack` of patterns is a pattern, below)"),
-    ("`s` / `sound`", "a pattern of sample names", "sample voices; per-event controls: the voice controls table below"),
+    ("`s` / `sound`", "a pattern of sample names", "sample voices, or synth voices for the names "
+     + " ".join(f"`{n}`" for n in SYNTH_SOUNDS) + " (below); per-event controls: the voice controls table below"),
     (
         "`" + " ".join(dict.fromkeys(SYNTH_WAVES)) + ' "c3 e3"`',
         "note names `[attack decay sustain release]`",
         "synth voices (note names make voices; numbers make a stepped oscillator)",
+    ),
+    (
+        "`grain`",
+        "`name`, `density` grains/s, `size` s, `pos` 0..1, `pitch` (0) semitones, `spray` (0) 0..1",
+        "granular: density grains a second, each a sample voice `size` long (a triangle: half attack, half "
+        "release) from `pos` of the sample; voice controls chain on (`# pan rand`); density * size = 2 sums "
+        "to the sample's level",
     ),
 )
 
@@ -306,13 +332,8 @@ def function_table() -> str:
         if kind.functions:
             names = " ".join(dict.fromkeys(f.name for f in kind.functions))
             rows.append(f"| `{names}` | {_params_text(kind.functions[0].params)} | {kind.doc} |")
-    rows += [f"| {a} | {b} | {c} |" for a, b, c in _LANGUAGE_ROWS]
+    rows += [f"| {a} | {b} | {c} |" for a, b, c in LANGUAGE_ROWS]
     return "\n".join(rows)
-
-
-def all_names() -> list[str]:
-    """Every callable name, for "did you mean" suggestions."""
-    return sorted([*FUNCTIONS, *ARITHMETIC_FUNCTIONS, *VOICE_PARAMS, "s", "sound"])
 
 
 if __name__ == "__main__":  # run as a script this file is a second module: ask the real one

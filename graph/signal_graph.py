@@ -28,6 +28,13 @@ class Node:
     params: tuple = ()  # a voice node's (name, pattern) parameters, sampled at each event's onset
     signal_controls: tuple[str, ...] = ()  # a voice node's controls read from its inputs at each onset sample
     text: str = ""  # the pattern's source text
+    # a voice node's sends (graph/orbits.py): (orbit, effect) for each pair of rows after its own two
+    sends: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def rows(self) -> int:
+        """The arena rows it owns: its kind's outputs, and a pair per send of a voice node."""
+        return KINDS[self.kind].outputs + 2 * len(self.sends)
 
     def where(self) -> str:
         at = f"line {self.pos.line} col {self.pos.col}" if self.pos else "?"
@@ -60,7 +67,9 @@ class SignalGraph:
     buses: dict[str, Input] = field(default_factory=dict)  # buses used as signals
     source: str = ""
     filename: str = "<program>"
-    notes: list[str] = field(default_factory=list)  # compile-time remarks (auto-routing, ...)
+    # compile-time remarks, each the line to show: `note: ...` (auto-routing, hush) or `FILE:LINE:COL: warning: ...`
+    # (a constant clamped to its parameter's range)
+    notes: list[str] = field(default_factory=list)
     tempo: str = ""  # how the program gave its tempo, when it did (`phonon graph` says it)
     output_names: dict[int, str] = field(default_factory=dict)  # output -> its statement (`o1`, `d2`, `out`)
 

@@ -103,7 +103,8 @@ class VoiceControl:
     switches the feature off (no `cutoff`: no lowpass) or leaves the choice to the kernel (no `sustain`: 1, or 0
     when a `decay` is given). `field`: the control is one column of a voice's trigger row (engine/kernels/voices.py
     derives the column numbers from this table), so a pattern or a signal read at the onset may give it; `n`
-    and `s` pick the sample on the host instead. `words`: the values it takes besides numbers. `synth`: synth
+    and `s` pick the sample on the host instead, and an orbit's effect settings (size, dry, delaytime, ...) become
+    the orbit's control signals (graph/orbits.py). `words`: the values it takes besides numbers. `synth`: synth
     voices use it too (the rest are sample controls: playback position and speed)."""
 
     name: str
@@ -118,6 +119,7 @@ class VoiceControl:
 
 
 _OFF = float("nan")
+MAX_ORBITS = 16  # orbits 0 .. 15 (Tidal's d1 .. d16): graph/orbits.py and the voice kernels' routes
 
 # The order is the README's; the effects' order of application is fixed by the kernels (FX_ORDER below).
 VOICE_CONTROLS: tuple[VoiceControl, ...] = (
@@ -126,6 +128,13 @@ VOICE_CONTROLS: tuple[VoiceControl, ...] = (
                  synth=False),
     VoiceControl("note", 0.0, "semitones", "transposes samples (speed times 2^(note/12)) and synth notes; note names "
                  "are semitones from c4"),
+    VoiceControl("freq", 0.0, "Hz", "synth voices: the frequency, over n (note still transposes it); not given: "
+                 "n semitones from c4, or c2 (65.4 Hz, Strudel's) when neither note nor n is given",
+                 shown_default="c2"),
+    VoiceControl("unison", 5.0, "1..16", "supersaw: the number of saws (Strudel's)"),
+    VoiceControl("detune", 0.18, "semitones", "supersaw: the saws spread evenly over this many semitones (Strudel's)"),
+    VoiceControl("spread", 0.6, "0..1", "supersaw: how far the saws spread over the stereo field, alternately left "
+                 "and right (Strudel's)"),
     # ---- level and place
     VoiceControl("gain", 1.0, "0..2", "SuperDirt's level curve: amp * velocity * (min(gain, 2) + overgain)^4 "
                  "(gain 1 is the sample's own level, 0.5 is -24 dB); the level is clamped to 256"),
@@ -135,8 +144,22 @@ VOICE_CONTROLS: tuple[VoiceControl, ...] = (
     VoiceControl("velocity", 1.0, "0..1", "linear level, multiplied with the gain curve (Strudel's)"),
     VoiceControl("pan", 0.5, "0..1", "0 left, 0.5 centre, 1 right; constant power: left sin((1 - pan) pi/2), right "
                  "sin(pan pi/2), so the centre is 0.707 on each side and a hard pan 1.0 on one"),
-    VoiceControl("orbit", 0.0, "0, 1, ...", "recorded with each voice (its trigger and pool rows) for effect buses; "
-                 "not routed yet: every orbit plays into its voices' own output"),
+    VoiceControl("orbit", 0.0, f"0 .. {MAX_ORBITS - 1}", "the effect buses the voice sends to (room, delay); its dry sound stays in "
+                 "its own output. A number or a pattern of whole numbers (the orbits are found when compiling)"),
+    # ---- the orbit's global effects (README: Orbits): sends per voice, the effects' settings per orbit
+    VoiceControl("room", 0.0, "0..1", "reverb send: the voice goes into its orbit's reverb at this level "
+                 "(Strudel's per-voice send)"),
+    VoiceControl("size", 0.1, "0..1", "the orbit's reverb size (its tail; SuperDirt's default); set by the latest "
+                 "event on the orbit that gives it", aliases=("roomsize", "sz"), field=False),
+    VoiceControl("dry", 0.0, "0..1", "the orbit's reverb return times 1 - dry (SuperDirt's: dry 1 silences the "
+                 "reverb, the dry sound stays); latest event", field=False),
+    VoiceControl("delay", 0.0, "0..1", "delay send: the voice goes into its orbit's delay at this level"),
+    VoiceControl("delaytime", 0.25, "0..2 s", "the orbit's echo time in seconds; latest event", aliases=("delayt",),
+                 field=False),
+    VoiceControl("delaysync", _OFF, "cycles", "the orbit's echo time in cycles (delaysync / cps seconds); wins over "
+                 "delaytime; latest event", field=False),
+    VoiceControl("delayfeedback", 0.5, "0..0.98", "each echo this times the one before (clamped to 0.98, Strudel's); "
+                 "latest event", aliases=("delayfb",), field=False),
     # ---- playback (samples)
     VoiceControl("speed", 1.0, "number", "playback rate; negative plays backwards; with unit c, cycles per sample "
                  "length", synth=False),
@@ -205,7 +228,8 @@ FX_ORDER = ("vowel", "shape", "hcutoff", "bandf", "crush", "coarse", "cutoff", "
 
 # The voice controls a signal may give (`# gain ~lfo`, `# cutoff ~env`), read at each event's onset sample: each
 # is one field of a voice's trigger (engine/voices.py), so the kernels take it as they take a pattern's value.
-SIGNAL_CONTROLS = tuple(c.name for c in VOICE_CONTROLS if c.field)
+# `orbit` is no signal: the orbits a program sends to are graph structure, known when compiling.
+SIGNAL_CONTROLS = tuple(c.name for c in VOICE_CONTROLS if c.field and c.name != "orbit")
 
 
 def control_name(name: str) -> str:

@@ -50,6 +50,20 @@ def render_stereo(program: str, seconds: float | None = None, *, cycles: float |
     return out
 
 
+SPLITS = ((64, 1), (2048, 1), (512, 2), (64, 2))  # (block, workers) a render must not notice
+
+
+def assert_same_for_every_split(program: str, cycles: float, splits=SPLITS) -> np.ndarray:
+    """Render at block 512 on one worker, then for each (block, workers) of `splits`: the same bits every time
+    (DESIGN.md invariants 2 and 4). Returns the reference render, which must not be silent or non-finite."""
+    ref = render_stereo(program, cycles=cycles, block=512, workers=1)
+    assert np.max(np.abs(ref)) > 0.01 and np.all(np.isfinite(ref))
+    for block, workers in splits:
+        out = render_stereo(program, cycles=cycles, block=block, workers=workers)
+        assert np.array_equal(out, ref), (block, workers)
+    return ref
+
+
 def render_report(program: str, seconds: float, sr: int = SR, block: int = 512, workers: int = 1, **kw):
     """Render through `engine.render.Renderer`: returns (stereo float64 array, RenderReport)."""
     from phonon.engine.render import Renderer, RenderSettings, duration_frames

@@ -7,6 +7,8 @@ line and column with the source line and a caret, and that never leave a file (o
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -46,11 +48,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def phonon(*args: str | os.PathLike, input: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+def phonon(
+    *args: str | os.PathLike, input: str | None = None, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m phonon ARGS`, with `env` added to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "phonon", *map(str, args)],
         cwd=ROOT,
-        env=_env(),
+        env=_env() | (env or {}),
         input=input,
         capture_output=True,
         text=True,
@@ -468,6 +473,47 @@ def test_bench_json():
     assert result["seconds"] == 1.0
 
 
+def test_bench_piped_shows_whole_names_the_spread_and_the_plot_it_wrote(tmp_path):
+    """Not on a terminal, the table is plain text: a long program name whole, every column, the slowest and
+    fastest of the repeats beside the median; --plot says on stderr what it wrote."""
+    prog = tmp_path / ("a_program_name_far_longer_than_any_terminal_column_would_give_it_" * 2 + ".phonon")
+    shutil.copy(SIMPLE, prog)
+    r = phonon("bench", prog, "--duration", "0.2", "--repeat", "2", "--workers", "1,2", "--plot", tmp_path / "s.png")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1].split() == ["program", "workers", "parts", "realtime", "min..max", "ms/block", "p99", "ms",
+                                "speedup", "predicted", "efficiency", "wait", "us"]
+    rows = [ln.split() for ln in lines[2:]]
+    assert [(row[0], row[1]) for row in rows] == [(str(prog), "1"), (str(prog), "2")]
+    for row in rows:
+        slowest, fastest = map(float, row[4].rstrip("x").split(".."))
+        assert slowest <= float(row[3].rstrip("x")) <= fastest
+    assert f"wrote {tmp_path / 's.png'}" in r.stderr.splitlines()
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_bench_csv():
+    r = phonon("bench", SIMPLE, "--duration", "0.2", "--repeat", "2", "--csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert list(rows[0]) == [
+        "program", "workers", "nodes", "parts", "batches", "seconds", "realtime", "realtime_min", "realtime_max",
+        "ms_per_block_median", "ms_per_block_p99", "wait_us_per_block", "overhead_ms_per_block", "budget_ms",
+        "speedup", "predicted_speedup", "efficiency",
+    ]
+    assert len(rows) == 1 and rows[0]["program"] == str(SIMPLE) and rows[0]["workers"] == "1"
+    assert float(rows[0]["realtime_min"]) <= float(rows[0]["realtime"]) <= float(rows[0]["realtime_max"])
+
+
+def test_bench_plot_ticks_are_the_worker_counts():
+    from phonon.engine.bench import speedup_figure
+
+    results = [{"program": "a.phonon", "workers": w, "speedup": s} for w, s in ((1, 1.0), (2, 1.8), (3, 2.4), (6, 4))]
+    ax = speedup_figure(results).axes[0]
+    assert list(ax.get_xticks()) == [1, 2, 3, 6]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "6"]
+
+
 def test_timings_say_where_the_time_went(tmp_path):
     prog = write(tmp_path, "out: sine 440 * 0.1\n")
     r = phonon("render", prog, "-o", tmp_path / "t.wav", "-d", "0.5", "--timings")
@@ -480,7 +526,30 @@ def test_timings_say_where_the_time_went(tmp_path):
     assert total == pytest.approx(sum(phases.values()), abs=0.01)
     # speed from rendering alone (a first step that loaded or compiled kernels for long is left out and said),
     # start-up shown beside it
-    assert re.search(r"\d\.\dx real time( \(\d+\.\d s loading or compiling kernels first\))? on 1 worker \(", r.stderr)
+    assert re.search(r"\d\.\dx real time( \(not counting [^)]* loading kernels[^)]*\))? on 1 worker \(", r.stderr)
+
+
+def test_the_first_render_says_what_it_compiles_and_leaves_it_out_of_the_speed(tmp_path):
+    """An empty numba cache, as after install: the render says it is compiling and names the kernels, and its
+    summary gives the audio's seconds, the wall time and a real-time factor that leaves the compiling out,
+    saying so. The same cache again: nothing is compiled and nothing is said."""
+    prog = write(tmp_path, "out: sine 440 * 0.1\n")
+    cold = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    first = phonon("render", prog, "-o", tmp_path / "a.wav", "-d", "0.2", env=cold)
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.splitlines()
+    assert lines[0] == "compiling kernels (first run after install; numba keeps them for the next runs) ..."
+    compiled = next(ln for ln in lines if ln.startswith("compiled "))
+    assert re.match(r"compiled \d+ kernels in \d+\.\d s \(first run after install", compiled)
+    assert {"sine", "mix_master"} <= set(compiled.split(": ", 1)[1].split(", "))
+    summary = next(ln for ln in lines if ln.startswith("wrote "))
+    assert re.search(r": stereo, 0\.20 s, 44100 Hz, peak 0\.100, \d+\.\dx real time "
+                     r"\(not counting [^)]*compiling[^)]*\) on 1 worker \(\d+\.\d\d s wall time", summary), summary
+
+    second = phonon("render", prog, "-o", tmp_path / "b.wav", "-d", "0.2", env=cold)
+    assert second.returncode == 0, second.stderr
+    assert not [ln for ln in second.stderr.splitlines() if ln.startswith("compil")], second.stderr
+    assert re.search(r"\d+\.\dx real time on 1 worker \(\d+\.\d\d s wall time", second.stderr), second.stderr
 
 
 def test_default_worker_count_is_what_the_cost_model_suggests_and_changes_nothing(tmp_path):

@@ -33,7 +33,9 @@ data, offsets, lengths, channels   the `engine.samples.bank.SampleBank` arrays (
                are equal). `bank.data, bank.offsets, bank.lengths, bank.channels` as they are. A channel count
                of 1 is taken at its word: the voice reads the left column for both sides (the same numbers the
                right one would give), except at rate 1 without effects, where it reads both.
-sr             float, the engine rate; start, stop: ints; wave: int (SINE, SAW, SQUARE, TRI).
+sr             float, the engine rate; start, stop: ints; wave: int (SINE ... PLUCK, or -1: only the triggers that
+               name their waveform in T_WAVE).
+lines          float64 [P, L] (`play_notes`): pluck's delay lines from `new_lines`, or [1, 1] when no pluck comes.
 
 Level and pan (both kernels)
 ----------------------------
@@ -145,13 +147,27 @@ loop is innermost and LLVM vectorises it (the "voices in SIMD lanes" of DESIGN.m
 effects lane by lane (`_lane_stage`); then every voice is added to the output in pool index order, the plain
 ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each lane's arithmetic is its own,
 so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
-V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT) and not used yet.
+V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT).
 Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono voices at rate 1.37, best of 5 in
 CPU time), ns per voice-sample: a plain voice 1.27; with a lowpass, highpass or bandpass 2.5 (+1.2: the filter
 over the lanes 0.75, the time-major copies the rest), shape or distort +1.45, crush +0.45, coarse +1.5, a decay
 to a sustain +0.2, loop +0.5; the filter envelope +7.1 (lane by lane: its coefficients follow each voice's own
 envelope, so the recurrence runs one lane at a time), vowel +11.5 (five bandpasses, lane by lane). The drum
 workload with a cutoff on every voice: about 14x real time on one worker, against about 40x without.
+
+Sends (both kernels; README: Orbits, graph/orbits.py)
+-----------------------------------------------------
+sends   float64 [2k, >= stop]: the node's send rows, a left and a right row per (orbit, effect) bus it can send to,
+        OVERWRITTEN over [start, stop) like the output (none by default: a node without sends).
+routes  int64 [MAX_ORBITS, 2]: for each orbit, the left row in `sends` of its reverb (column 0) and its delay
+        (column 1) bus; -1 where the compiler made none (no probed event of the node sends there).
+A voice whose trigger gives room > 0 (delay > 0) and whose orbit (T_ORBIT, a whole number below MAX_ORBITS) has
+that bus sends to it: its samples, panned and at its level, are added to its wet rows (cleared first), then from
+there to the output (the same numbers as a voice that does not send: 0 + x is x) and, times room (delay), to the
+send rows. NaN, 0 or a negative level, or no bus, sends nothing. A voice that does not send costs one check per
+segment. Measured (`python -m benchmarks.voice_controls`, 48 plain mono voices, the shared 2-core VM, two runs):
+a send adds 1.6-2.6 ns per voice-sample (the wet rows' clearing and the two extra passes over them), both sends
+about as much; the drum workload with `# room 0.3` on every voice renders at 16x real time against 29x without.
 
 Synth voices (`play_synth`)
 ---------------------------
@@ -171,6 +187,27 @@ of 0, or an envelope that is silent from the start (A = D = 0 with S = 0; gate 0
 durations count as not given; durations are clamped to 1e6 s. A frequency above the sample rate is taken modulo
 it (the sampled waveform is the same). Same pan law (mono), effects, stealing rule, stats and block-size
 independence as the sample voices.
+
+A trigger's waveform is its T_WAVE column (the names under `s`, graph/kinds.py SYNTH_SOUNDS), else the kernel's
+`wave` argument (the oscillator functions: `saw "c3 e3"`); with neither (a sample's row, when `play_notes` runs
+beside `play_samples` on one trigger table) it is skipped. The waveforms past TRI are voices of several
+oscillators or a delay line: they always render by lanes (`_synth_raw`, as an effect voice does), so the effects
+and the envelope apply to them as to any voice.
+- SUPERSAW (Strudel's): `unison` N saws (clamped 1..MAX_SUBS), saw k at freq * 2^(detune (k / (N - 1) - 1/2) / 12),
+  phase frac(0.618 k) at the onset (Strudel's are random), each 1 / sqrt(N); with s = spread * 0.5 + 0.5 the even
+  saws go left * sqrt(1 - s), right * sqrt(s), the odd ones the other way round (spread 0 when N is 1). A stereo
+  voice (two lanes, Y_LANES 2), balanced by pan as a stereo sample.
+- PIANO: partial k (1..PIANO_PARTIALS, below 0.45 sr) at k freq sqrt(1 + B k^2), amplitude (1 / k) / sum(1 / j),
+  falling by 60 dB in T60 / (1 + (k - 1) / 2) seconds, T60 = 3 (261.63 / freq)^0.6 clamped 0.3 .. 20: a product
+  per sample carried in the pool (flushed to 0 below 1e-30, per sample), so every split gives the same numbers.
+- PLUCK: Karplus-Strong, `_pluck_raw`: a burst of one period, (sine + PLUCK_NOISE * hashed noise) / 2 (the noise
+  seeded by the frequency, through a one-pole lowpass at PLUCK_PICK * freq, its power and its mean restored and
+  taken off), into a loop of D = sr / freq samples (3 .. L - 4)
+  that averages two neighbours on each pass and loses 60 dB in PLUCK_T60 (261.63 / freq)^0.5 seconds (clamped
+  0.2 .. 10 s) besides: lower notes ring longer, and the averaging damps high ones and high partials faster, as
+  in Karplus-Strong. Its delay line is a row of `lines`
+  (`new_lines`: [pool size, L], one period of PLUCK_LOWEST Hz), the voice's slot's, allocated once by the host.
+- SUPERPIANO and PLUCK take STRUCK_DEFAULTS when no envelope is given: full level until the gate, then a damper.
 """
 
 from __future__ import annotations
@@ -185,7 +222,8 @@ from phonon.engine.kernels.filters import svf_coefficients, svf_step
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
 from phonon.engine.kernels.tone import _band, _formant
-from phonon.graph.values import VOICE_CONTROLS
+from phonon.graph.kinds import SYNTH_SOUNDS, SYNTH_WAVES
+from phonon.graph.values import MAX_ORBITS, VOICE_CONTROLS
 
 DEFAULT_VOICES = 512
 MAX_VOICES = 4096  # the reference's hard cap; new_pool refuses more
@@ -193,6 +231,13 @@ DEFAULT_ATTACK = 0.001  # seconds, sample voices, used when a trigger's attack i
 DEFAULT_RELEASE = 0.003  # seconds, sample voices, used when a trigger's release is 0 or not given
 CUT_FADE = 0.010  # seconds, the fade of voices cut by a newer voice of their group
 SYNTH_DEFAULTS = (0.001, 0.05, 0.6, 0.01)  # synth attack, decay, sustain, release when none is given (Strudel's)
+STRUCK_DEFAULTS = (0.001, 0.0, 1.0, 0.1)  # the same for superpiano and pluck: their own decay, a damper at the gate
+PIANO_PARTIALS = 8  # superpiano's partials
+PIANO_STRETCH = 0.0004  # its inharmonicity B: partial k at k f sqrt(1 + B k^2), as a stiff string's
+PLUCK_LOWEST = 20.0  # Hz: pluck's delay lines hold one period of this (lower notes play at it)
+PLUCK_T60 = 2.0  # s, c4's pluck falls by 60 dB in this (besides the averaging's loss); (c4 / freq)^0.5 times it
+PLUCK_PICK = 2.0  # pluck's burst is lowpassed at this many times the note's frequency
+PLUCK_NOISE = 0.5  # the burst's noise beside one period of a sine, which keeps the fundamental the loudest
 FILTER_ENV_DEFAULTS = (0.005, 0.14, 0.0, 0.1)  # lpattack lpdecay lpsustain lprelease when none is given (Strudel's)
 FILTER_ENV_STEP = 16  # samples of age between the filter envelope's coefficient updates
 MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
@@ -204,7 +249,7 @@ _TILE = 64  # samples per tile of the filter stages (the time-major copy stays i
 # ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
 # Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
 # order), holding the control's raw value (NaN: not given).
-TRIGGER_FIELDS = ("offset", "sample", "freq", "length", "cps") + tuple(c.name for c in VOICE_CONTROLS if c.field)
+TRIGGER_FIELDS = ("offset", "sample", "wave", "length", "cps") + tuple(c.name for c in VOICE_CONTROLS if c.field)
 TRIGGER_WIDTH = len(TRIGGER_FIELDS)
 
 
@@ -214,12 +259,15 @@ def trigger_field(name: str) -> int:
 
 
 T_OFFSET = trigger_field("offset")  # absolute column in out_l / out_r, start <= offset < stop (an integer value)
-T_SAMPLE = trigger_field("sample")  # sample id in the bank (sample voices)
+T_SAMPLE = trigger_field("sample")  # sample id in the bank (sample voices; < 0: none, a synth voice's row)
+T_WAVE = trigger_field("wave")  # the synth voice's waveform (< 0: the kernel's `wave` argument, or none)
 T_FREQ = trigger_field("freq")  # Hz before `note` (synth voices)
 T_LENGTH = trigger_field("length")  # the event's length in samples (legato's unit); < 0: none (the gate never closes)
 T_CPS = trigger_field("cps")  # cycles per second (unit c)
+T_UNISON, T_DETUNE, T_SPREAD = (trigger_field(n) for n in ("unison", "detune", "spread"))
 T_NOTE, T_GAIN, T_OVERGAIN, T_AMP, T_VELOCITY, T_PAN, T_ORBIT = (
     trigger_field(n) for n in ("note", "gain", "overgain", "amp", "velocity", "pan", "orbit"))
+T_ROOM, T_DELAY = trigger_field("room"), trigger_field("delay")  # the voice's send levels (F_ROOM, F_DELAY)
 T_SPEED, T_ACCELERATE, T_UNIT, T_BEGIN, T_END, T_LOOP, T_CUT = (
     trigger_field(n) for n in ("speed", "accelerate", "unit", "begin", "end", "loop", "cut"))
 T_ATTACK, T_DECAY, T_SUSTAIN, T_RELEASE, T_HOLD, T_LEGATO = (
@@ -231,7 +279,7 @@ T_CUTOFF, T_RESONANCE, T_LPQ, T_LPENV, T_LPATTACK, T_LPDECAY, T_LPSUSTAIN, T_LPR
                                "lprelease", "distort"))
 UNIT_CYCLES = 1.0  # T_UNIT's value for unit "c" (0: "r")
 # Every column's value when nothing gives it (the controls' defaults, NaN where "not given" matters).
-DEFAULT_TRIGGER = np.array([0.0, -1.0, 0.0, -1.0, 1.0] + [c.default for c in VOICE_CONTROLS if c.field])
+DEFAULT_TRIGGER = np.array([0.0, -1.0, -1.0, -1.0, 1.0] + [c.default for c in VOICE_CONTROLS if c.field])
 
 # ---- sample voice pool: float64 [P, POOL_WIDTH] (kernel-private layout, all-zero row = free slot) ------------
 V_ACTIVE = 0  # 1.0 while sounding (a plain voice), 2.0 for a voice with effects; 0 free
@@ -271,7 +319,7 @@ Y_REL_SLOPE = 15  # -LEVEL / R
 
 # ---- columns from 16 on: the same in both pools (the effects code serves both kernels) ------------------------
 F_FX = 16  # effect flags (FX_*), 0 for a plain voice
-F_ORBIT = 17  # the trigger's orbit, recorded for effect buses (not used yet)
+F_ORBIT = 17  # the trigger's orbit (its sends' rows come from `routes`, see Sends)
 V_LO = 18  # sample voices: the slice's first frame,
 V_SPAN = 19  # its length in frames,
 V_ACC = 20  # (r1 - r0) / (2 N): the accelerate term of the position
@@ -293,19 +341,43 @@ F_HP_S = 54
 F_BP_S = 58
 F_HELD = 62  # coarse: the held left and right values
 F_VOW_S = 64  # vowel integrators: 10 per lane, left then right
-POOL_WIDTH = SYNTH_POOL_WIDTH = 96
+# Sends to the orbit's effect buses (README: Orbits), set when the voice starts from its trigger's room, delay and
+# orbit: the rows of `sends` (a pair, left then right) and the levels.
+F_SENDS = 88  # 1.0 while the voice sends: its samples go to `wet` first, then to the dry output and its sends
+F_ROOM_ROW = 89  # its reverb send's left row in `sends`
+F_ROOM = 90  # its reverb send level (0: none)
+F_DELAY_ROW = 91  # its delay send's left row in `sends`
+F_DELAY = 92  # its delay send level (0: none)
+POOL_WIDTH = 96
+
+# ---- synth voice pool, after the shared columns: the voice's waveform and its sub-oscillators ---------------------
+Y_WAVE = POOL_WIDTH  # the voice's waveform (SINE ... PLUCK)
+Y_LANES = POOL_WIDTH + 1  # 1 (mono, panned) or 2 (a stereo voice: supersaw, balanced)
+Y_SUBS = POOL_WIDTH + 2  # supersaw's saws, superpiano's partials
+Y_DELAY = POOL_WIDTH + 3  # pluck: the loop's delay D in samples (the note's period)
+Y_BURST = POOL_WIDTH + 4  # pluck: samples of noise burst (one period)
+Y_SEED = POOL_WIDTH + 5  # pluck: the burst's noise seed
+Y_BURST_MEAN = POOL_WIDTH + 6  # pluck: the burst's mean, taken off it (no DC in the loop)
+Y_BURST_LP = POOL_WIDTH + 7  # pluck: the burst's lowpass, its state
+MAX_SUBS = 16  # most sub-oscillators of a voice (supersaw's unison is clamped to it)
+Y_SUB_PHASE = POOL_WIDTH + 8  # each sub-oscillator's phase (cycles), MAX_SUBS columns
+Y_SUB_DT = Y_SUB_PHASE + MAX_SUBS  # its frequency / sr
+Y_SUB_L = Y_SUB_DT + MAX_SUBS  # supersaw: its left gain; superpiano: its amplitude now
+Y_SUB_R = Y_SUB_L + MAX_SUBS  # supersaw: its right gain; superpiano: its amplitude's factor per sample
+SYNTH_POOL_WIDTH = Y_SUB_R + MAX_SUBS
+Y_PICK = Y_SUB_DT  # pluck (no sub-oscillators): its burst's lowpass coefficient
+Y_LOSS = Y_SUB_R  # pluck: its loop's gain per pass
 
 # effect flags (F_FX), one bit each
 FX_VOWEL, FX_SHAPE, FX_HPF, FX_BPF, FX_CRUSH, FX_COARSE, FX_LPF, FX_LPENV, FX_DIST = (1 << b for b in range(9))
 FX_ENV = 1 << 9  # sample voices: a decay below full level (sustain < 1)
 FX_WRAP = 1 << 10  # sample voices: loop or accelerate (the wrapped position)
 
-# waveforms of play_synth
-SINE = 0
-SAW = 1
-SQUARE = 2
-TRI = 3
-WAVES = {"sine": SINE, "saw": SAW, "square": SQUARE, "tri": TRI, "triangle": TRI}
+# waveforms of play_synth (graph/kinds.py SYNTH_SOUNDS numbers them, SYNTH_WAVES the oscillator functions' four)
+SINE, SAW, SQUARE, TRI, SUPERSAW, PIANO, PLUCK = (SYNTH_SOUNDS[n] for n in (
+    "sine", "sawtooth", "square", "triangle", "supersaw", "superpiano", "pluck"))
+WAVES = {**SYNTH_WAVES, **SYNTH_SOUNDS}
+STRUCK = PIANO  # waveforms from here on sound by themselves (their own decay): STRUCK_DEFAULTS
 
 _NEVER = 1e300  # a tau no voice reaches
 _MAX_FRAMES = 2.0**40  # longest sample voice, in output samples (~790 years at 44.1 kHz); float64 counts stay exact
@@ -580,7 +652,7 @@ def _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_
 
 
 @nb.njit(cache=True, nogil=True)
-def _render_samples(out_l, out_r, a, b, pool, hi, data, sr):
+def _render_samples(out_l, out_r, a, b, pool, hi, data, sr, bus):
     """Add every active voice's samples for columns [a, b) in pool index order; free the voices that end.
     Returns how many were freed."""
     if hi == 0:  # an idle node: skip the scratch allocation
@@ -590,22 +662,87 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data, sr):
         if pool[i, V_ACTIVE] == 2.0:
             lanes += 1 if pool[i, V_MONO] != 0.0 else 2
     if lanes:
-        return _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes)
+        return _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus)
     flat = data.reshape(data.shape[0] * 2)  # a view: frame i is flat[2i], flat[2i + 1]
     # _flat_run's batch (two arrays: every array handed down the inlined runs costs reference counting per voice)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
-    return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, _NO_LANES, _NO_FIRST)
+    return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, _NO_LANES, _NO_FIRST, bus)
 
 
 _NO_LANES = np.zeros((1, 1))
 _NO_FIRST = np.zeros(1, dtype=np.int64)
 
 
+# ---- sends (module doc: Sends) -----------------------------------------------------------------------------------
+_NO_SENDS = np.zeros((0, 1))  # a node without sends
+_NO_ROUTES = np.full((1, 2), -1, dtype=np.int64)
+
+
+@nb.njit(cache=True, inline="always")
+def _start_sends(row, trig, routes) -> None:
+    """A new voice's sends: its room and delay levels, to the rows `routes[orbit]` gives (-1: no bus there)."""
+    orbit = trig[T_ORBIT]
+    if not (orbit >= 0.0 and orbit < routes.shape[0]):
+        return
+    o = int(orbit)
+    room = trig[T_ROOM]
+    if room > 0.0 and routes[o, 0] >= 0:
+        row[F_ROOM_ROW] = routes[o, 0]
+        row[F_ROOM] = room
+        row[F_SENDS] = 1.0
+    delay = trig[T_DELAY]
+    if delay > 0.0 and routes[o, 1] >= 0:
+        row[F_DELAY_ROW] = routes[o, 1]
+        row[F_DELAY] = delay
+        row[F_SENDS] = 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _bus(sends, start, stop):
+    """(sends, wet): the send rows cleared over [start, stop), and the wet rows a sending voice is added to first
+    (absolute columns, like the output's; none for a node without sends)."""
+    for k in range(sends.shape[0]):
+        for n in range(start, stop):
+            sends[k, n] = 0.0
+    return sends, np.empty((2, stop if sends.shape[0] else 0))
+
+
+@nb.njit(cache=True, inline="always")
+def _wet(bus, a, m):
+    """The wet rows, cleared for a sending voice's next m samples from column a."""
+    wet = bus[1]
+    for q in range(a, a + m):
+        wet[0, q] = 0.0
+        wet[1, q] = 0.0
+    return wet[0], wet[1]
+
+
+@nb.njit(cache=True, inline="always")
+def _send(out_l, out_r, bus, row, a, m):
+    """A sending voice's m samples from column a (in the wet rows) added to the output, then, times its levels,
+    to its sends. The output gets the same numbers as from a voice that does not send."""
+    sends, wet = bus
+    wl, wr = wet[0, a : a + m], wet[1, a : a + m]
+    left, right = out_l[a : a + m], out_r[a : a + m]
+    for q in range(m):
+        left[q] += wl[q]
+        right[q] += wr[q]
+    for level_col, row_col in ((F_ROOM, F_ROOM_ROW), (F_DELAY, F_DELAY_ROW)):
+        g = row[level_col]
+        if g != 0.0:
+            k = int(row[row_col])
+            sl, sr = sends[k, a : a + m], sends[k + 1, a : a + m]
+            for q in range(m):
+                sl[q] += wl[q] * g
+                sr[q] += wr[q] * g
+
+
 @nb.njit(cache=True, nogil=True)
-def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane):
+def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane, bus):
     """Add every active voice for columns [a, b) in pool index order: a plain voice by its runs, an effect voice
     from its processed lanes in x (first_lane[i]: its first column); free the voices that end. Returns how many
-    were freed. (The plain voice's body is written out here: as an inlined function it costs a third more.)"""
+    were freed. (The plain voice's body is written out here: as an inlined function it costs a third more.)
+    A sending voice is added to `bus`'s wet rows first, then from there to the output and its sends."""
     freed = 0
     seg = b - a
     for i in range(hi):
@@ -616,8 +753,10 @@ def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane):
         end = pool[i, V_END]
         left = end - age
         m = seg if left >= seg else int(left)
+        sending = pool[i, F_SENDS] != 0.0
+        tl, tr = _wet(bus, a, m) if sending else (out_l, out_r)
         if active == 2.0:
-            _sample_mix(out_l, out_r, a, m, x, first_lane[i], pool[i], pool[i, V_MONO] == 0.0)
+            _sample_mix(tl, tr, a, m, x, first_lane[i], pool[i], pool[i, V_MONO] == 0.0)
         else:
             base = int(pool[i, V_BASE])
             p0 = pool[i, V_POS0]
@@ -638,14 +777,16 @@ def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane):
             k0 = int(flat_lo) if flat_lo < m else m
             k1 = int(flat_hi) if flat_hi > k0 else k0
             if rate == 1.0 and p0 >= 0.0:
-                _unit_rate_voice(out_l, out_r, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len,
+                _unit_rate_voice(tl, tr, a, m, k0, k1, flat, base, p0, age, gl, gr, a_len, ia, rel_end, r_len,
                                  ir, cut_end, c_len, ic)
             elif pool[i, V_MONO] != 0.0:  # a literal at each call: each inlined copy of the loops is specialised
-                _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
+                _voice_runs(tl, tr, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
                             r_len, ir, cut_end, c_len, ic, scratch, True)
             else:
-                _voice_runs(out_l, out_r, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
+                _voice_runs(tl, tr, a, m, k0, k1, flat, base, p0, rate, age, gl, gr, a_len, ia, rel_end,
                             r_len, ir, cut_end, c_len, ic, scratch, False)
+        if sending:
+            _send(out_l, out_r, bus, pool[i], a, m)
         age += m
         pool[i, V_AGE] = age
         if age >= end:
@@ -776,7 +917,7 @@ def _sample_mix(out_l, out_r, n0, m, x, lane, row, stereo):
 
 
 @nb.njit(cache=True, nogil=True)
-def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes):
+def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     """`_render_samples` while some voices have effects: chunk by chunk, the effect voices' raw lanes, their
     effects over all lanes, then every voice added in pool index order (the module doc)."""
     flat = data.reshape(data.shape[0] * 2)
@@ -809,7 +950,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes):
                     lane_side[nl] = side
                     nl += 1
         _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
-        freed += _mix_samples(out_l, out_r, n0, n0 + c, pool, hi, flat, scratch, x, first_lane)
+        freed += _mix_samples(out_l, out_r, n0, n0 + c, pool, hi, flat, scratch, x, first_lane, bus)
         n0 += c
     return freed
 
@@ -1137,11 +1278,13 @@ def _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr):
 
 @nb.njit(cache=True, nogil=True)
 def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data, offsets, lengths, channels,
-                 stats):
-    """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
+                 stats, sends=_NO_SENDS, routes=_NO_ROUTES):
+    """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten), and their sends into
+    sends[:, start:stop] (overwritten) by `routes` (module doc: Sends)."""
     for n in range(start, stop):
         out_l[n] = 0.0
         out_r[n] = 0.0
+    bus = _bus(sends, start, stop)
     hi, count = _scan(pool, V_ACTIVE)
     n_ids = offsets.shape[0]
     cut_len = max(_samples_of(CUT_FADE, sr), 1.0)
@@ -1227,7 +1370,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         if voice_end < 1.0:  # hold 0 with a hard stop: nothing to play
             continue
         if col > cursor:
-            count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data, sr)
+            count -= _render_samples(out_l, out_r, cursor, col, pool, hi, data, sr, bus)
             cursor = col
         # cut group: fade every earlier voice of the group over cut_len samples from this column
         group = trig[T_CUT]
@@ -1266,6 +1409,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         row[V_MONO] = 1.0 if mono else 0.0
         orbit = trig[T_ORBIT]
         row[F_ORBIT] = orbit if orbit == orbit else 0.0
+        _start_sends(row, trig, routes)
         row[V_LO] = lo
         row[V_SPAN] = span
         row[V_ACC] = acc
@@ -1278,7 +1422,7 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:
-        _render_samples(out_l, out_r, cursor, stop, pool, hi, data, sr)
+        _render_samples(out_l, out_r, cursor, stop, pool, hi, data, sr, bus)
 
 
 # ---------------------------------------------------------------------------------------------- synth voices
@@ -1332,24 +1476,22 @@ def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
     return phase
 
 
-
-
 @nb.njit(cache=True, nogil=True)
-def _render_synth(out_l, out_r, a, b, pool, hi, wave, sr):
+def _render_synth(out_l, out_r, a, b, pool, hi, sr, lines, bus):
     """Add every active synth voice's samples for columns [a, b) in pool index order; free the voices that
     end. Returns how many were freed."""
     lanes = 0
     for i in range(hi):
         if pool[i, Y_ACTIVE] == 2.0:
-            lanes += 1
+            lanes += int(pool[i, Y_LANES])
     if lanes:
-        return _render_synth_fx(out_l, out_r, a, b, pool, hi, wave, sr, lanes)
-    return _mix_synth(out_l, out_r, a, b, pool, hi, wave, _NO_LANES, _NO_FIRST)
+        return _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus)
+    return _mix_synth(out_l, out_r, a, b, pool, hi, _NO_LANES, _NO_FIRST, bus)
 
 
 @nb.njit(cache=True, nogil=True)
-def _mix_synth(out_l, out_r, a, b, pool, hi, wave, x, first_lane):
-    """`_mix_samples` for synth voices: a plain voice by envelope segments, an effect voice from its lane in x."""
+def _mix_synth(out_l, out_r, a, b, pool, hi, x, first_lane, bus):
+    """`_mix_samples` for synth voices: a plain voice by envelope segments, an effect voice from its lane(s) in x."""
     freed = 0
     seg = b - a
     for i in range(hi):
@@ -1362,16 +1504,21 @@ def _mix_synth(out_l, out_r, a, b, pool, hi, wave, x, first_lane):
         m = seg if left >= seg else int(left)
         gl = pool[i, Y_GL]
         gr = pool[i, Y_GR]
+        sending = pool[i, F_SENDS] != 0.0
+        tl, tr = _wet(bus, a, m) if sending else (out_l, out_r)
         if active == 2.0:
             lane = first_lane[i]
             row = pool[i]
+            xl = x[lane]
+            xr = x[lane + 1] if row[Y_LANES] == 2.0 else xl
             for q in range(m):
-                v = x[lane, q] * _synth_env(row, age + q + 1.0)
-                out_l[a + q] += v * gl
-                out_r[a + q] += v * gr
+                env = _synth_env(row, age + q + 1.0)
+                tl[a + q] += xl[q] * env * gl
+                tr[a + q] += xr[q] * env * gr
         else:
             phase = pool[i, Y_PHASE]
             dt = pool[i, Y_DT]
+            wave = int(pool[i, Y_WAVE])
             k = 0
             while k < m:
                 tau = age + k + 1.0
@@ -1403,15 +1550,17 @@ def _mix_synth(out_l, out_r, a, b, pool, hi, wave, x, first_lane):
                 n0 = a + k
                 # one loop per waveform (the wave argument is a literal in each inlined copy)
                 if wave == SINE:
-                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SINE)
+                    phase = _synth_run(tl, tr, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SINE)
                 elif wave == SAW:
-                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SAW)
+                    phase = _synth_run(tl, tr, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SAW)
                 elif wave == SQUARE:
-                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SQUARE)
+                    phase = _synth_run(tl, tr, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, SQUARE)
                 else:
-                    phase = _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, TRI)
+                    phase = _synth_run(tl, tr, n0, run, phase, dt, c0, c1, tau - origin, gl, gr, TRI)
                 k += run
             pool[i, Y_PHASE] = phase
+        if sending:
+            _send(out_l, out_r, bus, pool[i], a, m)
         age += m
         pool[i, Y_AGE] = age
         if age >= end:
@@ -1421,18 +1570,119 @@ def _mix_synth(out_l, out_r, a, b, pool, hi, wave, x, first_lane):
 
 
 @nb.njit(cache=True, inline="always")
-def _synth_raw(x, c, m, lane, row, wave):
-    """An effect synth voice's oscillator for its next m samples (<= c) into x[lane], zeros after them."""
-    phase = row[Y_PHASE]
-    dt = row[Y_DT]
+def _sub(row, k):
+    """Sub-oscillator k of a voice: (phase, dt, its L column, its R column)."""
+    return row[Y_SUB_PHASE + k], row[Y_SUB_DT + k], row[Y_SUB_L + k], row[Y_SUB_R + k]
+
+
+@nb.njit(cache=True, inline="always")
+def _supersaw_raw(x, m, lane, row):
+    """A supersaw's saws for its next m samples, each panned, summed into lanes lane (left) and lane + 1."""
+    xl, xr = x[lane], x[lane + 1]
+    xl[:m] = 0.0
+    xr[:m] = 0.0
+    for k in range(int(row[Y_SUBS])):
+        phase, dt, gl, gr = _sub(row, k)
+        for q in range(m):
+            v = _osc(SAW, phase, dt)
+            xl[q] += v * gl
+            xr[q] += v * gr
+            phase += dt
+            if phase >= 1.0:
+                phase -= 1.0
+        row[Y_SUB_PHASE + k] = phase
+
+
+@nb.njit(cache=True, inline="always")
+def _piano_raw(x, m, lane, row):
+    """superpiano's partials for its next m samples: sines, each decaying by its own factor per sample (a
+    product carried in the pool, so the same numbers however the samples are split)."""
+    xl = x[lane]
+    xl[:m] = 0.0
+    for k in range(int(row[Y_SUBS])):
+        phase, dt, amp, factor = _sub(row, k)
+        for q in range(m):
+            xl[q] += amp * _sine(phase)
+            amp *= factor
+            if amp < 1e-30:  # below hearing: 0 (no denormals), on the same sample whatever the split
+                amp = 0.0
+            phase += dt
+            if phase >= 1.0:
+                phase -= 1.0
+        row[Y_SUB_PHASE + k] = phase
+        row[Y_SUB_L + k] = amp
+
+
+@nb.njit(cache=True, inline="always")
+def _burst(age: int, seed: int) -> float:
+    """The pluck's noise burst at an age below one period: a hash of (age, seed) in [-1, 1)."""
+    h = (age * 1103515245 + seed * 7919 + 12345) & 0x7FFFFFFF
+    h = ((h ^ (h >> 13)) * 1274126177) & 0x7FFFFFFF
+    h ^= h >> 16
+    return h / 1073741824.0 - 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _line_at(line, j: int) -> float:
+    """The pluck's loop output j samples after its onset (0 before it)."""
+    return line[j % line.shape[0]] if j >= 0 else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _pluck_raw(x, m, lane, row, line):
+    """Karplus-Strong for the next m samples: y(a) = burst(a) + g (r(a - P) + r(a - P - 1)) / 2, r the line read
+    with linear interpolation, P = D - 1/2, so that the loop (delay and averaging) lasts D samples, the note's
+    period. y(a) is kept at line[a mod L]; the oldest read, a - P - 2, is within L (D <= L - 4)."""
+    xl = x[lane]
+    age = int(row[Y_AGE])
+    delay = row[Y_DELAY] - 0.5
+    burst = int(row[Y_BURST])
+    seed = int(row[Y_SEED])
+    mean = row[Y_BURST_MEAN]
+    pick = row[Y_PICK]
+    loss = row[Y_LOSS]
+    lp = row[Y_BURST_LP]
+    scale = PLUCK_NOISE * math.sqrt((2.0 - pick) / pick)  # the lowpass's power gain undone: as loud at any pitch
     for q in range(m):
-        x[lane, q] = _osc(wave, phase, dt)
-        phase += dt
-        if phase >= 1.0:
-            phase -= 1.0
-    for q in range(m, c):
-        x[lane, q] = 0.0
-    row[Y_PHASE] = phase
+        a = age + q
+        t = a - delay
+        j = int(math.floor(t))
+        f = t - j
+        s0 = _line_at(line, j - 1)
+        s1 = _line_at(line, j)
+        s2 = _line_at(line, j + 1)
+        y = loss * 0.5 * ((s1 + f * (s2 - s1)) + (s0 + f * (s1 - s0)))
+        if a < burst:
+            lp += pick * (_burst(a, seed) - lp)
+            y += 0.5 * (_sine(a / burst) + (lp - mean) * scale)
+        line[a % line.shape[0]] = y
+        xl[q] = y
+    row[Y_BURST_LP] = lp
+
+
+@nb.njit(cache=True, inline="always")
+def _synth_raw(x, c, m, lane, row, line):
+    """An effect synth voice's raw lane(s) for its next m samples (<= c) into x[lane] (and x[lane + 1] for a
+    stereo voice), zeros after them."""
+    wave = int(row[Y_WAVE])
+    if wave == SUPERSAW:
+        _supersaw_raw(x, m, lane, row)
+    elif wave == PIANO:
+        _piano_raw(x, m, lane, row)
+    elif wave == PLUCK:
+        _pluck_raw(x, m, lane, row, line)
+    else:
+        phase = row[Y_PHASE]
+        dt = row[Y_DT]
+        for q in range(m):
+            x[lane, q] = _osc(wave, phase, dt)
+            phase += dt
+            if phase >= 1.0:
+                phase -= 1.0
+        row[Y_PHASE] = phase
+    for side in range(int(row[Y_LANES])):
+        for q in range(m, c):
+            x[lane + side, q] = 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -1448,8 +1698,8 @@ def _synth_env(row, tau):
 
 
 @nb.njit(cache=True, nogil=True)
-def _render_synth_fx(out_l, out_r, a, b, pool, hi, wave, sr, lanes):
-    """`_render_synth` while some voices have effects (as `_render_samples_fx`)."""
+def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
+    """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
     x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
     t = np.empty((_TILE, lanes))  # a tile of them, time-major, for the filters
     work = np.empty((8, lanes))
@@ -1466,23 +1716,95 @@ def _render_synth_fx(out_l, out_r, a, b, pool, hi, wave, sr, lanes):
                 first_lane[i] = nl
                 left = pool[i, Y_END] - pool[i, Y_AGE]
                 m = c if left >= c else int(left)
-                _synth_raw(x, c, m, nl, pool[i], wave)
-                lane_slot[nl] = i
-                nl += 1
+                _synth_raw(x, c, m, nl, pool[i], lines[min(i, lines.shape[0] - 1)])
+                for side in range(int(pool[i, Y_LANES])):
+                    lane_slot[nl] = i
+                    lane_side[nl] = side
+                    nl += 1
         _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
-        freed += _mix_synth(out_l, out_r, n0, n0 + c, pool, hi, wave, x, first_lane)
+        freed += _mix_synth(out_l, out_r, n0, n0 + c, pool, hi, x, first_lane, bus)
         n0 += c
     return freed
 
 
+@nb.njit(cache=True)
+def _start_subs(row, wave, trig, freq, sr, lines):
+    """Set up a new voice's sub-oscillators (supersaw, superpiano) or its delay line (pluck) in its pool row."""
+    if wave == SUPERSAW:  # Strudel's: saws detuned evenly over `detune` semitones, alternately left and right
+        unison = trig[T_UNISON]
+        n = int(min(max(np.floor(unison + 0.5), 1.0), MAX_SUBS)) if unison == unison else 1
+        detune = trig[T_DETUNE] if _given(trig[T_DETUNE]) else 0.0
+        spread = min(max(trig[T_SPREAD], 0.0), 1.0) if n > 1 and _given(trig[T_SPREAD]) else 0.0
+        side = spread * 0.5 + 0.5
+        near, far = math.sqrt(1.0 - side) / math.sqrt(n), math.sqrt(side) / math.sqrt(n)
+        row[Y_SUBS] = n
+        row[Y_LANES] = 2.0
+        for k in range(n):
+            semitones = detune * (k / (n - 1) - 0.5) if n > 1 else 0.0
+            dt = freq * 2.0 ** (semitones / 12.0) / sr
+            row[Y_SUB_DT + k] = dt - math.floor(dt)
+            phase = k * 0.6180339887498949  # fixed, spread phases (Strudel's are random)
+            row[Y_SUB_PHASE + k] = phase - math.floor(phase)
+            row[Y_SUB_L + k] = near if k % 2 == 0 else far
+            row[Y_SUB_R + k] = far if k % 2 == 0 else near
+    elif wave == PIANO:  # partials k f sqrt(1 + B k^2) at 1/k, each decaying faster than the one below
+        t60 = min(max(3.0 * (261.6256 / freq) ** 0.6, 0.3), 20.0)  # the fundamental's: lower notes ring longer
+        total = 0.0
+        n = 0
+        for k in range(1, PIANO_PARTIALS + 1):
+            ratio = k * math.sqrt(1.0 + PIANO_STRETCH * k * k)
+            if freq * ratio >= 0.45 * sr:
+                break
+            row[Y_SUB_DT + n] = freq * ratio / sr
+            row[Y_SUB_L + n] = 1.0 / k
+            row[Y_SUB_R + n] = 10.0 ** (-3.0 / (t60 / (1.0 + 0.5 * (k - 1)) * sr))
+            total += 1.0 / k
+            n += 1
+        for k in range(n):
+            row[Y_SUB_L + k] /= total
+        row[Y_SUBS] = n
+    elif wave == PLUCK:
+        row[Y_DELAY] = min(max(sr / freq, 3.0), lines.shape[1] - 4.0)
+        row[Y_BURST] = np.floor(row[Y_DELAY] + 0.5)
+        row[Y_SEED] = np.floor(freq) % 65536.0
+        # a soft pick: one period of a sine and noise through a one-pole lowpass at PLUCK_PICK times the note (the
+        # noise's harmonics are random: the sine keeps the fundamental ahead); the noise's mean over the burst is
+        # taken off (DC would ring in the loop as long as the note)
+        row[Y_PICK] = 1.0 - math.exp(-2.0 * math.pi * min(PLUCK_PICK * freq, 0.45 * sr) / sr)
+        t60 = min(max(PLUCK_T60 * math.sqrt(261.6256 / freq), 0.2), 10.0)
+        row[Y_LOSS] = 10.0 ** (-3.0 / (t60 * sr / row[Y_DELAY]))  # per pass of D samples
+        total = 0.0
+        lp = 0.0
+        for a in range(int(row[Y_BURST])):
+            lp += row[Y_PICK] * (_burst(a, int(row[Y_SEED])) - lp)
+            total += lp
+        row[Y_BURST_MEAN] = total / row[Y_BURST]
+
+
 @nb.njit(cache=True, nogil=True)
-def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats):
-    """Render the synth voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc."""
+def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats, sends=_NO_SENDS,
+               routes=_NO_ROUTES):
+    """`play_notes` without delay lines (no pluck): the oscillator functions' voices (`saw "c3 e3"`)."""
+    play_notes(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats, np.zeros((1, 1)), sends,
+               routes)
+
+
+def new_lines(voices: int, sr: float) -> np.ndarray:
+    """Pluck's delay lines: one period of PLUCK_LOWEST per voice of the pool (allocate once, when a pluck comes)."""
+    return np.zeros((voices, int(math.ceil(sr / PLUCK_LOWEST)) + 8))
+
+
+@nb.njit(cache=True, nogil=True)
+def play_notes(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, stats, lines, sends=_NO_SENDS,
+               routes=_NO_ROUTES):
+    """Render the synth voices of one node into out_l/out_r[start:stop] (overwritten); see the module doc. A
+    trigger's waveform is its T_WAVE, or `wave` where it has none (< 0: the trigger is not a synth note, skipped);
+    `lines`: pluck's delay lines, [pool size, L] from `new_lines` ([1, 1] when no pluck can come). `sends`,
+    `routes`: as `play_samples`'."""
     for n in range(start, stop):
         out_l[n] = 0.0
         out_r[n] = 0.0
-    if wave < SINE or wave > TRI:
-        wave = SINE
+    bus = _bus(sends, start, stop)
     hi, count = _scan(pool, Y_ACTIVE)
     cursor = start
     for t in range(n_triggers):
@@ -1491,17 +1813,24 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         if off >= stop:
             continue
         col = int(off) if off >= cursor else cursor
+        w = trig[T_WAVE] if trig[T_WAVE] >= 0.0 else float(wave)
+        if not (w >= SINE and w <= PLUCK):
+            continue
+        voice_wave = int(w)
         freq = trig[T_FREQ] * _transposition(trig[T_NOTE])
         level = _level(trig)
         if not (freq > 0.0 and freq < 1e12) or level == 0.0:
             continue
+        if voice_wave == PLUCK and lines.shape[0] < pool.shape[0]:
+            continue  # no delay lines: the host allocates them before a pluck comes
+        defaults = STRUCK_DEFAULTS if voice_wave >= STRUCK else SYNTH_DEFAULTS
         attack, decay, sustain, release = trig[T_ATTACK], trig[T_DECAY], trig[T_SUSTAIN], trig[T_RELEASE]
         if not (_given(attack) or _given(decay) or _given(sustain) or _given(release)):
-            attack, decay, sustain, release = SYNTH_DEFAULTS
+            attack, decay, sustain, release = defaults
         else:
-            attack = attack if _given(attack) else SYNTH_DEFAULTS[0]
+            attack = attack if _given(attack) else defaults[0]
             sustain = _sustain(trig)
-            release = release if _given(release) else SYNTH_DEFAULTS[3]
+            release = release if _given(release) else defaults[3]
         a_len = _samples_of(_seconds(attack), sr)
         d_len = _samples_of(_seconds(decay), sr)
         r_len = _samples_of(_seconds(release), sr)
@@ -1520,12 +1849,15 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         if not end >= 1.0:
             continue
         if col > cursor:
-            count -= _render_synth(out_l, out_r, cursor, col, pool, hi, wave, sr)
+            count -= _render_synth(out_l, out_r, cursor, col, pool, hi, sr, lines, bus)
             cursor = col
         slot, hi, count = _claim(pool, Y_ACTIVE, Y_AGE, hi, count, stats)
-        gl, gr = pan_gains(trig[T_PAN], False)
         row = pool[slot]
         row[:] = 0.0
+        row[Y_WAVE] = voice_wave
+        row[Y_LANES] = 1.0
+        _start_subs(row, voice_wave, trig, freq, sr, lines)
+        gl, gr = pan_gains(trig[T_PAN], row[Y_LANES] == 2.0)
         row[Y_AGE] = 0.0
         row[Y_END] = end
         row[Y_PHASE] = 0.0
@@ -1545,10 +1877,12 @@ def play_synth(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
         row[Y_REL_SLOPE] = -level_at_gate / r_len if r_len > 0.0 else 0.0
         orbit = trig[T_ORBIT]
         row[F_ORBIT] = orbit if orbit == orbit else 0.0
+        _start_sends(row, trig, routes)
         flags = _start_effects(row, trig, sr, gate)
         row[F_FX] = flags
-        row[Y_ACTIVE] = 2.0 if flags else 1.0
+        # a voice of sub-oscillators or a delay line always renders by lanes (`_synth_raw`)
+        row[Y_ACTIVE] = 2.0 if flags or voice_wave >= SUPERSAW else 1.0
         if count > stats[1]:
             stats[1] = count
     if stop > cursor:
-        _render_synth(out_l, out_r, cursor, stop, pool, hi, wave, sr)
+        _render_synth(out_l, out_r, cursor, stop, pool, hi, sr, lines, bus)

@@ -49,11 +49,19 @@ class SampleError(ValueError):
         self.hint = hint
 
 
+LIST_COMMAND = "phonon samples"  # what lists every name, and where each comes from (engine/cli.py)
+
+
 class UnknownSample(SampleError):
-    """No search folder has `NAME/`. The message is "unknown sample 'NAME'", the hint a did-you-mean."""
+    """No search folder has `NAME/`. The message is "unknown sample 'NAME'", the hint the closest names and the
+    command that lists them all."""
 
     def __init__(self, name: str, choices: Iterable[str] = ()) -> None:
-        super().__init__(f"unknown sample '{name}'", did_you_mean(name, sorted(set(choices))))
+        choices = sorted(set(choices))
+        every = (f"`{LIST_COMMAND}` lists all {len(choices)} names and where each comes from (--samples DIR adds a "
+                 "folder)")
+        close = did_you_mean(name, choices)
+        super().__init__(f"unknown sample '{name}'", f"{close} {every}" if close else every)
         self.name = name
 
 
@@ -229,6 +237,27 @@ class SampleLibrary:
             self._names = sorted(found)
         return list(self._names)
 
+    def listing(self) -> list[tuple[str, int, str]]:
+        """(name, files, where it comes from: a folder or KIT_SOURCE) for every name, as a program resolves it:
+        the first folder in the search order that has it. Counted without rendering the kit."""
+        rows = []
+        for name in self.names():
+            found = self._in_folders(name)
+            if found is not None:
+                rows.append((name, len(found[1]), str(found[0])))
+            else:
+                rows.append((name, _kit.variant_count(name), KIT_SOURCE))
+        return rows
+
+    def _in_folders(self, name: str) -> tuple[Path, list[Path]] | None:
+        """The first search folder with audio files in NAME/, and those files; None when none has it."""
+        if _valid_name(name):
+            for folder in self.folders:
+                files = _audio_files(folder / name)
+                if files:
+                    return folder, files
+        return None
+
     def __contains__(self, name: str) -> bool:
         try:
             self._entry(name)
@@ -240,19 +269,16 @@ class SampleLibrary:
         entry = self._entries.get(name)
         if entry is not None:
             return entry
-        if _valid_name(name):
-            for folder in self.folders:
-                files = _audio_files(folder / name)
-                if files:
-                    entry = _Entry(str(folder), files, len(files))
-                    break
-            if entry is None and self.include_kit and name in _kit.KIT:
-                try:
-                    paths: list[Path] | None = _kit.ensure(name, self.cache_root)
-                except OSError as exc:
-                    warnings.warn(f"cannot write the sample kit cache {self.kit_root} ({exc}); kept in memory")
-                    paths = None
-                entry = _Entry(KIT_SOURCE, paths, _kit.variant_count(name))
+        found = self._in_folders(name)
+        if found is not None:
+            entry = _Entry(str(found[0]), found[1], len(found[1]))
+        elif self.include_kit and name in _kit.KIT:
+            try:
+                paths: list[Path] | None = _kit.ensure(name, self.cache_root)
+            except OSError as exc:
+                warnings.warn(f"cannot write the sample kit cache {self.kit_root} ({exc}); kept in memory")
+                paths = None
+            entry = _Entry(KIT_SOURCE, paths, _kit.variant_count(name))
         if entry is None:
             raise UnknownSample(name, self.names())
         self._entries[name] = entry

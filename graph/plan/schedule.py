@@ -165,7 +165,7 @@ def build_schedule(
     node_rows = 0
     for n in all_order:  # a node with two outputs owns two consecutive rows
         node_row[n] = node_rows
-        node_rows += KINDS[graph.nodes[n].kind].outputs
+        node_rows += graph.nodes[n].rows
     const_rows: dict[float, int] = {}
 
     def row_of(x: Input) -> int:

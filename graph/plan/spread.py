@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from phonon.graph.kinds import KINDS
 from phonon.graph.plan.partition import Part, parts_for
 from phonon.graph.plan.schedule import Schedule, build_schedule
 from phonon.graph.plan.units import unit_graph
@@ -59,7 +58,7 @@ def spread(graph: SignalGraph, sr: int, block: int, workers: int) -> Spread:
         s.node_row[n] + k: i
         for i, s in enumerate(schedules)
         for n in s.order
-        for k in range(KINDS[graph.nodes[n].kind].outputs)
+        for k in range(graph.nodes[n].rows)
     }
     outputs = sorted({row for pair in layout.output_rows.values() for row in pair})
     exported: list[set[int]] = [set() for _ in parts]
