@@ -364,6 +364,9 @@ def _cluster_targets_of_one(args: argparse.Namespace) -> list[tuple[str, str, st
     output_format(Path(master), args.subtype, args.format)  # --format and the name agree, before anything is sent
     targets: list[tuple[str, str, str | None]] = [(source, master, None)]
     if args.stems is not None:
+        from phonon.engine.render import stems_folder
+
+        stems_folder(args.stems)
         graph = _compile(source)
         suffix = Path(master).suffix
         targets += [(source, str(Path(args.stems) / f"{graph.output_name(c)}{suffix}"), graph.output_name(c))
@@ -371,11 +374,35 @@ def _cluster_targets_of_one(args: argparse.Namespace) -> list[tuple[str, str, st
     return targets
 
 
+def _collect_on_cluster(client: object, jobs: list, outputs: list[str], failed: list[tuple[str, str]],
+                        quiet: bool) -> None:
+    """Send the jobs, and write each file as it comes back (a failed job, or a file that cannot be written, is
+    added to `failed` and the others go on)."""
+    from phonon.engine.cluster import Batch
+
+    with Batch(client, jobs) as batch:
+        for done, (i, outcome) in enumerate(batch.outcomes(), 1):
+            label = f"[{done}/{len(jobs)}] {outputs[i]}"
+            if isinstance(outcome, PhononError):
+                failed.append((outputs[i], outcome.message))
+                print(f"{label}: failed: {outcome}", file=sys.stderr)
+                continue
+            try:
+                outcome.write(outputs[i])
+            except OSError as e:  # this file only (the folder went away, the disk is full): the rest go on
+                failed.append((outputs[i], f"cannot write it: {e.strerror or e}"))
+                print(f"{label}: failed: cannot write it: {e.strerror or e}", file=sys.stderr)
+                continue
+            if not quiet:
+                print(f"{label}: wrote it, peak {outcome.report.peak:.3f}, {outcome.seconds:.2f} s on "
+                      f"{outcome.worker}", file=sys.stderr)
+
+
 def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, str | None]]) -> int:
     """Render (program, output, stem) tasks on a Dask cluster (--cluster tcp://HOST:PORT or local:N): each
     task carries its program, settings and sample files, and comes back as encoded audio written here
     atomically; a task that fails is reported and the others finish (exit status 1)."""
-    from phonon.engine.cluster import Batch, build_job, connect
+    from phonon.engine.cluster import build_job, connect
     from phonon.engine.render import RenderSettings
 
     settings = RenderSettings(
@@ -398,21 +425,12 @@ def _render_on_cluster(args: argparse.Namespace, targets: list[tuple[str, str, s
             failed.append((output, e.message))
             print(f"{output}: failed: {e}", file=sys.stderr)
     started = time.perf_counter()
-    client = connect(args.cluster)
-    try:
-        with Batch(client, jobs) as batch:
-            for done, (i, outcome) in enumerate(batch.outcomes(), 1):
-                label = f"[{done}/{len(jobs)}] {outputs[i]}"
-                if isinstance(outcome, PhononError):
-                    failed.append((outputs[i], outcome.message))
-                    print(f"{label}: failed: {outcome}", file=sys.stderr)
-                    continue
-                outcome.write(outputs[i])
-                if not args.quiet:
-                    print(f"{label}: wrote it, peak {outcome.report.peak:.3f}, {outcome.seconds:.2f} s on "
-                          f"{outcome.worker}", file=sys.stderr)
-    finally:
-        client.close()
+    if jobs:  # nothing left to send: no cluster to start
+        client = connect(args.cluster)
+        try:
+            _collect_on_cluster(client, jobs, outputs, failed, args.quiet)
+        finally:
+            client.close()
     total = len(targets)
     print(f"rendered {total - len(failed)} of {total} files on {args.cluster} in "
           f"{time.perf_counter() - started:.1f} s" + (f"; {len(failed)} failed:" if failed else ""), file=sys.stderr)

@@ -396,7 +396,7 @@ def render_to_file(
     the parts' fused code where it is cached and compile the rest in the background (engine/tiers.py).
     PCM_16 samples are rounded to nearest (engine/master.py), with TPDF dither seeded by the program text
     unless `dither` is False; other sample formats are never dithered."""
-    target, fmt, subtype = _output_target(path, subtype, settings, format)
+    target, fmt, subtype = output_target(path, subtype, settings, format)
     with pending_output(target) as pending:
         with _open_output(pending.fd, settings.sr, channels, subtype, fmt) as f:
             sink = _file_sink(f, subtype, channels, settings.ceiling, dither_seed(graph, dither_salt) if dither else None)
@@ -405,9 +405,10 @@ def render_to_file(
     return report
 
 
-def _output_target(path: str | os.PathLike, subtype: str | None, settings: RenderSettings,
-                   format: str | None = None) -> tuple[Path, str, str]:
-    """The file to write, its format and sample format, all checked before anything is rendered."""
+def output_target(path: str | os.PathLike, subtype: str | None, settings: RenderSettings,
+                  format: str | None = None) -> tuple[Path, str, str]:
+    """The file to write, its format and sample format, all checked before anything is rendered (here, or
+    before a job is sent to a cluster)."""
     target = Path(path)
     fmt, subtype = output_format(target, subtype, format)
     settings.check()
@@ -419,6 +420,14 @@ def _output_target(path: str | os.PathLike, subtype: str | None, settings: Rende
     if target.is_dir():
         raise PhononError(f"cannot write '{target}': it is a folder")
     return target, fmt, subtype
+
+
+def stems_folder(folder: str | os.PathLike) -> Path:
+    """The folder stems are written into, which must be there already (checked before anything is rendered)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PhononError(f"cannot write stems into '{folder}': it is not a folder", hint="make the folder first")
+    return folder
 
 
 def render_stems(
@@ -442,14 +451,12 @@ def render_stems(
     `engine.master.mix_stems` mixes the stems back into the master (bit for bit in DOUBLE files; before any
     fades). The files appear (atomically) only if the whole render succeeds. Returns the report and the
     paths written, the master first."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise PhononError(f"cannot write stems into '{folder}': it is not a folder", hint="make the folder first")
+    folder = stems_folder(folder)
     channels = sorted(graph.outputs)
     if not channels:
         raise PhononError("the program has no output to write a stem of", hint="an output is `out:`, `o1:`, `d1:`")
     # the stems' suffix is the master's format: the format of standard output, or a named master's suffix
-    master_target, fmt, subtype = _output_target(master or folder / f"master{suffix}", subtype, settings, suffix)
+    master_target, fmt, subtype = output_target(master or folder / f"master{suffix}", subtype, settings, suffix)
     targets = [master_target, *(folder / f"{graph.output_name(c)}{suffix}" for c in channels)]
     with contextlib.ExitStack() as stack:
         pending = [stack.enter_context(pending_output(t)) for t in targets]
@@ -510,7 +517,7 @@ def render_multichannel(
 ) -> tuple[RenderReport, int]:
     """One file whose channels are the program's outputs (`output_channels`), each as it enters the master
     mix. Returns the report and the number of channels written."""
-    target, fmt, subtype = _output_target(path, subtype, settings, format)
+    target, fmt, subtype = output_target(path, subtype, settings, format)
     columns = output_channels(graph)
     if not columns:
         raise PhononError("the program has no output to write a channel of", hint="an output is `out:`, `o1:`")

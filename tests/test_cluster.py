@@ -335,3 +335,19 @@ def test_a_batch_on_the_cluster_writes_the_others_when_one_fails(client, tmp_pat
     local = tmp_path / "local.wav"
     assert main(["render", files[2], "-o", str(local), "-d", "0.5", "-q"]) == 0
     assert local.read_bytes() == (out / "c.wav").read_bytes()
+
+
+def test_a_missing_folder_is_refused_before_anything_is_sent(tmp_path, capsys):
+    """Checked here, as a local render checks it: no job is built, no cluster started (an address that
+    answers nothing would otherwise fail after 10 s), and nothing is written."""
+    from phonon.engine.cli import main
+
+    prog = tmp_path / "song.phonon"
+    prog.write_text(STEMS_PROGRAM)
+    nowhere = "tcp://127.0.0.1:9"  # the discard port: nothing to connect to, so a connection would fail
+    assert main(["render", str(prog), "--stems", str(tmp_path / "none"), "-d", "0.5", "--cluster", nowhere]) == 1
+    assert "cannot write stems into" in capsys.readouterr().err
+    assert main(["render", str(prog), "-o", str(tmp_path / "none" / "x.wav"), "-d", "0.5", "--cluster", nowhere]) == 1
+    err = capsys.readouterr().err
+    assert "the folder" in err and "does not exist" in err and "rendered 0 of 1 files" in err
+    assert "cannot reach" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["song.phonon"]

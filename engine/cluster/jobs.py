@@ -15,7 +15,7 @@ from pathlib import Path
 import phonon
 from phonon.engine.cluster.played import sample_files
 from phonon.engine.render import (
-    PendingOutput, RenderReport, RenderSettings, check_ceiling, duration_frames, output_format, stem_alone,
+    PendingOutput, RenderReport, RenderSettings, duration_frames, output_format, output_target, stem_alone,
 )
 from phonon.graph.compiler import compile_program
 from phonon.graph.errors import PhononError
@@ -96,8 +96,7 @@ def build_job(
     graph = compile_program(program, filename) if isinstance(program, str) else program
     if stem is not None:  # the samples and the checks are the stem's
         graph, settings = stem_alone(graph, stem, settings, output_format(Path(output), subtype)[1])
-    settings.check()
-    check_ceiling(settings.ceiling, output_format(Path(output), subtype)[1])
+    output_target(output, subtype, settings)
     frames = duration_frames(graph, settings.sr, seconds, cycles)
     plain = dataclasses.asdict(settings)
     folders = tuple(plain.pop("samples"))

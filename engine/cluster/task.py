@@ -8,6 +8,7 @@ process id and host, and the next job on that machine removes the folders of pro
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ from phonon.engine.cluster.jobs import JobResult, RenderJob, project_version
 from phonon.engine.render import output_format, render_to_file, stem_alone
 from phonon.graph.compiler import compile_program
 from phonon.graph.errors import PhononError
+from phonon.graph.signal_graph import SignalGraph
 
 JOB_FOLDER_PREFIX = "phonon-job-"
 
@@ -36,7 +38,7 @@ def run_job(job: RenderJob, progress: Callable[[int, int], None] | None = None) 
         settings = job.render_settings((str(samples),) if job.samples else ())
         out = Path(root) / f"out{Path(job.output).suffix}"
         try:
-            graph = compile_program(job.text, job.filename)
+            graph = _compiled(job.text, job.filename)
             if job.stem is not None:
                 graph, settings = stem_alone(graph, job.stem, settings, output_format(out, job.subtype)[1])
             report = render_to_file(
@@ -47,6 +49,15 @@ def run_job(job: RenderJob, progress: Callable[[int, int], None] | None = None) 
             raise _without_folder(e, samples) from None
         audio = out.read_bytes()
     return JobResult(job.output, audio, report, time.perf_counter() - started)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(text: str, filename: str) -> SignalGraph:
+    """The program compiled once per worker process: a program's stems are a task each, and compiling is most
+    of a small stem's task (parsing alone is 75 ms of 140 for a stem of 16). A SignalGraph is not changed by
+    rendering it (a stem is a new graph made from it: engine.render.stem_alone), and a program that does not
+    compile raises, which is not kept."""
+    return compile_program(text, filename)
 
 
 def check_version(job: RenderJob) -> None:
