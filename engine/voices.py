@@ -90,7 +90,17 @@ class _Voices:
         self.stats = np.zeros(2, dtype=np.int64)  # voices stolen, most voices at once
         for cycle in range(PROBE_CYCLES):  # fail before rendering, with the node's position
             for _, length, controls in self.clock.onsets(cycle):
-                self.trigger_row(controls, length)
+                self._row(controls, length)
+
+    def _row(self, controls: dict, length: float) -> np.ndarray:
+        """`trigger_row`, made once per controls object and length where the clock is periodic: it then hands
+        out the same controls objects every period and keeps them alive (so their ids stay theirs)."""
+        if self.clock.period is None:
+            return self.trigger_row(controls, length)
+        row = self._rows.get((id(controls), length))
+        if row is None:
+            row = self._rows[id(controls), length] = self.trigger_row(controls, length)
+        return row
 
     def trigger_row(self, controls: dict, length: float) -> np.ndarray:
         """One trigger row (offset 0) for an event with these controls, `length` samples long: the defaults,
@@ -127,17 +137,8 @@ class _Voices:
         events = self.clock.take(first, n)
         if len(events) > self.triggers.shape[0]:
             self.triggers = vk.new_triggers(2 * len(events))
-        # A periodic clock hands out the same controls objects every period and keeps them alive, so their
-        # rows are made once (column 0, the offset, is set per event; it is 0 in a cached row).
-        rows = self._rows if self.clock.period is not None else None
         for k, (at, length, controls) in enumerate(events):
-            if rows is None:
-                self.triggers[k] = self.trigger_row(controls, length)
-            else:
-                row = rows.get((id(controls), length))
-                if row is None:
-                    row = rows[id(controls), length] = self.trigger_row(controls, length)
-                self.triggers[k] = row
+            self.triggers[k] = self._row(controls, length)  # its offset column is 0: set per event
             self.triggers[k, OFFSET] = at - first
         return len(events)
 
