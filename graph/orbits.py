@@ -43,8 +43,9 @@ REVERB, DELAY = 0, 1  # a send's effect (the columns of engine/voices.py `routes
 SENDS = {"room": REVERB, "delay": DELAY}
 REVERB_DAMPING = 0.5
 FEEDBACK_MAX = 0.98  # delayfeedback's clamp (Strudel's)
-# Words without which no event can send: a program without them is not probed at all.
-_MENTIONS_SENDS = re.compile(r"\b(room|delay)\b")
+# The names without which no event can send (the send controls and their aliases): a program that never
+# writes one is not probed at all.
+_MENTIONS_SENDS = re.compile(r"\b(" + "|".join(n for s in SENDS for n in (s, *VOICE_CONTROL[s].aliases)) + r")\b")
 
 
 def orbit_name(orbit: int) -> str:
