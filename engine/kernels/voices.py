@@ -657,7 +657,7 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data, sr, bus):
     Returns how many were freed."""
     if hi == 0:  # an idle node: skip the scratch allocation
         return 0
-    lanes = 0
+    lanes = np.int64(0)  # typed int64 from the start: a literal 0 makes numba compile the callee once more for it
     for i in range(hi):
         if pool[i, V_ACTIVE] == 2.0:
             lanes += 1 if pool[i, V_MONO] != 0.0 else 2
@@ -666,11 +666,8 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data, sr, bus):
     flat = data.reshape(data.shape[0] * 2)  # a view: frame i is flat[2i], flat[2i + 1]
     # _flat_run's batch (two arrays: every array handed down the inlined runs costs reference counting per voice)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
-    return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, _NO_LANES, _NO_FIRST, bus)
-
-
-_NO_LANES = np.zeros((1, 1))
-_NO_FIRST = np.zeros(1, dtype=np.int64)
+    # no lanes: empty arrays made here (module-level ones would be typed read-only: a second compile of the mix)
+    return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, np.empty((0, 0)), np.empty(0, np.int64), bus)
 
 
 # ---- sends (module doc: Sends) -----------------------------------------------------------------------------------
@@ -934,7 +931,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     n0 = a
     while n0 < b:
         c = min(FX_CHUNK, b - n0)
-        nl = 0
+        nl = np.int64(0)
         for i in range(hi):
             if pool[i, V_ACTIVE] == 2.0:
                 first_lane[i] = nl
@@ -1480,13 +1477,13 @@ def _synth_run(out_l, out_r, n0, run, phase, dt, c0, c1, x0, gl, gr, wave):
 def _render_synth(out_l, out_r, a, b, pool, hi, sr, lines, bus):
     """Add every active synth voice's samples for columns [a, b) in pool index order; free the voices that
     end. Returns how many were freed."""
-    lanes = 0
+    lanes = np.int64(0)  # as in _render_samples
     for i in range(hi):
         if pool[i, Y_ACTIVE] == 2.0:
             lanes += int(pool[i, Y_LANES])
     if lanes:
         return _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus)
-    return _mix_synth(out_l, out_r, a, b, pool, hi, _NO_LANES, _NO_FIRST, bus)
+    return _mix_synth(out_l, out_r, a, b, pool, hi, np.empty((0, 0)), np.empty(0, np.int64), bus)  # as above
 
 
 @nb.njit(cache=True, nogil=True)
@@ -1710,7 +1707,7 @@ def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     n0 = a
     while n0 < b:
         c = min(FX_CHUNK, b - n0)
-        nl = 0
+        nl = np.int64(0)
         for i in range(hi):
             if pool[i, Y_ACTIVE] == 2.0:
                 first_lane[i] = nl
