@@ -268,6 +268,17 @@ def test_a_plain_voice_sounds_the_same_beside_effect_voices():
     assert node.params == ()  # nothing asked: nothing to compute
 
 
+@pytest.mark.parametrize("others", [7, 15, 16, 17, 40])
+def test_a_filtered_voice_does_not_depend_on_the_voices_beside_it(others):
+    """The filters run over every effect voice of a node at once, over lanes padded to a multiple of 16: a
+    voice's samples are its own whatever the count. The tone is panned hard right and the noises hard left, so
+    the right channel is the tone alone, to the bit, with 0 or `others` filtered noises sounding beside it."""
+    alone = render('out: s "tone ~" # pan 1 # cutoff 800 # resonance 0.3')[:, 1]
+    beside = render(f'out: s "tone noise*{others}" # pan "1 0" # cutoff "800 3000" # resonance 0.3')
+    assert np.array_equal(beside[:, 1], alone)
+    assert np.max(np.abs(beside[SR // 2 :, 0])) > 0.1  # the noises sound (on the left)
+
+
 # ------------------------------------------------------------------------------------ envelope and playback
 
 

@@ -153,7 +153,12 @@ CPU time), ns per voice-sample: a plain voice 1.27; with a lowpass, highpass or 
 over the lanes 0.75, the time-major copies the rest), shape or distort +1.45, crush +0.45, coarse +1.5, a decay
 to a sustain +0.2, loop +0.5; the filter envelope +7.1 (lane by lane: its coefficients follow each voice's own
 envelope, so the recurrence runs one lane at a time), vowel +11.5 (five bandpasses, lane by lane). The drum
-workload with a cutoff on every voice: about 14x real time on one worker, against about 40x without.
+workload with a cutoff on every voice ran at 0.40 of the plain workload's speed (14-15x real time against
+34-40x); since the filters' lane loop runs over lanes padded to 16 (LLVM's vector loop needs 16; below, the
+scalar loop ran) with each output's own arithmetic, and a rate-1 raw lane reads both columns (every other
+float was gathers), at 0.45-0.5 (15-17x against 33-34x on the shared VM, interleaved, best of 3). Where its
+effect path's time goes then (perf, drums with cutoff): the filter stage 44 % (its two time-major copies 20,
+the filter arithmetic 18), the raw lanes 28 (reading the samples), the mix 15, reference counting 8.
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
@@ -805,12 +810,13 @@ def _sample_raw(x, c, m, lane, row, flat, stereo, tmp, scratch):
     wrap = (int(row[F_FX]) & FX_WRAP) != 0
     src = flat[2 * base :]  # frame j of the sample at src[2j] (j >= 0: positions stay in the slice)
     if rate == 1.0 and not wrap:
-        first = 2 * (int(p0) + int(age))
-        for side in range(2 if stereo else 1):
-            out = x[lane + side]
-            run = src[first + side : first + side + 2 * m]
-            for q in range(m):
-                out[q] = np.float64(run[2 * q])
+        # both columns read, a mono sample's right one into tmp: a loop that reads every other float is gathers
+        run = src[2 * (int(p0) + int(age)) :]
+        left = x[lane]
+        right = x[lane + 1] if stereo else tmp
+        for q in range(m):
+            left[q] = np.float64(run[2 * q])
+            right[q] = np.float64(run[2 * q + 1])
     else:
         if wrap:
             lo = row[V_LO]
@@ -920,10 +926,10 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     flat = data.reshape(data.shape[0] * 2)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
     x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
-    t = np.empty((_TILE, lanes))  # a tile of them, time-major, for the filters
+    t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
     tmp = np.empty(FX_CHUNK)
     raw = (np.empty(FX_CHUNK, dtype=np.uint64), np.empty((2, FX_CHUNK), dtype=np.float32))
-    work = np.empty((8, lanes))
+    work = np.empty((8, _padded(lanes)))
     lane_slot = np.empty(lanes, dtype=np.int64)
     lane_side = np.empty(lanes, dtype=np.int64)
     first_lane = np.empty(hi, dtype=np.int64)
@@ -1098,6 +1104,13 @@ def _start_effects(row, trig, sr: float, gate: float) -> int:
 
 
 @nb.njit(cache=True, inline="always")
+def _padded(lanes: int) -> int:
+    """Lanes rounded up to a multiple of 16: the filters' scratch is this wide. Their lane loop is vectorised 8
+    doubles at a time (AVX-512), and LLVM takes the vector loop only from 16 lanes on (the scalar one else)."""
+    return (lanes + 15) & ~15
+
+
+@nb.njit(cache=True, inline="always")
 def _flushed(x: float) -> float:
     return x if abs(x) > 1e-30 else 0.0  # also NaN -> 0: a NaN never stays in a filter
 
@@ -1105,32 +1118,31 @@ def _flushed(x: float) -> float:
 @nb.njit(cache=True)
 def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
     """One filter of the chain over every lane at once (a tile at a time, time-major in t: the lane loop innermost
-    is vectorised). Lanes whose voice
-    has no such filter (or whose lowpass follows its envelope: `_filter_env_lane`) pass through unchanged."""
-    a1, a2, a3, g0, g1, g2, s1, s2 = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
+    is vectorised, over `_padded(nl)` lanes so that it never runs the scalar loop). Lanes whose voice has no
+    such filter (or whose lowpass follows its envelope: `_filter_env_lane`), and the padding, pass through
+    unchanged: zero coefficients and state make v1 = v2 = 0, and their g0 is 1 (0 for a filtered lane)."""
+    a1, a2, a3, g0, g1, s1, s2 = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
     used = False
-    for lane in range(nl):
-        slot = lane_slot[lane]
-        flags = int(pool[slot, F_FX])
+    width = _padded(nl)
+    for lane in range(width):
+        slot = lane_slot[lane] if lane < nl else 0
+        flags = int(pool[slot, F_FX]) if lane < nl else 0
         if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
             used = True
             a1[lane], a2[lane], a3[lane] = pool[slot, coef], pool[slot, coef + 1], pool[slot, coef + 2]
-            if out == _LOW:
-                g0[lane], g1[lane], g2[lane] = 0.0, 0.0, 1.0
-            elif out == _HIGH:
-                g0[lane], g1[lane], g2[lane] = 1.0, -pool[slot, coef + 3], -1.0
-            else:
-                g0[lane], g1[lane], g2[lane] = 0.0, pool[slot, coef + 3], 0.0
+            g0[lane] = 0.0
+            g1[lane] = -pool[slot, coef + 3] if out == _HIGH else pool[slot, coef + 3]
             s1[lane] = pool[slot, state + 2 * lane_side[lane]]
             s2[lane] = pool[slot, state + 2 * lane_side[lane] + 1]
-        else:  # zero coefficients and state: v1 = v2 = 0, the output g0 * v0 = v0
+        else:
             a1[lane] = a2[lane] = a3[lane] = 0.0
-            g0[lane], g1[lane], g2[lane] = 1.0, 0.0, 0.0
+            g0[lane], g1[lane] = 1.0, 0.0
             s1[lane] = s2[lane] = 0.0
     if not used:
         return
     # a tile of samples at a time, copied time-major (lanes contiguous: the lane loop vectorises) and back; the
-    # copies index flat views with unsigned numbers (no view per lane, no negative-index code)
+    # copies index flat views with unsigned numbers (no view per lane, no negative-index code). `out` is a
+    # literal, so each filter's loop holds only its own output's arithmetic: low v2, high v0 - k v1 - v2, band g v1
     xf = x.reshape(x.shape[0] * x.shape[1])
     tf = t.reshape(t.shape[0] * t.shape[1])
     row_x = np.uint64(x.shape[1])
@@ -1144,10 +1156,15 @@ def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, sta
                 tf[np.uint64(q) * row_t + np.uint64(lane)] = xf[at + np.uint64(q)]
         for q in range(n):
             tq = t[q]
-            for lane in range(nl):
+            for lane in range(width):
                 v0 = tq[lane]
                 v1, v2, n1, n2 = svf_step(v0, s1[lane], s2[lane], a1[lane], a2[lane], a3[lane])
-                tq[lane] = g0[lane] * v0 + g1[lane] * v1 + g2[lane] * v2
+                if out == _LOW:
+                    tq[lane] = g0[lane] * v0 + v2
+                elif out == _HIGH:
+                    tq[lane] = v0 + g1[lane] * v1 - v2
+                else:
+                    tq[lane] = g0[lane] * v0 + g1[lane] * v1
                 s1[lane] = _flushed(n1)
                 s2[lane] = _flushed(n2)
         for lane in range(nl):
@@ -1698,8 +1715,8 @@ def _synth_env(row, tau):
 def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
     x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
-    t = np.empty((_TILE, lanes))  # a tile of them, time-major, for the filters
-    work = np.empty((8, lanes))
+    t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
+    work = np.empty((8, _padded(lanes)))
     lane_slot = np.empty(lanes, dtype=np.int64)
     lane_side = np.zeros(lanes, dtype=np.int64)
     first_lane = np.empty(hi, dtype=np.int64)
