@@ -142,8 +142,9 @@ Filter integrators are flushed to 0 below 1e-30 on every sample (so the flush ne
 
 How it runs: while a node has effect voices, a segment is rendered in chunks of FX_CHUNK columns. For each
 chunk, the effect voices' raw lanes are written into a [lanes, chunk] array (`_sample_raw`, `_synth_raw`);
-the filters run over all lanes at once, a tile of _TILE samples at a time copied time-major so that the lane
-loop is innermost and LLVM vectorises it (the "voices in SIMD lanes" of DESIGN.md; `_filter_stage`), the other
+the filters run over all lanes at once, a tile of _TILE samples at a time copied time-major (4x4 register
+transposes, engine/kernels/tiles.py) so that the lane loop is innermost and LLVM vectorises it (the "voices in
+SIMD lanes" of DESIGN.md; `_filter_stage`), the other
 effects lane by lane (`_lane_stage`); then every voice is added to the output in pool index order, the plain
 ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each lane's arithmetic is its own,
 so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
@@ -156,9 +157,10 @@ envelope, so the recurrence runs one lane at a time), vowel +11.5 (five bandpass
 workload with a cutoff on every voice ran at 0.40 of the plain workload's speed (14-15x real time against
 34-40x); since the filters' lane loop runs over lanes padded to 16 (LLVM's vector loop needs 16; below, the
 scalar loop ran) with each output's own arithmetic, and a rate-1 raw lane reads both columns (every other
-float was gathers), at 0.45-0.5 (15-17x against 33-34x on the shared VM, interleaved, best of 3). Where its
-effect path's time goes then (perf, drums with cutoff): the filter stage 44 % (its two time-major copies 20,
-the filter arithmetic 18), the raw lanes 28 (reading the samples), the mix 15, reference counting 8.
+float was gathers), at 0.45-0.55 (16-19x against 30-38x on the shared VM, interleaved, best of 3). Where its
+effect path's time goes (perf, drums with cutoff): the filter stage 44 % (the filter arithmetic 30, latency-
+bound: each sample's state waits for the last; its two copies 11, down from 20 as scalar copies with rows 4 KiB
+apart), the raw lanes 25 (reading the samples), the mix 15, reference counting of array views 11.
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
@@ -226,6 +228,7 @@ from phonon.engine.kernels.envelopes import ads_level
 from phonon.engine.kernels.filters import svf_coefficients, svf_step
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
+from phonon.engine.kernels.tiles import transpose_tile
 from phonon.engine.kernels.tone import _band, _formant
 from phonon.graph.kinds import SYNTH_SOUNDS, SYNTH_WAVES
 from phonon.graph.values import MAX_ORBITS, VOICE_CONTROLS
@@ -925,7 +928,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     effects over all lanes, then every voice added in pool index order (the module doc)."""
     flat = data.reshape(data.shape[0] * 2)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
-    x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
+    x = _lanes(lanes)
     t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
     tmp = np.empty(FX_CHUNK)
     raw = (np.empty(FX_CHUNK, dtype=np.uint64), np.empty((2, FX_CHUNK), dtype=np.float32))
@@ -1111,6 +1114,17 @@ def _padded(lanes: int) -> int:
 
 
 @nb.njit(cache=True, inline="always")
+def _lanes(lanes: int) -> np.ndarray:
+    """The effect lanes' samples for a chunk, lane by lane, with rows up to a multiple of 4 (the filters copy
+    4x4 blocks); those rows are 0, so that the filters never see what was in the memory. Each row is a cache line
+    longer than FX_CHUNK: rows 4 KiB apart would all fall in the same few L1 sets, and the copies of a tile (a few
+    lines of every row) would evict each other."""
+    x = np.empty(((lanes + 3) & ~3, FX_CHUNK + 8))
+    x[lanes:] = 0.0
+    return x
+
+
+@nb.njit(cache=True, inline="always")
 def _flushed(x: float) -> float:
     return x if abs(x) > 1e-30 else 0.0  # also NaN -> 0: a NaN never stays in a filter
 
@@ -1140,20 +1154,18 @@ def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, sta
             s1[lane] = s2[lane] = 0.0
     if not used:
         return
-    # a tile of samples at a time, copied time-major (lanes contiguous: the lane loop vectorises) and back; the
-    # copies index flat views with unsigned numbers (no view per lane, no negative-index code). `out` is a
-    # literal, so each filter's loop holds only its own output's arithmetic: low v2, high v0 - k v1 - v2, band g v1
+    # a tile of samples at a time, copied time-major (lanes contiguous: the lane loop vectorises) and back in 4x4
+    # blocks (engine/kernels/tiles.py): the lanes rounded up to 4 (x has the rows) and the tile's samples too (a
+    # tile never ends past FX_CHUNK); what the rounding copies is never filtered or mixed. `out` is a literal, so
+    # each filter's loop holds only its own output's arithmetic: low v2, high v0 - k v1 - v2, band g v1
     xf = x.reshape(x.shape[0] * x.shape[1])
     tf = t.reshape(t.shape[0] * t.shape[1])
-    row_x = np.uint64(x.shape[1])
-    row_t = np.uint64(t.shape[1])
+    row_x = x.shape[1]
+    row_t = t.shape[1]
+    rows = (nl + 3) & ~3
     for q0 in range(0, c, _TILE):
         n = min(_TILE, c - q0)
-        start = np.uint64(q0)
-        for lane in range(nl):
-            at = np.uint64(lane) * row_x + start
-            for q in range(n):
-                tf[np.uint64(q) * row_t + np.uint64(lane)] = xf[at + np.uint64(q)]
+        transpose_tile(xf, q0, row_x, tf, 0, row_t, rows, (n + 3) & ~3)
         for q in range(n):
             tq = t[q]
             for lane in range(width):
@@ -1167,10 +1179,7 @@ def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, sta
                     tq[lane] = g0[lane] * v0 + g1[lane] * v1
                 s1[lane] = _flushed(n1)
                 s2[lane] = _flushed(n2)
-        for lane in range(nl):
-            at = np.uint64(lane) * row_x + start
-            for q in range(n):
-                xf[at + np.uint64(q)] = tf[np.uint64(q) * row_t + np.uint64(lane)]
+        transpose_tile(tf, 0, row_t, xf, q0, row_x, (n + 3) & ~3, rows)
     for lane in range(nl):
         slot = lane_slot[lane]
         flags = int(pool[slot, F_FX])
@@ -1714,7 +1723,7 @@ def _synth_env(row, tau):
 @nb.njit(cache=True, nogil=True)
 def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
-    x = np.empty((lanes, FX_CHUNK))  # the lanes' samples, lane by lane
+    x = _lanes(lanes)
     t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
     work = np.empty((8, _padded(lanes)))
     lane_slot = np.empty(lanes, dtype=np.int64)
