@@ -160,7 +160,7 @@ scalar loop ran) with each output's own arithmetic, and a rate-1 raw lane reads 
 float was gathers), at 0.45-0.55 (16-19x against 30-38x on the shared VM, interleaved, best of 3). Where its
 effect path's time goes (perf, drums with cutoff): the filter stage 44 % (the filter arithmetic 30, latency-
 bound: each sample's state waits for the last; its two copies 11, down from 20 as scalar copies with rows 4 KiB
-apart), the raw lanes 25 (reading the samples), the mix 15, reference counting of array views 11.
+apart), the raw lanes 25 (reading the samples), the mix 15, the rest 15 (not pinned down).
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
