@@ -928,11 +928,9 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     effects over all lanes, then every voice added in pool index order (the module doc)."""
     flat = data.reshape(data.shape[0] * 2)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
-    x = _lanes(lanes)
-    t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
+    x, t, work = _effect_scratch(lanes)
     tmp = np.empty(FX_CHUNK)
     raw = (np.empty(FX_CHUNK, dtype=np.uint64), np.empty((2, FX_CHUNK), dtype=np.float32))
-    work = np.empty((8, _padded(lanes)))
     lane_slot = np.empty(lanes, dtype=np.int64)
     lane_side = np.empty(lanes, dtype=np.int64)
     first_lane = np.empty(hi, dtype=np.int64)
@@ -1114,14 +1112,17 @@ def _padded(lanes: int) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def _lanes(lanes: int) -> np.ndarray:
-    """The effect lanes' samples for a chunk, lane by lane, with rows up to a multiple of 4 (the filters copy
-    4x4 blocks); those rows are 0, so that the filters never see what was in the memory. Each row is a cache line
-    longer than FX_CHUNK: rows 4 KiB apart would all fall in the same few L1 sets, and the copies of a tile (a few
-    lines of every row) would evict each other."""
+def _effect_scratch(lanes: int) -> tuple:
+    """A segment's scratch for its effect lanes: x, their samples lane by lane, with rows up to a multiple of 4
+    (the filters copy 4x4 blocks) each a cache line longer than FX_CHUNK (rows 4 KiB apart would all fall in the
+    same few L1 sets, and the copies of a tile, a few lines of every row, would evict each other); t, a tile of
+    them time-major, `_padded(lanes)` wide; work, the filters' coefficients and state per lane. What the rounding
+    and the padding add is 0, so that a filter never runs on what was in the memory."""
     x = np.empty(((lanes + 3) & ~3, FX_CHUNK + 8))
     x[lanes:] = 0.0
-    return x
+    t = np.empty((_TILE, _padded(lanes)))
+    t[:, lanes:] = 0.0
+    return x, t, np.empty((7, _padded(lanes)))
 
 
 @nb.njit(cache=True, inline="always")
@@ -1723,9 +1724,7 @@ def _synth_env(row, tau):
 @nb.njit(cache=True, nogil=True)
 def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
-    x = _lanes(lanes)
-    t = np.zeros((_TILE, _padded(lanes)))  # a tile of them, time-major, for the filters (the padding stays 0)
-    work = np.empty((8, _padded(lanes)))
+    x, t, work = _effect_scratch(lanes)
     lane_slot = np.empty(lanes, dtype=np.int64)
     lane_side = np.zeros(lanes, dtype=np.int64)
     first_lane = np.empty(hi, dtype=np.int64)
