@@ -142,25 +142,23 @@ Filter integrators are flushed to 0 below 1e-30 on every sample (so the flush ne
 
 How it runs: while a node has effect voices, a segment is rendered in chunks of FX_CHUNK columns. For each
 chunk, the effect voices' raw lanes are written into a [lanes, chunk] array (`_sample_raw`, `_synth_raw`);
-the filters run over all lanes at once, a tile of _TILE samples at a time copied time-major (4x4 register
-transposes, engine/kernels/tiles.py) so that the lane loop is innermost and LLVM vectorises it (the "voices in
-SIMD lanes" of DESIGN.md; `_filter_stage`), the other
+the filters run over all lanes at once, 16 lanes to a pass with each lane's state in registers and 4 samples of
+4 lanes transposed in registers on the way in and out (engine/kernels/lane_filters.py: the "voices in SIMD lanes"
+of DESIGN.md; `_filter_stage`), the other
 effects lane by lane (`_lane_stage`); then every voice is added to the output in pool index order, the plain
 ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each lane's arithmetic is its own,
 so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
 V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT).
 Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono voices at rate 1.37, best of 5 in
-CPU time), ns per voice-sample: a plain voice 1.27; with a lowpass, highpass or bandpass 2.5 (+1.2: the filter
-over the lanes 0.75, the time-major copies the rest), shape or distort +1.45, crush +0.45, coarse +1.5, a decay
-to a sustain +0.2, loop +0.5; the filter envelope +7.1 (lane by lane: its coefficients follow each voice's own
-envelope, so the recurrence runs one lane at a time), vowel +11.5 (five bandpasses, lane by lane). The drum
-workload with a cutoff on every voice ran at 0.40 of the plain workload's speed (14-15x real time against
-34-40x); since the filters' lane loop runs over lanes padded to 16 (LLVM's vector loop needs 16; below, the
-scalar loop ran) with each output's own arithmetic, and a rate-1 raw lane reads both columns (every other
-float was gathers), at 0.45-0.55 (16-19x against 30-38x on the shared VM, interleaved, best of 3). Where its
-effect path's time goes (perf, drums with cutoff): the filter stage 44 % (the filter arithmetic 30, latency-
-bound: each sample's state waits for the last; its two copies 11, down from 20 as scalar copies with rows 4 KiB
-apart), the raw lanes 25 (reading the samples), the mix 15, the rest 15 (not pinned down).
+CPU time), ns per voice-sample: a plain voice 1.3-1.9 (the VM's speed varies); a lowpass, highpass or bandpass
++0.5 (it was +1.0-1.2 with the lanes innermost, the state in memory and the tile copied time-major and back;
+the same sitting, interleaved), shape or distort +1.1-1.6, crush +0.3-0.5, coarse +1.2-1.5, a decay to a
+sustain +0.1-0.4, loop +0.5; the filter envelope +7.2 (lane by lane: its coefficients follow each voice's own
+envelope, so the recurrence runs one lane at a time), vowel +11.4 (five bandpasses, lane by lane). The drum
+workload with a cutoff on every voice runs at 0.52-0.61 of the plain workload's speed (it was 0.40 before
+the filters ran over lanes, 0.50-0.55 with the tile; `min` of 8 interleaved 2 s renders per process). In its
+effect path (perf) the filter stage is now 27 % (it was 44), the raw lanes and the rest of the chunk loop 38
+(mostly reading the samples: the interpolation's taps are gathers), the mix 14, reference counting 10.
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
@@ -226,9 +224,9 @@ import numpy as np
 
 from phonon.engine.kernels.envelopes import ads_level
 from phonon.engine.kernels.filters import svf_coefficients, svf_step
+from phonon.engine.kernels.lane_filters import BAND, FLUSH, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
-from phonon.engine.kernels.tiles import transpose_tile
 from phonon.engine.kernels.tone import _band, _formant
 from phonon.graph.kinds import SYNTH_SOUNDS, SYNTH_WAVES
 from phonon.graph.values import MAX_ORBITS, VOICE_CONTROLS
@@ -252,7 +250,6 @@ MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
 MAX_SEMITONES = 12_000.0  # |note| is clamped to this: 2 ** (note / 12) stays finite
 Q_RANGE = (0.1, 1000.0)  # per-voice filter q is clamped to this (resonance 1 is q 1000, as SuperDirt's rq 0.001)
 FX_CHUNK = 512  # columns per chunk while a node has effect voices (one lane's chunk: 4 KiB)
-_TILE = 64  # samples per tile of the filter stages (the time-major copy stays in L1)
 
 # ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
 # Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
@@ -390,7 +387,6 @@ STRUCK = PIANO  # waveforms from here on sound by themselves (their own decay): 
 _NEVER = 1e300  # a tau no voice reaches
 _MAX_FRAMES = 2.0**40  # longest sample voice, in output samples (~790 years at 44.1 kHz); float64 counts stay exact
 _MAX_SECONDS = 1e6  # envelope segment durations are clamped to this
-_LOW, _HIGH, _BAND = 0, 1, 2  # filter stages' outputs
 
 
 def new_pool(voices: int = DEFAULT_VOICES) -> np.ndarray:
@@ -928,7 +924,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     effects over all lanes, then every voice added in pool index order (the module doc)."""
     flat = data.reshape(data.shape[0] * 2)
     scratch = (np.empty(_CHUNK, dtype=np.uint64), np.empty((4, _CHUNK), dtype=np.float32))
-    x, t, work = _effect_scratch(lanes)
+    x, work = _effect_scratch(lanes)
     tmp = np.empty(FX_CHUNK)
     raw = (np.empty(FX_CHUNK, dtype=np.uint64), np.empty((2, FX_CHUNK), dtype=np.float32))
     lane_slot = np.empty(lanes, dtype=np.int64)
@@ -953,7 +949,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
                     lane_slot[nl] = i
                     lane_side[nl] = side
                     nl += 1
-        _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
+        _effects(x, c, nl, lane_slot, lane_side, pool, work, sr)
         freed += _mix_samples(out_l, out_r, n0, n0 + c, pool, hi, flat, scratch, x, first_lane, bus)
         n0 += c
     return freed
@@ -1105,88 +1101,63 @@ def _start_effects(row, trig, sr: float, gate: float) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def _padded(lanes: int) -> int:
-    """Lanes rounded up to a multiple of 16: the filters' scratch is this wide. Their lane loop is vectorised 8
-    doubles at a time (AVX-512), and LLVM takes the vector loop only from 16 lanes on (the scalar one else)."""
-    return (lanes + 15) & ~15
-
-
-@nb.njit(cache=True, inline="always")
 def _effect_scratch(lanes: int) -> tuple:
     """A segment's scratch for its effect lanes: x, their samples lane by lane, with rows up to a multiple of 4
-    (the filters copy 4x4 blocks) each a cache line longer than FX_CHUNK (rows 4 KiB apart would all fall in the
-    same few L1 sets, and the copies of a tile, a few lines of every row, would evict each other); t, a tile of
-    them time-major, `_padded(lanes)` wide; work, the filters' coefficients and state per lane. What the rounding
-    and the padding add is 0, so that a filter never runs on what was in the memory."""
+    (the filters run lanes 4 at a time) each a cache line longer than FX_CHUNK (rows 4 KiB apart would all fall
+    in the same few L1 sets, and a filter pass, which reads a few samples of 16 rows at a time, would evict its
+    own lines); work, the filters' coefficients and state per lane (engine/kernels/lane_filters.py). What the
+    rounding adds is 0, so that a filter never runs on what was in the memory."""
     x = np.empty(((lanes + 3) & ~3, FX_CHUNK + 8))
     x[lanes:] = 0.0
-    t = np.empty((_TILE, _padded(lanes)))
-    t[:, lanes:] = 0.0
-    return x, t, np.empty((7, _padded(lanes)))
+    return x, np.empty((WORK_ROWS, x.shape[0]))
 
 
 @nb.njit(cache=True, inline="always")
 def _flushed(x: float) -> float:
-    return x if abs(x) > 1e-30 else 0.0  # also NaN -> 0: a NaN never stays in a filter
+    return x if abs(x) > FLUSH else 0.0  # also NaN -> 0: a NaN never stays in a filter
 
 
 @nb.njit(cache=True)
-def _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
-    """One filter of the chain over every lane at once (a tile at a time, time-major in t: the lane loop innermost
-    is vectorised, over `_padded(nl)` lanes so that it never runs the scalar loop). Lanes whose voice has no
-    such filter (or whose lowpass follows its envelope: `_filter_env_lane`), and the padding, pass through
-    unchanged: zero coefficients and state make v1 = v2 = 0, and their g0 is 1 (0 for a filtered lane)."""
-    a1, a2, a3, g0, g1, s1, s2 = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
+def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
+    """One filter of the chain over every lane at once, 16 lanes to a pass (engine/kernels/lane_filters.py).
+    Lanes whose voice has no such filter (or whose lowpass follows its envelope: `_filter_env_lane`), and the
+    rows that round the lanes up to 4, pass through unchanged: zero coefficients and state make v1 = v2 = 0,
+    and their g0 is 1 (0 for a filtered lane). `out` is a literal: each filter compiles only its own output."""
     used = False
-    width = _padded(nl)
-    for lane in range(width):
+    rows = x.shape[0]
+    for lane in range(rows):
         slot = lane_slot[lane] if lane < nl else 0
         flags = int(pool[slot, F_FX]) if lane < nl else 0
         if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
             used = True
-            a1[lane], a2[lane], a3[lane] = pool[slot, coef], pool[slot, coef + 1], pool[slot, coef + 2]
-            g0[lane] = 0.0
-            g1[lane] = -pool[slot, coef + 3] if out == _HIGH else pool[slot, coef + 3]
-            s1[lane] = pool[slot, state + 2 * lane_side[lane]]
-            s2[lane] = pool[slot, state + 2 * lane_side[lane] + 1]
+            work[0, lane], work[1, lane], work[2, lane] = pool[slot, coef], pool[slot, coef + 1], pool[slot, coef + 2]
+            work[3, lane] = 0.0
+            work[4, lane] = -pool[slot, coef + 3] if out == HIGH else pool[slot, coef + 3]
+            work[5, lane] = pool[slot, state + 2 * lane_side[lane]]
+            work[6, lane] = pool[slot, state + 2 * lane_side[lane] + 1]
         else:
-            a1[lane] = a2[lane] = a3[lane] = 0.0
-            g0[lane], g1[lane] = 1.0, 0.0
-            s1[lane] = s2[lane] = 0.0
+            work[0, lane] = work[1, lane] = work[2, lane] = 0.0
+            work[3, lane], work[4, lane] = 1.0, 0.0
+            work[5, lane] = work[6, lane] = 0.0
     if not used:
         return
-    # a tile of samples at a time, copied time-major (lanes contiguous: the lane loop vectorises) and back in 4x4
-    # blocks (engine/kernels/tiles.py): the lanes rounded up to 4 (x has the rows) and the tile's samples too (a
-    # tile never ends past FX_CHUNK); what the rounding copies is never filtered or mixed. `out` is a literal, so
-    # each filter's loop holds only its own output's arithmetic: low v2, high v0 - k v1 - v2, band g v1
-    xf = x.reshape(x.shape[0] * x.shape[1])
-    tf = t.reshape(t.shape[0] * t.shape[1])
-    row_x = x.shape[1]
-    row_t = t.shape[1]
-    rows = (nl + 3) & ~3
-    for q0 in range(0, c, _TILE):
-        n = min(_TILE, c - q0)
-        transpose_tile(xf, q0, row_x, tf, 0, row_t, rows, (n + 3) & ~3)
-        for q in range(n):
-            tq = t[q]
-            for lane in range(width):
-                v0 = tq[lane]
-                v1, v2, n1, n2 = svf_step(v0, s1[lane], s2[lane], a1[lane], a2[lane], a3[lane])
-                if out == _LOW:
-                    tq[lane] = g0[lane] * v0 + v2
-                elif out == _HIGH:
-                    tq[lane] = v0 + g1[lane] * v1 - v2
-                else:
-                    tq[lane] = g0[lane] * v0 + g1[lane] * v1
-                s1[lane] = _flushed(n1)
-                s2[lane] = _flushed(n2)
-        transpose_tile(tf, 0, row_t, xf, q0, row_x, (n + 3) & ~3, rows)
+    lane0 = 0
+    while rows - lane0 >= 4 * MAX_GROUPS:
+        filter_lanes(x, lane0, c, work, MAX_GROUPS, out)
+        lane0 += 4 * MAX_GROUPS
+    rest = (rows - lane0) // 4
+    if rest == 3:
+        filter_lanes(x, lane0, c, work, 3, out)
+    elif rest == 2:
+        filter_lanes(x, lane0, c, work, 2, out)
+    elif rest == 1:
+        filter_lanes(x, lane0, c, work, 1, out)
     for lane in range(nl):
         slot = lane_slot[lane]
         flags = int(pool[slot, F_FX])
         if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
-            pool[slot, state + 2 * lane_side[lane]] = s1[lane]
-            pool[slot, state + 2 * lane_side[lane] + 1] = s2[lane]
+            pool[slot, state + 2 * lane_side[lane]] = work[5, lane]
+            pool[slot, state + 2 * lane_side[lane] + 1] = work[6, lane]
 
 
 @nb.njit(cache=True)
@@ -1273,7 +1244,7 @@ def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
 
 
 @nb.njit(cache=True)
-def _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr):
+def _effects(x, c, nl, lane_slot, lane_side, pool, work, sr):
     """Every lane through its voice's effects, in FX_ORDER (graph/values.py)."""
     flags = 0
     for lane in range(nl):
@@ -1283,15 +1254,15 @@ def _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr):
     if flags & FX_SHAPE:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_SHAPE, sr)
     if flags & FX_HPF:
-        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_HPF, F_HP, F_HP_S, _HIGH)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_HPF, F_HP, F_HP_S, HIGH)
     if flags & FX_BPF:
-        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_BPF, F_BP, F_BP_S, _BAND)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_BPF, F_BP, F_BP_S, BAND)
     if flags & FX_CRUSH:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_CRUSH, sr)
     if flags & FX_COARSE:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_COARSE, sr)
     if flags & FX_LPF:
-        _filter_stage(x, t, c, nl, lane_slot, lane_side, pool, work, FX_LPF, F_LP, F_LP_S, _LOW)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_LPF, F_LP, F_LP_S, LOW)
     if flags & FX_LPENV:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_LPENV, sr)
     if flags & FX_DIST:
@@ -1724,7 +1695,7 @@ def _synth_env(row, tau):
 @nb.njit(cache=True, nogil=True)
 def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
-    x, t, work = _effect_scratch(lanes)
+    x, work = _effect_scratch(lanes)
     lane_slot = np.empty(lanes, dtype=np.int64)
     lane_side = np.zeros(lanes, dtype=np.int64)
     first_lane = np.empty(hi, dtype=np.int64)
@@ -1743,7 +1714,7 @@ def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
                     lane_slot[nl] = i
                     lane_side[nl] = side
                     nl += 1
-        _effects(x, t, c, nl, lane_slot, lane_side, pool, work, sr)
+        _effects(x, c, nl, lane_slot, lane_side, pool, work, sr)
         freed += _mix_synth(out_l, out_r, n0, n0 + c, pool, hi, x, first_lane, bus)
         n0 += c
     return freed
