@@ -702,9 +702,7 @@ def _start_sends(row, trig, routes) -> None:
 def _bus(sends, start, stop):
     """(sends, wet): the send rows cleared over [start, stop), and the wet rows a sending voice is added to first
     (absolute columns, like the output's; none for a node without sends)."""
-    for k in range(sends.shape[0]):
-        for n in range(start, stop):
-            sends[k, n] = 0.0
+    sends[:, start:stop] = 0.0
     return sends, np.empty((2, stop if sends.shape[0] else 0))
 
 
@@ -712,9 +710,7 @@ def _bus(sends, start, stop):
 def _wet(bus, a, m):
     """The wet rows, cleared for a sending voice's next m samples from column a."""
     wet = bus[1]
-    for q in range(a, a + m):
-        wet[0, q] = 0.0
-        wet[1, q] = 0.0
+    wet[:, a : a + m] = 0.0
     return wet[0], wet[1]
 
 
@@ -845,10 +841,7 @@ def _sample_raw(x, c, m, lane, row, flat, stereo, tmp, scratch):
                 pos = tmp[q]
                 v = np.float64(taps[0, q])
                 out[q] = v + (pos - np.floor(pos)) * (np.float64(taps[1, q]) - v)
-    for side in range(2 if stereo else 1):
-        out = x[lane + side]
-        for q in range(m, c):
-            out[q] = 0.0
+    x[lane : lane + (2 if stereo else 1), m:c] = 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -1276,9 +1269,8 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
                  stats, sends=_NO_SENDS, routes=_NO_ROUTES):
     """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten), and their sends into
     sends[:, start:stop] (overwritten) by `routes` (module doc: Sends)."""
-    for n in range(start, stop):
-        out_l[n] = 0.0
-        out_r[n] = 0.0
+    out_l[start:stop] = 0.0  # slices: a loop over range(start, stop) may index from the end (start < 0), and
+    out_r[start:stop] = 0.0  # LLVM writes it as scatters
     bus = _bus(sends, start, stop)
     hi, count = _scan(pool, V_ACTIVE)
     n_ids = offsets.shape[0]
@@ -1675,9 +1667,7 @@ def _synth_raw(x, c, m, lane, row, line):
             if phase >= 1.0:
                 phase -= 1.0
         row[Y_PHASE] = phase
-    for side in range(int(row[Y_LANES])):
-        for q in range(m, c):
-            x[lane + side, q] = 0.0
+    x[lane : lane + int(row[Y_LANES]), m:c] = 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -1794,9 +1784,8 @@ def play_notes(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, wave, 
     trigger's waveform is its T_WAVE, or `wave` where it has none (< 0: the trigger is not a synth note, skipped);
     `lines`: pluck's delay lines, [pool size, L] from `new_lines` ([1, 1] when no pluck can come). `sends`,
     `routes`: as `play_samples`'."""
-    for n in range(start, stop):
-        out_l[n] = 0.0
-        out_r[n] = 0.0
+    out_l[start:stop] = 0.0
+    out_r[start:stop] = 0.0
     bus = _bus(sends, start, stop)
     hi, count = _scan(pool, Y_ACTIVE)
     cursor = start
