@@ -674,6 +674,13 @@ def _render_samples(out_l, out_r, a, b, pool, hi, data, sr, bus):
     return _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, np.empty((0, 0)), np.empty(0, np.int64), bus)
 
 
+# The kernels that run once per voice and chunk allocate nothing and return no array, so they are compiled without
+# reference counting (numba's `_nrt=False`, as numba's own string kernels are): each view they take of their
+# arguments (a voice's row, a lane, a run of the output) would otherwise cost two atomic operations, and those
+# were a tenth of the drum workload's time. An allocation in one is a compile error, not a leak.
+_per_voice = nb.njit(cache=True, nogil=True, _nrt=False)
+
+
 # ---- sends (module doc: Sends) -----------------------------------------------------------------------------------
 _NO_SENDS = np.zeros((0, 1))  # a node without sends
 _NO_ROUTES = np.full((1, 2), -1, dtype=np.int64)
@@ -734,7 +741,7 @@ def _send(out_l, out_r, bus, row, a, m):
                 sr[q] += wr[q] * g
 
 
-@nb.njit(cache=True, nogil=True)
+@_per_voice
 def _mix_samples(out_l, out_r, a, b, pool, hi, flat, scratch, x, first_lane, bus):
     """Add every active voice for columns [a, b) in pool index order: a plain voice by its runs, an effect voice
     from its processed lanes in x (first_lane[i]: its first column); free the voices that end. Returns how many
@@ -911,6 +918,28 @@ def _sample_mix(out_l, out_r, n0, m, x, lane, row, stereo):
         out_r[n0 + q] += xr[q] * (env * gr)
 
 
+@_per_voice
+def _sample_lanes(x, c, pool, hi, flat, tmp, raw, lane_slot, lane_side, first_lane):
+    """The effect sample voices' raw lanes for a chunk of c columns, in pool index order (first_lane[i]: voice i's
+    first lane; lane_slot, lane_side: each lane's voice and channel). Returns the number of lanes."""
+    nl = np.int64(0)
+    for i in range(hi):
+        if pool[i, V_ACTIVE] == 2.0:
+            first_lane[i] = nl
+            stereo = pool[i, V_MONO] == 0.0
+            left = pool[i, V_END] - pool[i, V_AGE]
+            m = c if left >= c else int(left)
+            if stereo:
+                _sample_raw(x, c, m, nl, pool[i], flat, True, tmp, raw)
+            else:
+                _sample_raw(x, c, m, nl, pool[i], flat, False, tmp, raw)
+            for side in range(2 if stereo else 1):
+                lane_slot[nl] = i
+                lane_side[nl] = side
+                nl += 1
+    return nl
+
+
 @nb.njit(cache=True, nogil=True)
 def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     """`_render_samples` while some voices have effects: chunk by chunk, the effect voices' raw lanes, their
@@ -927,21 +956,7 @@ def _render_samples_fx(out_l, out_r, a, b, pool, hi, data, sr, lanes, bus):
     n0 = a
     while n0 < b:
         c = min(FX_CHUNK, b - n0)
-        nl = np.int64(0)
-        for i in range(hi):
-            if pool[i, V_ACTIVE] == 2.0:
-                first_lane[i] = nl
-                stereo = pool[i, V_MONO] == 0.0
-                left = pool[i, V_END] - pool[i, V_AGE]
-                m = c if left >= c else int(left)
-                if stereo:
-                    _sample_raw(x, c, m, nl, pool[i], flat, True, tmp, raw)
-                else:
-                    _sample_raw(x, c, m, nl, pool[i], flat, False, tmp, raw)
-                for side in range(2 if stereo else 1):
-                    lane_slot[nl] = i
-                    lane_side[nl] = side
-                    nl += 1
+        nl = _sample_lanes(x, c, pool, hi, flat, tmp, raw, lane_slot, lane_side, first_lane)
         _effects(x, c, nl, lane_slot, lane_side, pool, work, sr)
         freed += _mix_samples(out_l, out_r, n0, n0 + c, pool, hi, flat, scratch, x, first_lane, bus)
         n0 += c
@@ -1198,7 +1213,7 @@ def _vowel_lane(x, c, lane, row, side, sr):
     row[ic + 6], row[ic + 7], row[ic + 8], row[ic + 9] = p3, r3, p4, r4
 
 
-@nb.njit(cache=True)
+@_per_voice
 def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
     """One of the effects that run lane by lane (vowel, shape, crush, coarse, distort, the enveloped lowpass)."""
     for lane in range(nl):
@@ -1476,7 +1491,7 @@ def _render_synth(out_l, out_r, a, b, pool, hi, sr, lines, bus):
     return _mix_synth(out_l, out_r, a, b, pool, hi, np.empty((0, 0)), np.empty(0, np.int64), bus)  # as above
 
 
-@nb.njit(cache=True, nogil=True)
+@_per_voice
 def _mix_synth(out_l, out_r, a, b, pool, hi, x, first_lane, bus):
     """`_mix_samples` for synth voices: a plain voice by envelope segments, an effect voice from its lane(s) in x."""
     freed = 0
@@ -1682,6 +1697,23 @@ def _synth_env(row, tau):
     return row[Y_LEVEL] + row[Y_REL_SLOPE] * (tau - row[Y_T3])
 
 
+@_per_voice
+def _synth_lanes(x, c, pool, hi, lines, lane_slot, lane_side, first_lane):
+    """The effect synth voices' raw lanes for a chunk (as `_sample_lanes`). Returns the number of lanes."""
+    nl = np.int64(0)
+    for i in range(hi):
+        if pool[i, Y_ACTIVE] == 2.0:
+            first_lane[i] = nl
+            left = pool[i, Y_END] - pool[i, Y_AGE]
+            m = c if left >= c else int(left)
+            _synth_raw(x, c, m, nl, pool[i], lines[min(i, lines.shape[0] - 1)])
+            for side in range(int(pool[i, Y_LANES])):
+                lane_slot[nl] = i
+                lane_side[nl] = side
+                nl += 1
+    return nl
+
+
 @nb.njit(cache=True, nogil=True)
 def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     """`_render_synth` while some voices have effects or sub-oscillators (as `_render_samples_fx`)."""
@@ -1693,17 +1725,7 @@ def _render_synth_fx(out_l, out_r, a, b, pool, hi, sr, lanes, lines, bus):
     n0 = a
     while n0 < b:
         c = min(FX_CHUNK, b - n0)
-        nl = np.int64(0)
-        for i in range(hi):
-            if pool[i, Y_ACTIVE] == 2.0:
-                first_lane[i] = nl
-                left = pool[i, Y_END] - pool[i, Y_AGE]
-                m = c if left >= c else int(left)
-                _synth_raw(x, c, m, nl, pool[i], lines[min(i, lines.shape[0] - 1)])
-                for side in range(int(pool[i, Y_LANES])):
-                    lane_slot[nl] = i
-                    lane_side[nl] = side
-                    nl += 1
+        nl = _synth_lanes(x, c, pool, hi, lines, lane_slot, lane_side, first_lane)
         _effects(x, c, nl, lane_slot, lane_side, pool, work, sr)
         freed += _mix_synth(out_l, out_r, n0, n0 + c, pool, hi, x, first_lane, bus)
         n0 += c
