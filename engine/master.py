@@ -217,9 +217,10 @@ def copy_rows(dst, dst_rows, dst_offset, src, src_rows, src_offset, n):
     """dst[dst_rows[i], dst_offset:][:n] = src[src_rows[i], src_offset:][:n]: the rows a part takes from the
     ring slots before a block and hands to them after it."""
     for i in range(dst_rows.shape[0]):
-        d, s = dst[dst_rows[i]], src[src_rows[i]]
+        # views from 0, so the copy is contiguous (engine/kernels/__init__.py)
+        d, s = dst[dst_rows[i], dst_offset : dst_offset + n], src[src_rows[i], src_offset : src_offset + n]
         for k in range(n):
-            d[dst_offset + k] = s[src_offset + k]
+            d[k] = s[k]
 
 
 def mix_stems(stems: "list[np.ndarray]", outmix: str = "none", gain: float = 1.0, ceiling: float = 1.0,
@@ -272,6 +273,4 @@ def mute_runaway(arena, wiring, state, count, start, stop):
         state[0, 0], state[0, 1], state[0, 2] = 1.0, which, first
         count[0] += 1
     for i in range(wiring.shape[0]):
-        row = arena[wiring[i, 0]]
-        for n in range(start, stop):
-            row[n] = 0.0
+        arena[wiring[i, 0], start:stop] = 0.0

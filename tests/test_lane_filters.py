@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from phonon.engine.kernels.filters import svf_coefficients, svf_step
-from phonon.engine.kernels.lane_filters import BAND, FLUSH, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
+from phonon.engine.kernels import FLUSH
+from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
 
 SR = 44100.0
 

@@ -14,6 +14,10 @@ A kind defined by a per-sample `step` gets its kernel generated (engine/kernels/
 kernel once per batch per block (invariant 1); all per-sample work is inside the kernel. Kernels are
 stateful only through `state`, and compute sample n from samples < n, so splitting a block anywhere gives
 the same result (invariant 2).
+
+Kernels read and write rows through views indexed from 0 (`arena[row, start:stop]`, `out[a:b] = 0.0`), not
+a whole row indexed from `start`: numba lets a negative index count from the end, so LLVM cannot take
+`row[start + n]` for contiguous memory and writes such a loop as gathers and scatters (or leaves it scalar).
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ KERNELS: dict[str, Callable] = {}
 SPLIT_KERNELS: dict[str, dict[str, Callable]] = {}
 
 
+FLUSH = 1e-30  # a state below this is 0 (NaN too: `abs(NaN) > FLUSH` is false)
+
+
 @nb.njit(cache=True, inline="always")
 def flush(x: float) -> float:
     """Denormals to 0: a decaying tail stored in state never slows the loop that reads it."""
-    return x if abs(x) > 1e-30 else 0.0
+    return x if abs(x) > FLUSH else 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -55,10 +62,11 @@ def clamp(x: float, lo: float, hi: float) -> float:
 @nb.njit(cache=True, inline="always")
 def steady(x, start: int, stop: int) -> bool:
     """x holds one value over [start, stop) (compared without an early exit, so the loop vectorises)."""
+    run = x[start:stop]
     first = x[start]
     changes = 0
-    for n in range(start + 1, stop):
-        changes += x[n] != first
+    for n in range(1, run.shape[0]):
+        changes += run[n] != first
     return changes == 0
 
 

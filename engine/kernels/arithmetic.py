@@ -12,17 +12,15 @@ from phonon.graph.values import safe_div
 @nb.njit(cache=True, nogil=True)
 def mix(arena, wiring, state, start, stop):
     for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        bias = state[i, BIAS]
-        for n in range(start, stop):
-            out[n] = bias
+        out = arena[wiring[i, 0], start:stop]
+        out[:] = state[i, BIAS]
         for j in range(1, wiring.shape[1]):
             row = wiring[i, j]
             if row < 0:
                 break
-            x = arena[row]
+            x = arena[row, start:stop]
             g = state[i, BIAS + j]  # input j's gain follows the bias
-            for n in range(start, stop):
+            for n in range(out.shape[0]):
                 out[n] += g * x[n]
 
 

@@ -79,9 +79,9 @@ def _write_lanes(arena, svf_wiring, lanes, count, tile, t0, m, owned, want: bool
     for j in range(count):
         i = lanes[j]
         if owned[i] == want:
-            out = arena[svf_wiring[i, 0]]
+            out = arena[svf_wiring[i, 0], t0 : t0 + m]
             for n in range(m):
-                out[t0 + n] = tile[n, j]
+                out[n] = tile[n, j]
 
 
 @nb.njit(cache=True, inline="always")
@@ -104,12 +104,12 @@ def _sum_tile(arena, sum_wiring, sum_state, source, pos, tile, acc, t0, m) -> fl
                 for n in range(m):
                     acc[n] += g * tile[n, p]
             else:
-                x = arena[row]
+                x = arena[row, t0 : t0 + m]
                 for n in range(m):
-                    acc[n] += g * x[t0 + n]
-        out = arena[sum_wiring[s, 0]]
+                    acc[n] += g * x[n]
+        out = arena[sum_wiring[s, 0], t0 : t0 + m]
         for n in range(m):
-            out[t0 + n] = acc[n]
+            out[n] = acc[n]
             check += acc[n] - acc[n]
     return check
 
@@ -171,16 +171,17 @@ def osc_svf(
             count += 1
         else:  # the batch kernels' arithmetic, one voice at a time
             pos[i] = -1
-            out, freq, cutoff, q = arena[svf_wiring[i, 0]], arena[f], arena[c], arena[r]
+            out, freq = arena[svf_wiring[i, 0], start:stop], arena[f, start:stop]
+            cutoff, q = arena[c, start:stop], arena[r, start:stop]
             phase = osc_state[i, PHASE]
             m = _mode_mix(svf_state[i, MODE])
             s = _load(svf_state[i])
             sr = svf_state[i, 0]
-            for n in range(start, stop):
+            for n in range(stop - start):
                 x, phase = _wave_step(wave, osc_state[i, 0], freq[n], phase)
                 out[n], s = _tick(x, _coefficients(cutoff[n], q[n], s, sr), m)
             if guarded[i]:
-                _silence(out, start, stop - start)
+                _silence(out, 0, stop - start)
             osc_state[i, PHASE] = phase
             _store(svf_state[i], s)
     # Structure of arrays for the lane voices (rows of `soa`, made once by the planner: no allocation per block).

@@ -176,22 +176,23 @@ def _line(st):
 
 @nb.njit(cache=True, nogil=True)
 def delay(arena, wiring, state, start, stop):
+    span = stop - start
     for i in range(wiring.shape[0]):
-        out = arena[wiring[i, 0]]
-        x = arena[wiring[i, 1]]
-        time = arena[wiring[i, 2]]
-        feedback = arena[wiring[i, 3]]
-        mix = arena[wiring[i, 4]]
+        out = arena[wiring[i, 0], start:stop]
+        x = arena[wiring[i, 1], start:stop]
+        time = arena[wiring[i, 2], start:stop]
+        feedback = arena[wiring[i, 3], start:stop]
+        mix = arena[wiring[i, 4], start:stop]
         st = state[i]
         sr, size, buf, w = _line(st)
-        if steady(time, start, stop) and steady(feedback, start, stop) and steady(mix, start, stop):
-            di, frac = _samples(time[start], sr, size)
-            if di >= stop - start:
-                fb = min(max(feedback[start], -FEEDBACK_LIMIT), FEEDBACK_LIMIT)
-                m = min(max(mix[start], 0.0), 1.0)
-                st[DELAY_W] = _held_block(buf, w, size, di, frac, fb, m, x, out, start, stop)
+        if steady(time, 0, span) and steady(feedback, 0, span) and steady(mix, 0, span):
+            di, frac = _samples(time[0], sr, size)
+            if di >= span:
+                fb = min(max(feedback[0], -FEEDBACK_LIMIT), FEEDBACK_LIMIT)
+                m = min(max(mix[0], 0.0), 1.0)
+                st[DELAY_W] = _held_block(buf, w, size, di, frac, fb, m, x, out, 0, span)
                 continue
-        for n in range(start, stop):
+        for n in range(span):
             delayed = _tap(buf, w, size, time[n], sr)
             w = _store(buf, w, size, x[n], feedback[n], delayed)
             m = min(max(mix[n], 0.0), 1.0)

@@ -101,35 +101,42 @@ def _tick_fixed(v0: float, ic1: float, ic2: float, c: tuple) -> tuple:
     return gx * v0 + gb * v1 + gl * v2, ic1, ic2
 
 
+@nb.njit(cache=True, inline="always")
+def _rows(arena, w, start: int, stop: int) -> tuple:
+    """A filter's output, input, cutoff and q rows over [start, stop), as views indexed from 0."""
+    return arena[w[0], start:stop], arena[w[1], start:stop], arena[w[2], start:stop], arena[w[3], start:stop]
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def svf(arena, wiring, state, start, stop):
     if stop <= start:
         return
+    span = stop - start
     batch = wiring.shape[0]
     i = 0
     while i + 4 <= batch:
-        o0, x0, c0, q0 = arena[wiring[i, 0]], arena[wiring[i, 1]], arena[wiring[i, 2]], arena[wiring[i, 3]]
-        o1, x1, c1, q1 = arena[wiring[i + 1, 0]], arena[wiring[i + 1, 1]], arena[wiring[i + 1, 2]], arena[wiring[i + 1, 3]]
-        o2, x2, c2, q2 = arena[wiring[i + 2, 0]], arena[wiring[i + 2, 1]], arena[wiring[i + 2, 2]], arena[wiring[i + 2, 3]]
-        o3, x3, c3, q3 = arena[wiring[i + 3, 0]], arena[wiring[i + 3, 1]], arena[wiring[i + 3, 2]], arena[wiring[i + 3, 3]]
+        o0, x0, c0, q0 = _rows(arena, wiring[i], start, stop)
+        o1, x1, c1, q1 = _rows(arena, wiring[i + 1], start, stop)
+        o2, x2, c2, q2 = _rows(arena, wiring[i + 2], start, stop)
+        o3, x3, c3, q3 = _rows(arena, wiring[i + 3], start, stop)
         m0, m1, m2, m3 = _mode_mix(state[i, MODE]), _mode_mix(state[i + 1, MODE]), _mode_mix(state[i + 2, MODE]), _mode_mix(state[i + 3, MODE])
         s0, s1, s2, s3 = _load(state[i]), _load(state[i + 1]), _load(state[i + 2]), _load(state[i + 3])
         sr = state[i, 0]
-        if _held(c0, q0, start, stop) and _held(c1, q1, start, stop) and _held(c2, q2, start, stop) and _held(c3, q3, start, stop):
-            s0 = _coefficients(c0[start], q0[start], s0, sr)
-            s1 = _coefficients(c1[start], q1[start], s1, sr)
-            s2 = _coefficients(c2[start], q2[start], s2, sr)
-            s3 = _coefficients(c3[start], q3[start], s3, sr)
+        if _held(c0, q0, 0, span) and _held(c1, q1, 0, span) and _held(c2, q2, 0, span) and _held(c3, q3, 0, span):
+            s0 = _coefficients(c0[0], q0[0], s0, sr)
+            s1 = _coefficients(c1[0], q1[0], s1, sr)
+            s2 = _coefficients(c2[0], q2[0], s2, sr)
+            s3 = _coefficients(c3[0], q3[0], s3, sr)
             f0, f1, f2, f3 = _fixed(s0, m0), _fixed(s1, m1), _fixed(s2, m2), _fixed(s3, m3)
             p0, r0, p1, r1, p2, r2, p3, r3 = s0[0], s0[1], s1[0], s1[1], s2[0], s2[1], s3[0], s3[1]
-            for n in range(start, stop):
+            for n in range(span):
                 o0[n], p0, r0 = _tick_fixed(x0[n], p0, r0, f0)
                 o1[n], p1, r1 = _tick_fixed(x1[n], p1, r1, f1)
                 o2[n], p2, r2 = _tick_fixed(x2[n], p2, r2, f2)
                 o3[n], p3, r3 = _tick_fixed(x3[n], p3, r3, f3)
             s0, s1, s2, s3 = (p0, r0) + s0[2:], (p1, r1) + s1[2:], (p2, r2) + s2[2:], (p3, r3) + s3[2:]
         else:
-            for n in range(start, stop):
+            for n in range(span):
                 o0[n], s0 = _tick(x0[n], _coefficients(c0[n], q0[n], s0, sr), m0)
                 o1[n], s1 = _tick(x1[n], _coefficients(c1[n], q1[n], s1, sr), m1)
                 o2[n], s2 = _tick(x2[n], _coefficients(c2[n], q2[n], s2, sr), m2)
@@ -140,11 +147,11 @@ def svf(arena, wiring, state, start, stop):
         _store(state[i + 3], s3)
         i += 4
     while i < batch:
-        out, x, cutoff, q = arena[wiring[i, 0]], arena[wiring[i, 1]], arena[wiring[i, 2]], arena[wiring[i, 3]]
+        out, x, cutoff, q = _rows(arena, wiring[i], start, stop)
         m = _mode_mix(state[i, MODE])
         s = _load(state[i])
         sr = state[i, 0]
-        for n in range(start, stop):
+        for n in range(span):
             out[n], s = _tick(x[n], _coefficients(cutoff[n], q[n], s, sr), m)
         _store(state[i], s)
         i += 1

@@ -23,10 +23,11 @@ from numba import types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
+from phonon.engine.kernels import FLUSH  # a state below it (or NaN) is 0 on every sample: no denormals, no NaN kept
+
 LOW, HIGH, BAND = 0, 1, 2  # the filter's output: lowpass v2, highpass v0 - k v1 - v2, bandpass g v1
 MAX_GROUPS = 4  # vectors of 4 lanes in one pass: 16 lanes interleave enough to hide the recursion's latency
 WORK_ROWS = 7  # a filter's work array: rows a1 a2 a3 (coefficients), g0 g1 (output gains), s1 s2 (state)
-FLUSH = 1e-30  # a state below this (or NaN) is 0 on every sample: no denormals, and a NaN never stays
 
 _HAS_FMA = "+fma" in llvm.get_host_cpu_features().flatten().split(",")  # else llvm.fma is a library call
 _I32, _I64, _DOUBLE = ir.IntType(32), ir.IntType(64), ir.DoubleType()

@@ -224,7 +224,8 @@ import numpy as np
 
 from phonon.engine.kernels.envelopes import ads_level
 from phonon.engine.kernels.filters import svf_coefficients, svf_step
-from phonon.engine.kernels.lane_filters import BAND, FLUSH, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
+from phonon.engine.kernels import flush
+from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
 from phonon.engine.kernels.tone import _band, _formant
@@ -1120,11 +1121,6 @@ def _effect_scratch(lanes: int) -> tuple:
     return x, np.empty((WORK_ROWS, x.shape[0]))
 
 
-@nb.njit(cache=True, inline="always")
-def _flushed(x: float) -> float:
-    return x if abs(x) > FLUSH else 0.0  # also NaN -> 0: a NaN never stays in a filter
-
-
 @nb.njit(cache=True)
 def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
     """One filter of the chain over every lane at once, 16 lanes to a pass (engine/kernels/lane_filters.py).
@@ -1186,8 +1182,8 @@ def _filter_env_lane(x, c, lane, row, side, sr):
         for j in range(q, q + run):
             _, v2, n1, n2 = svf_step(x[lane, j], s1, s2, a1, a2, a3)
             x[lane, j] = v2
-            s1 = _flushed(n1)
-            s2 = _flushed(n2)
+            s1 = flush(n1)
+            s2 = flush(n2)
         q += run
     row[col], row[col + 1] = s1, s2
 
@@ -1284,8 +1280,8 @@ def play_samples(out_l, out_r, start, stop, sr, pool, triggers, n_triggers, data
                  stats, sends=_NO_SENDS, routes=_NO_ROUTES):
     """Render the sample voices of one node into out_l/out_r[start:stop] (overwritten), and their sends into
     sends[:, start:stop] (overwritten) by `routes` (module doc: Sends)."""
-    out_l[start:stop] = 0.0  # slices: a loop over range(start, stop) may index from the end (start < 0), and
-    out_r[start:stop] = 0.0  # LLVM writes it as scatters
+    out_l[start:stop] = 0.0  # slices, not a loop from start (engine/kernels/__init__.py)
+    out_r[start:stop] = 0.0
     bus = _bus(sends, start, stop)
     hi, count = _scan(pool, V_ACTIVE)
     n_ids = offsets.shape[0]
