@@ -135,14 +135,17 @@ def mix_master(arena, out_rows, mode, gain, ceiling, limit, lim, dest, dest_offs
         scale = 1.0 / outputs
     elif mode == 2 and outputs > 0:
         scale = 1.0 / math.sqrt(outputs)
+    # the sums output by output, each a contiguous row (a loop over the outputs per sample reads a column: one
+    # load per row and sample, nothing vectorised); each sample's sum adds the outputs in the same order
+    sums = np.zeros((2, n))
+    for c in range(outputs):
+        for side in range(2):
+            acc, row = sums[side], arena[out_rows[c, side], :n]
+            for s in range(n):
+                acc[s] += row[s]
     for s in range(n):
-        left = 0.0
-        right = 0.0
-        for c in range(outputs):
-            left += arena[out_rows[c, 0], s]
-            right += arena[out_rows[c, 1], s]
-        left = _contain(left * scale, mode, gain, counts)
-        right = _contain(right * scale, mode, gain, counts)
+        left = _contain(sums[0, s] * scale, mode, gain, counts)
+        right = _contain(sums[1, s] * scale, mode, gain, counts)
         if limit:
             g = _limit_gain(max(abs(left), abs(right)), lim)
             if g != 1.0:
