@@ -135,7 +135,8 @@ def main() -> None:
     what = "drums with cutoff" if args.cutoff else "drums"
     print(f"{what}: {args.buses} buses, {share['events']} events in {args.seconds:g} s, block {block} at {sr} Hz, "
           f"{args.workers} worker(s), median of {args.repeat}")
-    print(f"  realtime factor       {bench['realtime']:.2f}x")
+    print(f"  realtime factor       {bench['realtime']:.2f}x (runs from {bench['realtime_min']:.2f}x to "
+          f"{bench['realtime_max']:.2f}x: on a shared machine the fastest says most about the code)")
     print(f"  ms per block          {bench['ms_per_block_median']:.3f} median, {bench['ms_per_block_p99']:.3f} p99 "
           f"(budget {bench['budget_ms']:.2f})")
     print(f"  most voices at once   {share['most_voices_total']} over all buses, "

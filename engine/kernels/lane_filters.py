@@ -10,8 +10,9 @@ not a multiple of 4 ends with its last samples one at a time.
 
 LLVM finds none of this in a scalar loop: with the lanes innermost (vectorised) the state goes through memory
 on every sample, and with time innermost one lane runs at a time, waiting on itself. The arithmetic is
-`engine.kernels.filters.svf_step`'s, operation for operation (no fused multiply-adds), so a lane's samples
-are the same to the bit as that scalar step's, whichever lanes share its pass.
+`engine.kernels.filters.svf_step`'s, operation for operation (fused multiply-adds only where the product is
+exact, so they round as the two operations do), so a lane's samples are the same to the bit as that scalar
+step's, whichever lanes share its pass.
 """
 
 from __future__ import annotations

@@ -150,15 +150,14 @@ ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each 
 so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
 V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT).
 Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono voices at rate 1.37, best of 5 in
-CPU time), ns per voice-sample: a plain voice 1.3-1.9 (the VM's speed varies); a lowpass, highpass or bandpass
-+0.5 (it was +1.0-1.2 with the lanes innermost, the state in memory and the tile copied time-major and back;
-the same sitting, interleaved), shape or distort +1.1-1.6, crush +0.3-0.5, coarse +1.2-1.5, a decay to a
-sustain +0.1-0.4, loop +0.5; the filter envelope +7.2 (lane by lane: its coefficients follow each voice's own
-envelope, so the recurrence runs one lane at a time), vowel +11.4 (five bandpasses, lane by lane). The drum
-workload with a cutoff on every voice runs at 0.52-0.61 of the plain workload's speed (it was 0.40 before
-the filters ran over lanes, 0.50-0.55 with the tile; `min` of 8 interleaved 2 s renders per process). In its
-effect path (perf) the filter stage is now 27 % (it was 44), the raw lanes and the rest of the chunk loop 38
-(mostly reading the samples: the interpolation's taps are gathers), the mix 14, reference counting 10.
+CPU time), ns per voice-sample: a plain voice 1.25; a lowpass, highpass or bandpass +0.5-0.75 (+1.0-1.2 while
+the lanes ran innermost with the state in memory and a tile copied time-major and back, in the same sitting),
+shape or distort +1.3, crush +0.4, coarse +1.4, a decay to a sustain +0.15, loop +0.45; the filter envelope +7
+(lane by lane: its coefficients follow each voice's own envelope, so the recurrence runs one lane at a time),
+vowel +10.3 (five bandpasses, lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
+median of 3 in wall time): 49x real time plain, 17.6-21.2x with a cutoff on every voice (the fastest runs
+21-24x; 14-15x before the filters ran over lanes, 16-19x with the tile). In its kernel time (perf) the filters
+are 36 %, the raw lanes 35 (reading the samples: the interpolation's taps are loads one by one), the mix 19.
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
