@@ -1,6 +1,7 @@
-"""engine/kernels/lane_filters.py: the per-voice filters, 4 to 16 lanes a pass in registers, give every lane the
-samples of the scalar SVF step (`svf_step`) to the bit, whatever the pass's width, the count or the lanes beside
-it, touch nothing outside their lanes and samples, and keep their state across calls."""
+"""engine/kernels/lane_filters.py: the per-voice filters, 4 to 16 lanes a pass in registers (their coefficients per
+lane, or per sample from a table), give every lane the samples of the scalar SVF step (`svf_step`) to the bit,
+whatever the pass's width, the count or the lanes beside it, touch nothing outside their lanes and samples, and
+keep their state across calls."""
 
 import math
 
@@ -15,25 +16,32 @@ from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, MAX_GROUPS, WORK
 SR = 44100.0
 
 
-def _pass(groups: int, out: int):
+def _pass(groups: int, out: int, varying: bool = False):
     """A jitted call of one pass (groups and out are literals there, as in engine/kernels/voices.py)."""
 
     @nb.njit
-    def run(x, lane0, count, work):
-        filter_lanes(x, lane0, count, work, groups, out)
+    def run(x, lane0, count, work, col0=0, table=None):
+        filter_lanes(x, lane0, col0, count, work, table, groups, out)
 
-    return run
+    @nb.njit
+    def run_varying(x, lane0, count, work, col0, table):
+        filter_lanes(x, lane0, col0, count, work, table, groups, out)
+
+    return run_varying if varying else run
 
 
-def _reference(x: np.ndarray, lane0: int, lanes: int, count: int, work: np.ndarray, out: int) -> None:
+def _reference(x: np.ndarray, lane0: int, lanes: int, count: int, work: np.ndarray, out: int, col0: int = 0,
+               table: "np.ndarray | None" = None) -> None:
     """The scalar step, lane by lane, sample by sample (plain Python floats: the same IEEE operations)."""
     step = svf_step.py_func
     for lane in range(lane0, lane0 + lanes):
         a1, a2, a3, g0, g1, s1, s2 = (float(work[k, lane]) for k in range(WORK_ROWS))
         for q in range(count):
-            v0 = float(x[lane, q])
+            if table is not None:
+                a1, a2, a3 = (float(table[k, q, lane]) for k in range(3))
+            v0 = float(x[lane, col0 + q])
             v1, v2, n1, n2 = step(v0, s1, s2, a1, a2, a3)
-            x[lane, q] = (g0 * v0 + v2) if out == LOW else (v0 + g1 * v1 - v2) if out == HIGH else (g0 * v0 + g1 * v1)
+            x[lane, col0 + q] = (g0 * v0 + v2) if out == LOW else (v0 + g1 * v1 - v2) if out == HIGH else (g0 * v0 + g1 * v1)
             s1 = n1 if abs(n1) > FLUSH else 0.0
             s2 = n2 if abs(n2) > FLUSH else 0.0
         work[5, lane], work[6, lane] = s1, s2
@@ -64,6 +72,24 @@ def test_every_lane_is_the_scalar_filter_to_the_bit_and_nothing_else_moves(group
     _pass(groups, out)(x, lane0, count, work)
     np.testing.assert_array_equal(x, expected_x)  # the lanes' samples, and every other row and column unchanged
     np.testing.assert_array_equal(work, expected_work)  # the state written back, the coefficients untouched
+
+
+@pytest.mark.parametrize("groups, out", [(1, LOW), (4, LOW), (3, HIGH)])
+@pytest.mark.parametrize("col0, count", [(0, 64), (37, 61), (100, 3)])
+def test_coefficients_from_a_table_change_on_their_sample(groups, out, col0, count):
+    rng = np.random.default_rng(groups * 7 + col0 + count)
+    rows, columns, lane0 = 4 * groups + 4, 200, 4
+    x = rng.standard_normal((rows, columns))
+    work = _work(rows, rng)
+    table = np.zeros((3, 64, rows))
+    for lane in range(rows):  # a new cutoff every 16 samples, a different phase per lane (as an envelope's)
+        for q in range(64):
+            table[:, q, lane] = svf_coefficients(200.0 * 2 ** (((q + 5 * lane) // 16) % 6), 1.0, SR)
+    expected_x, expected_work = x.copy(), work.copy()
+    _reference(expected_x, lane0, 4 * groups, count, expected_work, out, col0, table)
+    _pass(groups, out, varying=True)(x, lane0, count, work, col0, table)
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(work, expected_work)
 
 
 def test_state_carries_across_calls_so_chunks_never_show():
@@ -111,9 +137,15 @@ def test_a_nan_does_not_stay_in_the_filter():
     assert np.isfinite(x[:, 11:]).all() and np.isfinite(work).all()
 
 
-@pytest.mark.parametrize("lane0, count", [(4, 8), (-4, 8), (0, 521)])
-def test_lanes_or_samples_outside_the_arrays_are_refused(lane0, count):
+@pytest.mark.parametrize("lane0, col0, count", [(4, 0, 8), (-4, 0, 8), (0, 0, 521), (0, 500, 21), (0, -1, 8)])
+def test_lanes_or_samples_outside_the_arrays_are_refused(lane0, col0, count):
     x = np.zeros((8, 520))
     work = np.zeros((WORK_ROWS, 8))
     with pytest.raises(IndexError, match="outside"):
-        _pass(2, LOW)(x, lane0, count, work)
+        _pass(2, LOW)(x, lane0, count, work, col0)
+
+
+def test_a_table_too_short_for_the_pass_is_refused():
+    x, work, table = np.zeros((8, 520)), np.zeros((WORK_ROWS, 8)), np.zeros((3, 16, 8))
+    with pytest.raises(IndexError, match="coefficients"):
+        _pass(2, LOW, varying=True)(x, 0, 17, work, 0, table)

@@ -53,18 +53,25 @@ def _transpose(builder: ir.IRBuilder, a, b, c, d) -> tuple:
 
 
 class _Codegen:
-    """The IR of one pass: `groups` vectors of 4 lanes, output `out`."""
+    """The IR of one pass: `groups` vectors of 4 lanes, output `out`; the coefficients from work, or sample by
+    sample from a coefficient array when the pass has one (`varying`)."""
 
-    def __init__(self, context, builder: ir.IRBuilder, signature, args, groups: int, out: int):
-        x_arg, lane0, count, work_arg = args[:4]
+    def __init__(self, context, builder: ir.IRBuilder, signature, args, groups: int, out: int, varying: bool):
+        x_arg, lane0, col0, count, work_arg, coefficients_arg = args[:6]
         self.builder, self.groups, self.out, self.count = builder, groups, out, count
         x = context.make_array(signature.args[0])(context, builder, x_arg)
-        work = context.make_array(signature.args[3])(context, builder, work_arg)
+        work = context.make_array(signature.args[4])(context, builder, work_arg)
         self.x, self.work = x.data, work.data
         x_row = cgutils.unpack_tuple(builder, x.shape)[1]
         work_row = cgutils.unpack_tuple(builder, work.shape)[1]
-        self.rows = [builder.mul(x_row, builder.add(lane0, self.const(i))) for i in range(4 * groups)]  # lane0 + i's
+        # where lane lane0 + i's samples begin in x
+        self.rows = [builder.add(builder.mul(x_row, builder.add(lane0, self.const(i))), col0) for i in range(4 * groups)]
         self.work_at = lambda k, g: builder.add(builder.mul(work_row, self.const(k)), builder.add(lane0, self.const(4 * g)))
+        self.varying = None
+        if varying:  # coefficient k of lane lane0 + 4 g + i at sample q: data[(k samples + q) lanes + lane0 + 4 g + i]
+            table = context.make_array(signature.args[5])(context, builder, coefficients_arg)
+            _, samples, lanes = cgutils.unpack_tuple(builder, table.shape)
+            self.varying = (table.data, samples, lanes, lane0)
         fabs_type = ir.FunctionType(_QUAD, [_QUAD])
         self.fabs = cgutils.get_or_insert_function(builder.module, fabs_type, "llvm.fabs.v4f64")
         fma_type = ir.FunctionType(_QUAD, [_QUAD] * 3)
@@ -78,6 +85,17 @@ class _Codegen:
 
     def load_work(self, k: int, g: int):
         return self.builder.load(self.quad_pointer(self.work, self.work_at(k, g)), align=8)
+
+    def at(self, constant: list, g: int, q) -> tuple:
+        """Group g's (a1, a2, a3, g0, g1) at sample q: the pass's constants, or a1 a2 a3 of that sample."""
+        if self.varying is None:
+            return constant[g]
+        b = self.builder
+        data, samples, lanes, lane0 = self.varying
+        lane = b.add(lane0, self.const(4 * g))
+        loaded = [b.load(self.quad_pointer(data, b.add(b.mul(b.add(b.mul(samples, self.const(k)), q), lanes), lane)),
+                         align=8) for k in range(3)]
+        return (*loaded, *constant[g][3:])
 
     def flushed(self, v):
         b = self.builder
@@ -130,7 +148,8 @@ class _Codegen:
         new, outputs = [list(s) for s in state], [[] for _ in range(groups)]
         for k in range(4):
             for g in range(groups):
-                y, new[g][0], new[g][1] = self.step(steps[g][k], new[g][0], new[g][1], coefficients[g])
+                y, new[g][0], new[g][1] = self.step(steps[g][k], new[g][0], new[g][1],
+                                                    self.at(coefficients, g, b.add(j, self.const(k))))
                 outputs[g].append(y)
         for g in range(groups):
             for i, row in enumerate(_transpose(b, *outputs[g])):
@@ -149,7 +168,7 @@ class _Codegen:
             v0 = ir.Constant(_QUAD, ir.Undefined)
             for i, p in enumerate(pointers):
                 v0 = b.insert_element(v0, b.load(p, align=8), ir.Constant(_I32, i))
-            y, s1, s2 = self.step(v0, *tail_state[g], coefficients[g])
+            y, s1, s2 = self.step(v0, *tail_state[g], self.at(coefficients, g, jt))
             for i, p in enumerate(pointers):
                 b.store(b.extract_element(y, ir.Constant(_I32, i)), p, align=8)
             new.append((s1, s2))
@@ -183,29 +202,54 @@ class _Codegen:
 
 
 @intrinsic
-def _svf_pass(typingctx, x, lane0, count, work, groups, out):
+def _svf_pass(typingctx, x, lane0, col0, count, work, coefficients, groups, out):
     if not (isinstance(groups, types.IntegerLiteral) and isinstance(out, types.IntegerLiteral)):
         return None  # both pick the IR: literals only
-    if not all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype == types.float64
-               for a in (x, work)):
+    varying = not isinstance(coefficients, types.NoneType)
+    arrays = (x, work, coefficients) if varying else (x, work)
+    if not all(isinstance(a, types.Array) and a.ndim == (3 if a is coefficients else 2) and a.layout == "C"
+               and a.dtype == types.float64 for a in arrays):
         return None
-    sig = types.void(x, types.int64, types.int64, work, groups, out)
+    sig = types.void(x, types.int64, types.int64, types.int64, work, coefficients, groups, out)
 
     def codegen(context, builder, signature, args):
-        _Codegen(context, builder, signature, args, groups.literal_value, out.literal_value).emit()
+        _Codegen(context, builder, signature, args, groups.literal_value, out.literal_value, varying).emit()
         return context.get_dummy_value()
 
     return sig, codegen
 
 
 @nb.njit(cache=True, inline="always")
-def filter_lanes(x, lane0: int, count: int, work, groups: int, out: int) -> None:
-    """Lanes lane0 .. lane0 + 4 groups - 1 (rows of x, C-contiguous float64), samples 0 .. count - 1, through
-    their SVFs in place: lane i's coefficients, output gains and state in column i of work's WORK_ROWS rows (its
-    state is written back). The output: low g0 v0 + v2, high v0 + g1 v1 - v2, band g0 v0 + g1 v1 (g0 = 1 and
-    zero coefficients and state pass a lane through unchanged). `groups` (1..MAX_GROUPS) and `out` literals."""
-    if lane0 < 0 or lane0 + 4 * groups > min(x.shape[0], work.shape[1]) or count < 0 or count > x.shape[1]:
+def filter_lanes(x, lane0: int, col0: int, count: int, work, coefficients, groups: int, out: int) -> None:
+    """Lanes lane0 .. lane0 + 4 groups - 1 (rows of x, C-contiguous float64), samples col0 .. col0 + count - 1,
+    through their SVFs in place. Lane i's coefficients a1 a2 a3, output gains g0 g1 and state s1 s2 are in
+    column i of work's WORK_ROWS rows (the state is written back), or, with a coefficient table (float64
+    [3, >= count, lanes]; None: work's), its a1 a2 a3 at the pass's sample q in coefficients[0:3, q, i]. The
+    output: low g0 v0 + v2, high v0 + g1 v1 - v2, band g0 v0 + g1 v1, with g0 0 or 1 (1 and zero coefficients
+    and state pass a lane through unchanged). `groups` (1..MAX_GROUPS) and `out` are literals."""
+    if lane0 < 0 or lane0 + 4 * groups > min(x.shape[0], work.shape[1]) or col0 < 0 or count < 0:
         raise IndexError("filter_lanes: lanes or samples outside x or work")
-    if work.shape[0] < WORK_ROWS:
-        raise IndexError("filter_lanes: work has fewer than WORK_ROWS rows")
-    _svf_pass(x, lane0, count, work, groups, out)
+    if col0 + count > x.shape[1] or work.shape[0] < WORK_ROWS:
+        raise IndexError("filter_lanes: lanes or samples outside x or work")
+    if coefficients is not None:
+        if coefficients.shape[0] < 3 or count > coefficients.shape[1] or lane0 + 4 * groups > coefficients.shape[2]:
+            raise IndexError("filter_lanes: lanes or samples outside the coefficients")
+    _svf_pass(x, lane0, col0, count, work, coefficients, groups, out)
+
+
+@nb.njit(cache=True, inline="always")
+def filter_rows(x, col0: int, count: int, work, coefficients, out: int) -> None:
+    """Every row of x (a multiple of 4 of them) through `filter_lanes`, 16 lanes to a pass, the last one 4, 8
+    or 12."""
+    rows = x.shape[0]
+    lane0 = 0
+    while rows - lane0 >= 4 * MAX_GROUPS:
+        filter_lanes(x, lane0, col0, count, work, coefficients, MAX_GROUPS, out)
+        lane0 += 4 * MAX_GROUPS
+    rest = (rows - lane0) // 4
+    if rest == 3:
+        filter_lanes(x, lane0, col0, count, work, coefficients, 3, out)
+    elif rest == 2:
+        filter_lanes(x, lane0, col0, count, work, coefficients, 2, out)
+    elif rest == 1:
+        filter_lanes(x, lane0, col0, count, work, coefficients, 1, out)

@@ -152,9 +152,10 @@ V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT).
 Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono voices at rate 1.37, best of 5 in
 CPU time), ns per voice-sample: a plain voice 1.25; a lowpass, highpass or bandpass +0.5-0.75 (+1.0-1.2 while
 the lanes ran innermost with the state in memory and a tile copied time-major and back, in the same sitting),
-shape or distort +1.3, crush +0.4, coarse +1.4, a decay to a sustain +0.15, loop +0.45; the filter envelope +7
-(lane by lane: its coefficients follow each voice's own envelope, so the recurrence runs one lane at a time),
-vowel +10.3 (five bandpasses, lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
+shape or distort +1.3, crush +0.4, coarse +1.4, a decay to a sustain +0.15, loop +0.45; the filter envelope
++3.0 (over the lanes as well, its coefficients read sample by sample from a table; it was +7.3 lane by lane.
+Two thirds of it is a new cutoff's coefficients every FILTER_ENV_STEP samples, 2^octave and a tangent, about
+30 ns each time), vowel +10.3 (five bandpasses, lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
 median of 3 in wall time): 49x real time plain, 17.6-21.2x with a cutoff on every voice (the fastest runs
 21-24x; 14-15x before the filters ran over lanes, 16-19x with the tile). In its kernel time (perf) the filters
 are 36 %, the raw lanes 35 (reading the samples: the interpolation's taps are loads one by one), the mix 19.
@@ -223,8 +224,7 @@ import numpy as np
 
 from phonon.engine.kernels.envelopes import ads_level
 from phonon.engine.kernels.filters import svf_coefficients, svf_step
-from phonon.engine.kernels import flush
-from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, MAX_GROUPS, WORK_ROWS, filter_lanes
+from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, WORK_ROWS, filter_rows
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
 from phonon.engine.kernels.tone import _band, _formant
@@ -250,6 +250,7 @@ MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
 MAX_SEMITONES = 12_000.0  # |note| is clamped to this: 2 ** (note / 12) stays finite
 Q_RANGE = (0.1, 1000.0)  # per-voice filter q is clamped to this (resonance 1 is q 1000, as SuperDirt's rq 0.001)
 FX_CHUNK = 512  # columns per chunk while a node has effect voices (one lane's chunk: 4 KiB)
+ENV_TILE = 64  # samples per tile of the enveloped lowpasses' coefficient table (3 x ENV_TILE x lanes doubles)
 
 # ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
 # Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
@@ -1120,18 +1121,28 @@ def _effect_scratch(lanes: int) -> tuple:
     return x, np.empty((WORK_ROWS, x.shape[0]))
 
 
+@nb.njit(cache=True, inline="always")
+def _filtered(flags: int, flag: int) -> bool:
+    """Whether a voice with these effect flags runs the filter stage `flag` (a lowpass that follows its envelope
+    runs in the FX_LPENV stage, not in FX_LPF's)."""
+    if flag == FX_LPF:
+        return (flags & FX_LPF) != 0 and (flags & FX_LPENV) == 0
+    return (flags & flag) != 0
+
+
 @nb.njit(cache=True)
-def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out):
+def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state, out, sr):
     """One filter of the chain over every lane at once, 16 lanes to a pass (engine/kernels/lane_filters.py).
-    Lanes whose voice has no such filter (or whose lowpass follows its envelope: `_filter_env_lane`), and the
-    rows that round the lanes up to 4, pass through unchanged: zero coefficients and state make v1 = v2 = 0,
-    and their g0 is 1 (0 for a filtered lane). `out` is a literal: each filter compiles only its own output."""
+    Lanes whose voice has no such filter, and the rows that round the lanes up to 4, pass through unchanged:
+    zero coefficients and state make v1 = v2 = 0, and their g0 is 1 (0 for a filtered lane). `flag` and `out`
+    are literals: each filter compiles only its own output. The lowpass that follows its envelope (FX_LPENV)
+    runs a tile of ENV_TILE samples at a time, its coefficients sample by sample from a table: each lane's,
+    from the octave at each FILTER_ENV_STEP of its own age."""
     used = False
     rows = x.shape[0]
     for lane in range(rows):
         slot = lane_slot[lane] if lane < nl else 0
-        flags = int(pool[slot, F_FX]) if lane < nl else 0
-        if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
+        if lane < nl and _filtered(int(pool[slot, F_FX]), flag):
             used = True
             work[0, lane], work[1, lane], work[2, lane] = pool[slot, coef], pool[slot, coef + 1], pool[slot, coef + 2]
             work[3, lane] = 0.0
@@ -1144,47 +1155,63 @@ def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state,
             work[5, lane] = work[6, lane] = 0.0
     if not used:
         return
-    lane0 = 0
-    while rows - lane0 >= 4 * MAX_GROUPS:
-        filter_lanes(x, lane0, c, work, MAX_GROUPS, out)
-        lane0 += 4 * MAX_GROUPS
-    rest = (rows - lane0) // 4
-    if rest == 3:
-        filter_lanes(x, lane0, c, work, 3, out)
-    elif rest == 2:
-        filter_lanes(x, lane0, c, work, 2, out)
-    elif rest == 1:
-        filter_lanes(x, lane0, c, work, 1, out)
+    if flag == FX_LPENV:
+        _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr)
+    else:
+        filter_rows(x, 0, c, work, None, out)
     for lane in range(nl):
         slot = lane_slot[lane]
-        flags = int(pool[slot, F_FX])
-        if (flags & flag) and not (flag == FX_LPF and (flags & FX_LPENV)):
+        if _filtered(int(pool[slot, F_FX]), flag):
             pool[slot, state + 2 * lane_side[lane]] = work[5, lane]
             pool[slot, state + 2 * lane_side[lane] + 1] = work[6, lane]
 
 
-@nb.njit(cache=True)
-def _filter_env_lane(x, c, lane, row, side, sr):
-    """A lane's lowpass that follows its envelope: coefficients from the octave at each FILTER_ENV_STEP of age."""
-    col = F_LP_S + 2 * side
-    s1, s2 = row[col], row[col + 1]
-    cutoff = row[F_LP_FC]
-    k = row[F_LP + 3]
-    age = row[V_AGE]
-    q = 0
-    while q < c:
-        t = age + q
-        step = t - (t % FILTER_ENV_STEP)
-        run = min(c - q, int(step + FILTER_ENV_STEP - t))
-        fc = min(cutoff * 2.0 ** _filter_octave(row, step), 20000.0)
-        a1, a2, a3 = svf_coefficients(fc, k, sr)
-        for j in range(q, q + run):
-            _, v2, n1, n2 = svf_step(x[lane, j], s1, s2, a1, a2, a3)
-            x[lane, j] = v2
-            s1 = flush(n1)
-            s2 = flush(n2)
-        q += run
-    row[col], row[col + 1] = s1, s2
+@nb.njit(cache=True, inline="always")
+def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
+    """The lowpasses that follow their envelopes (work set up by `_filter_stage`), ENV_TILE samples at a time
+    with their coefficients sample by sample from a table. A lane takes new coefficients where a FILTER_ENV_STEP
+    of its age begins, from the octave at that age: at the chunk's samples q = phase (mod FILTER_ENV_STEP),
+    phase = -age. So the lanes are sorted by phase once, and each sample updates only its phase's lanes before
+    the coefficients in force are copied into the table's row for it (contiguous: the copy vectorises)."""
+    rows = x.shape[0]
+    now = np.zeros((3, rows))  # the coefficients in force (a pass-through lane's stay 0)
+    table = np.empty((3, ENV_TILE, rows))
+    by_phase = np.empty(nl, dtype=np.int64)  # enveloped lanes, sorted by phase
+    first = np.zeros(FILTER_ENV_STEP + 1, dtype=np.int64)  # by_phase[first[p]:first[p + 1]]: phase p's
+    for lane in range(nl):
+        if _filtered(int(pool[lane_slot[lane], F_FX]), FX_LPENV):
+            first[int(-pool[lane_slot[lane], V_AGE] % FILTER_ENV_STEP) + 1] += 1
+    for p in range(FILTER_ENV_STEP):
+        first[p + 1] += first[p]
+    fill = first[:FILTER_ENV_STEP].copy()
+    for lane in range(nl):
+        if _filtered(int(pool[lane_slot[lane], F_FX]), FX_LPENV):
+            p = int(-pool[lane_slot[lane], V_AGE] % FILTER_ENV_STEP)
+            by_phase[fill[p]] = lane
+            fill[p] += 1
+            _envelope_coefficients(now, lane, pool[lane_slot[lane]], 0.0, sr)  # the step holding the first sample
+    for q0 in range(0, c, ENV_TILE):
+        n = min(ENV_TILE, c - q0)
+        for q in range(n):
+            at = q0 + q
+            if at > 0:
+                p = at % FILTER_ENV_STEP
+                for k in range(first[p], first[p + 1]):
+                    lane = by_phase[k]
+                    _envelope_coefficients(now, lane, pool[lane_slot[lane]], float(at), sr)
+            for k in range(3):
+                table[k, q] = now[k]
+        filter_rows(x, q0, n, work, table, LOW)
+
+
+@nb.njit(cache=True, inline="always")
+def _envelope_coefficients(now, lane, row, q: float, sr):
+    """A lane's lowpass coefficients that follow its envelope, for the FILTER_ENV_STEP holding chunk sample q,
+    into now[:, lane]: from the octave at the step's first age."""
+    t = row[V_AGE] + q
+    step = t - (t % FILTER_ENV_STEP)
+    fc = min(row[F_LP_FC] * 2.0 ** _filter_octave(row, step), 20000.0)
+    now[0, lane], now[1, lane], now[2, lane] = svf_coefficients(fc, row[F_LP + 3], sr)
 
 
 @nb.njit(cache=True)
@@ -1210,7 +1237,7 @@ def _vowel_lane(x, c, lane, row, side, sr):
 
 @_per_voice
 def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
-    """One of the effects that run lane by lane (vowel, shape, crush, coarse, distort, the enveloped lowpass)."""
+    """One of the effects that run lane by lane (vowel, shape, crush, coarse, distort)."""
     for lane in range(nl):
         if not int(pool[lane_slot[lane], F_FX]) & flag:
             continue
@@ -1242,8 +1269,6 @@ def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
                     before = now
                 xl[q] = held
             row[F_HELD + side] = held
-        elif flag == FX_LPENV:
-            _filter_env_lane(x, c, lane, row, side, sr)
 
 
 @nb.njit(cache=True)
@@ -1257,17 +1282,17 @@ def _effects(x, c, nl, lane_slot, lane_side, pool, work, sr):
     if flags & FX_SHAPE:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_SHAPE, sr)
     if flags & FX_HPF:
-        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_HPF, F_HP, F_HP_S, HIGH)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_HPF, F_HP, F_HP_S, HIGH, sr)
     if flags & FX_BPF:
-        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_BPF, F_BP, F_BP_S, BAND)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_BPF, F_BP, F_BP_S, BAND, sr)
     if flags & FX_CRUSH:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_CRUSH, sr)
     if flags & FX_COARSE:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_COARSE, sr)
     if flags & FX_LPF:
-        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_LPF, F_LP, F_LP_S, LOW)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_LPF, F_LP, F_LP_S, LOW, sr)
     if flags & FX_LPENV:
-        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_LPENV, sr)
+        _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, FX_LPENV, F_LP, F_LP_S, LOW, sr)
     if flags & FX_DIST:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_DIST, sr)
 
