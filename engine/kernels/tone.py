@@ -297,6 +297,7 @@ VOWEL_BANDWIDTHS = np.array([
     [40.0, 60.0, 100.0, 120.0, 120.0],
 ])  # fmt: skip
 VOWELS = "aeiou"
+VOWEL_FORMANTS = VOWEL_FREQS.shape[1]
 
 
 @nb.njit(cache=True, inline="always")

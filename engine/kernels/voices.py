@@ -144,8 +144,8 @@ How it runs: while a node has effect voices, a segment is rendered in chunks of 
 chunk, the effect voices' raw lanes are written into a [lanes, chunk] array (`_sample_raw`, `_synth_raw`);
 the filters run over all lanes at once, 16 lanes to a pass with each lane's state in registers and 4 samples of
 4 lanes transposed in registers on the way in and out (engine/kernels/lane_filters.py: the "voices in SIMD lanes"
-of DESIGN.md; `_filter_stage`), the other
-effects lane by lane (`_lane_stage`); then every voice is added to the output in pool index order, the plain
+of DESIGN.md; `_filter_stage`, and `_vowel_stage` for the formants), the other effects lane by lane
+(`_lane_stage`); then every voice is added to the output in pool index order, the plain
 ones by their runs for the chunk's columns (`_mix_samples`, `_mix_synth`). Each lane's arithmetic is its own,
 so how lanes are grouped or chunked never shows; a node with no effect voice renders as before (one check of
 V_ACTIVE per voice and segment). `orbit` is recorded in the pool row (F_ORBIT).
@@ -153,9 +153,9 @@ Measured (`python -m benchmarks.voice_controls` on the 2-core dev VM: 48 mono vo
 CPU time), ns per voice-sample: a plain voice 1.25; a lowpass, highpass or bandpass +0.5-0.75 (+1.0-1.2 while
 the lanes ran innermost with the state in memory and a tile copied time-major and back, in the same sitting),
 shape or distort +1.3, crush +0.4, coarse +1.4, a decay to a sustain +0.15, loop +0.45; the filter envelope
-+3.0 (over the lanes as well, its coefficients read sample by sample from a table; it was +7.3 lane by lane.
-Two thirds of it is a new cutoff's coefficients every FILTER_ENV_STEP samples, 2^octave and a tangent, about
-30 ns each time), vowel +10.3 (five bandpasses, lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
++2.6 (over the lanes as well, its coefficients read sample by sample from a table; +7.4 lane by lane. Most of
+it is a new cutoff's coefficients every FILTER_ENV_STEP samples, 2^octave and a tangent, about 30 ns each
+time), vowel +5.2 (five bandpasses, each over the lanes that have a vowel; +11.5 lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
 median of 3 in wall time): 49x real time plain, 17.6-21.2x with a cutoff on every voice (the fastest runs
 21-24x; 14-15x before the filters ran over lanes, 16-19x with the tile). In its kernel time (perf) the filters
 are 36 %, the raw lanes 35 (reading the samples: the interpolation's taps are loads one by one), the mix 19.
@@ -227,7 +227,7 @@ from phonon.engine.kernels.filters import svf_coefficients, svf_step
 from phonon.engine.kernels.lane_filters import BAND, HIGH, LOW, WORK_ROWS, filter_rows
 from phonon.engine.kernels.oscillators import _blep
 from phonon.engine.kernels.stereo import pan_gains
-from phonon.engine.kernels.tone import _band, _formant
+from phonon.engine.kernels.tone import VOWEL_FORMANTS, _formant
 from phonon.graph.kinds import SYNTH_SOUNDS, SYNTH_WAVES
 from phonon.graph.values import MAX_ORBITS, VOICE_CONTROLS
 
@@ -250,7 +250,7 @@ MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
 MAX_SEMITONES = 12_000.0  # |note| is clamped to this: 2 ** (note / 12) stays finite
 Q_RANGE = (0.1, 1000.0)  # per-voice filter q is clamped to this (resonance 1 is q 1000, as SuperDirt's rq 0.001)
 FX_CHUNK = 512  # columns per chunk while a node has effect voices (one lane's chunk: 4 KiB)
-ENV_TILE = 64  # samples per tile of the enveloped lowpasses' coefficient table (3 x ENV_TILE x lanes doubles)
+FX_TILE = 64  # samples per tile of the enveloped lowpasses (their coefficient table: 3 x FX_TILE x lanes doubles) and vowels
 
 # ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
 # Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
@@ -1122,6 +1122,21 @@ def _effect_scratch(lanes: int) -> tuple:
 
 
 @nb.njit(cache=True, inline="always")
+def _copy(dst, src, n: int) -> None:
+    """dst[:n] = src[:n] as a loop over views from 0, which vectorises (numba's slice assignment between arrays
+    does not: it indexes element by element)."""
+    for q in range(n):
+        dst[q] = src[q]
+
+
+@nb.njit(cache=True, inline="always")
+def _add(dst, src, n: int) -> None:
+    """dst[:n] += src[:n] (as `_copy`)."""
+    for q in range(n):
+        dst[q] += src[q]
+
+
+@nb.njit(cache=True, inline="always")
 def _filtered(flags: int, flag: int) -> bool:
     """Whether a voice with these effect flags runs the filter stage `flag` (a lowpass that follows its envelope
     runs in the FX_LPENV stage, not in FX_LPF's)."""
@@ -1136,7 +1151,7 @@ def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state,
     Lanes whose voice has no such filter, and the rows that round the lanes up to 4, pass through unchanged:
     zero coefficients and state make v1 = v2 = 0, and their g0 is 1 (0 for a filtered lane). `flag` and `out`
     are literals: each filter compiles only its own output. The lowpass that follows its envelope (FX_LPENV)
-    runs a tile of ENV_TILE samples at a time, its coefficients sample by sample from a table: each lane's,
+    runs a tile of FX_TILE samples at a time, its coefficients sample by sample from a table: each lane's,
     from the octave at each FILTER_ENV_STEP of its own age."""
     used = False
     rows = x.shape[0]
@@ -1168,14 +1183,14 @@ def _filter_stage(x, c, nl, lane_slot, lane_side, pool, work, flag, coef, state,
 
 @nb.njit(cache=True, inline="always")
 def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
-    """The lowpasses that follow their envelopes (work set up by `_filter_stage`), ENV_TILE samples at a time
+    """The lowpasses that follow their envelopes (work set up by `_filter_stage`), FX_TILE samples at a time
     with their coefficients sample by sample from a table. A lane takes new coefficients where a FILTER_ENV_STEP
     of its age begins, from the octave at that age: at the chunk's samples q = phase (mod FILTER_ENV_STEP),
     phase = -age. So the lanes are sorted by phase once, and each sample updates only its phase's lanes before
     the coefficients in force are copied into the table's row for it (contiguous: the copy vectorises)."""
     rows = x.shape[0]
     now = np.zeros((3, rows))  # the coefficients in force (a pass-through lane's stay 0)
-    table = np.empty((3, ENV_TILE, rows))
+    table = np.empty((3, FX_TILE, rows))
     by_phase = np.empty(nl, dtype=np.int64)  # enveloped lanes, sorted by phase
     first = np.zeros(FILTER_ENV_STEP + 1, dtype=np.int64)  # by_phase[first[p]:first[p + 1]]: phase p's
     for lane in range(nl):
@@ -1190,8 +1205,8 @@ def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
             by_phase[fill[p]] = lane
             fill[p] += 1
             _envelope_coefficients(now, lane, pool[lane_slot[lane]], 0.0, sr)  # the step holding the first sample
-    for q0 in range(0, c, ENV_TILE):
-        n = min(ENV_TILE, c - q0)
+    for q0 in range(0, c, FX_TILE):
+        n = min(FX_TILE, c - q0)
         for q in range(n):
             at = q0 + q
             if at > 0:
@@ -1200,7 +1215,7 @@ def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
                     lane = by_phase[k]
                     _envelope_coefficients(now, lane, pool[lane_slot[lane]], float(at), sr)
             for k in range(3):
-                table[k, q] = now[k]
+                _copy(table[k, q], now[k], rows)
         filter_rows(x, q0, n, work, table, LOW)
 
 
@@ -1215,37 +1230,61 @@ def _envelope_coefficients(now, lane, row, q: float, sr):
 
 
 @nb.njit(cache=True)
-def _vowel_lane(x, c, lane, row, side, sr):
-    """A lane through the `vowel` function's five formant bandpasses (engine/kernels/tone.py)."""
-    v = row[F_VOWEL]
-    c0, c1, c2 = _formant(v, 0, sr), _formant(v, 1, sr), _formant(v, 2, sr)
-    c3, c4 = _formant(v, 3, sr), _formant(v, 4, sr)
-    ic = F_VOW_S + 10 * side
-    p0, r0, p1, r1, p2, r2 = row[ic], row[ic + 1], row[ic + 2], row[ic + 3], row[ic + 4], row[ic + 5]
-    p3, r3, p4, r4 = row[ic + 6], row[ic + 7], row[ic + 8], row[ic + 9]
-    for q in range(c):
-        xn = x[lane, q]
-        y0, p0, r0 = _band(xn, p0, r0, c0)
-        y1, p1, r1 = _band(xn, p1, r1, c1)
-        y2, p2, r2 = _band(xn, p2, r2, c2)
-        y3, p3, r3 = _band(xn, p3, r3, c3)
-        y4, p4, r4 = _band(xn, p4, r4, c4)
-        x[lane, q] = y0 + y1 + y2 + y3 + y4
-    row[ic], row[ic + 1], row[ic + 2], row[ic + 3], row[ic + 4], row[ic + 5] = p0, r0, p1, r1, p2, r2
-    row[ic + 6], row[ic + 7], row[ic + 8], row[ic + 9] = p3, r3, p4, r4
+def _vowel_stage(x, c, nl, lane_slot, lane_side, pool, sr):
+    """`vowel` over the lanes that have it, FX_TILE samples at a time (what a tile holds stays in the first
+    caches): the lanes gathered into rows of their own, each of the five formant bandpasses (engine/kernels/
+    tone.py) run over all of them at once as the other filters are (`filter_rows`), summed in the formants'
+    order, and the sums put back. A formant's band output is the SVF's g1 v1 plus g0 v0 with g0 = 0, which can
+    only turn a -0.0 into 0.0."""
+    count = 0
+    for lane in range(nl):
+        count += (int(pool[lane_slot[lane], F_FX]) & FX_VOWEL) != 0
+    lanes = np.empty(count, dtype=np.int64)
+    count = 0
+    for lane in range(nl):
+        if int(pool[lane_slot[lane], F_FX]) & FX_VOWEL:
+            lanes[count] = lane
+            count += 1
+    rows = (count + 3) & ~3
+    works = np.zeros((VOWEL_FORMANTS, WORK_ROWS, rows))  # each formant's filter (`filter_lanes`' work rows)
+    works[:, 3, count:] = 1.0  # the rows that round the lanes up to 4 pass through (they hold zeros)
+    for j in range(count):
+        row = pool[lane_slot[lanes[j]]]
+        for f in range(VOWEL_FORMANTS):
+            at = F_VOW_S + 10 * lane_side[lanes[j]] + 2 * f
+            works[f, 0, j], works[f, 1, j], works[f, 2, j], works[f, 4, j] = _formant(row[F_VOWEL], f, sr)
+            works[f, 5, j], works[f, 6, j] = row[at], row[at + 1]
+    band = np.zeros((rows, FX_TILE))
+    total = np.empty((count, FX_TILE))
+    for q0 in range(0, c, FX_TILE):
+        n = min(FX_TILE, c - q0)
+        for f in range(VOWEL_FORMANTS):
+            for j in range(count):
+                _copy(band[j], x[lanes[j], q0:], n)
+            filter_rows(band, 0, n, works[f], None, BAND)
+            for j in range(count):
+                if f == 0:
+                    _copy(total[j], band[j], n)
+                else:
+                    _add(total[j], band[j], n)
+        for j in range(count):
+            _copy(x[lanes[j], q0:], total[j], n)
+    for j in range(count):
+        row = pool[lane_slot[lanes[j]]]
+        for f in range(VOWEL_FORMANTS):
+            at = F_VOW_S + 10 * lane_side[lanes[j]] + 2 * f
+            row[at], row[at + 1] = works[f, 5, j], works[f, 6, j]
 
 
 @_per_voice
 def _lane_stage(x, c, nl, lane_slot, lane_side, pool, flag, sr):
-    """One of the effects that run lane by lane (vowel, shape, crush, coarse, distort)."""
+    """One of the effects that run lane by lane (shape, crush, coarse, distort)."""
     for lane in range(nl):
         if not int(pool[lane_slot[lane], F_FX]) & flag:
             continue
         row = pool[lane_slot[lane]]
         side = lane_side[lane]
-        if flag == FX_VOWEL:
-            _vowel_lane(x, c, lane, row, side, sr)
-        elif flag == FX_SHAPE or flag == FX_DIST:
+        if flag == FX_SHAPE or flag == FX_DIST:
             k = row[F_SHAPE] if flag == FX_SHAPE else row[F_DIST]
             xl = x[lane]  # a row indexed from 0 by a range: the loop vectorises
             for q in range(c):
@@ -1278,7 +1317,7 @@ def _effects(x, c, nl, lane_slot, lane_side, pool, work, sr):
     for lane in range(nl):
         flags |= int(pool[lane_slot[lane], F_FX])
     if flags & FX_VOWEL:
-        _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_VOWEL, sr)
+        _vowel_stage(x, c, nl, lane_slot, lane_side, pool, sr)
     if flags & FX_SHAPE:
         _lane_stage(x, c, nl, lane_slot, lane_side, pool, FX_SHAPE, sr)
     if flags & FX_HPF:
