@@ -1095,6 +1095,7 @@ class _Compiler:
             self.nodes[node_id].pattern = v.pattern.located(v.pos.line, v.pos.col)
             self.nodes[node_id].text = v.text
             self.pattern_nodes[key] = node_id
+            self.kept.append(v.pattern)  # the node holds a located copy: the key's object must outlive compiling
         return self.pattern_nodes[key]
 
     def _pattern(self, s: ast.String) -> Any:

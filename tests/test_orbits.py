@@ -16,7 +16,7 @@ from phonon.engine.render import render_array
 from phonon.graph.compiler import compile_program
 from phonon.graph.errors import PhononError
 from phonon.graph.orbits import ORBIT_OUTPUT
-from tests.audio import assert_same_for_every_split
+from tests.audio import assert_same_for_every_split, render_stereo
 
 SR = 44100
 CLICK = 10
@@ -164,3 +164,17 @@ o2: saw "c3 e3" # orbit 1 # room "0.5 0.1" # size 0.3 # gain 0.5
 
 def test_every_case_renders_the_same_for_every_block_size_and_worker_count():
     assert_same_for_every_split(PROGRAM, cycles=2.5)
+
+
+def test_a_render_does_not_depend_on_what_the_process_compiled_before():
+    """The compiler knew pattern nodes by the id of a pattern object that could die while it compiled; another
+    pattern could then take its id, and its control played the first one's. A render then depended on the heap
+    (on what the process had rendered before: `phonon play` compiles every reload in one process)."""
+    program = (
+        'tempo: 1.3\nout: s "noise click*3" # room "0.6 0 0.3" # size "<0.4 0.9>" # dry "0 0.2" # delay "0 0.4"'
+        ' # delaytime "0.11 0.2"\no2: saw "c3 e3" # orbit 1 # room "0.5 0.1" # size 0.3 # gain 0.5\n'
+    )
+    first = render_stereo(program, cycles=2.5)
+    render_stereo("o1: sine 440", seconds=0.3, block=256)
+    again = render_stereo(program, cycles=2.5)
+    assert np.array_equal(first, again)
