@@ -41,7 +41,8 @@ def _reference(x: np.ndarray, lane0: int, lanes: int, count: int, work: np.ndarr
                 a1, a2, a3 = (float(table[k, q, lane]) for k in range(3))
             v0 = float(x[lane, col0 + q])
             v1, v2, n1, n2 = step(v0, s1, s2, a1, a2, a3)
-            x[lane, col0 + q] = (g0 * v0 + v2) if out == LOW else (v0 + g1 * v1 - v2) if out == HIGH else (g0 * v0 + g1 * v1)
+            y = (g0 * v0 + v2) if out == LOW else (v0 + g1 * v1 - v2) if out == HIGH else (g0 * v0 + g1 * v1)
+            x[lane, col0 + q] = y
             s1 = n1 if abs(n1) > FLUSH else 0.0
             s2 = n2 if abs(n2) > FLUSH else 0.0
         work[5, lane], work[6, lane] = s1, s2

@@ -65,8 +65,10 @@ class _Codegen:
         x_row = cgutils.unpack_tuple(builder, x.shape)[1]
         work_row = cgutils.unpack_tuple(builder, work.shape)[1]
         # where lane lane0 + i's samples begin in x
-        self.rows = [builder.add(builder.mul(x_row, builder.add(lane0, self.const(i))), col0) for i in range(4 * groups)]
-        self.work_at = lambda k, g: builder.add(builder.mul(work_row, self.const(k)), builder.add(lane0, self.const(4 * g)))
+        self.rows = [builder.add(builder.mul(x_row, builder.add(lane0, self.const(i))), col0)
+                     for i in range(4 * groups)]
+        self.work_at = lambda k, g: builder.add(builder.mul(work_row, self.const(k)),
+                                                builder.add(lane0, self.const(4 * g)))
         self.varying = None
         if varying:  # coefficient k of lane lane0 + 4 g + i at sample q: data[(k samples + q) lanes + lane0 + 4 g + i]
             table = context.make_array(signature.args[5])(context, builder, coefficients_arg)

@@ -155,10 +155,11 @@ the lanes ran innermost with the state in memory and a tile copied time-major an
 shape or distort +1.3, crush +0.4, coarse +1.4, a decay to a sustain +0.15, loop +0.45; the filter envelope
 +2.6 (over the lanes as well, its coefficients read sample by sample from a table; +7.4 lane by lane. Most of
 it is a new cutoff's coefficients every FILTER_ENV_STEP samples, 2^octave and a tangent, about 30 ns each
-time), vowel +5.2 (five bandpasses, each over the lanes that have a vowel; +11.5 lane by lane). The drum workload (`python -m benchmarks.drums`, one worker, 10 s,
-median of 3 in wall time): 49x real time plain, 17.6-21.2x with a cutoff on every voice (the fastest runs
-21-24x; 14-15x before the filters ran over lanes, 16-19x with the tile). In its kernel time (perf) the filters
-are 36 %, the raw lanes 35 (reading the samples: the interpolation's taps are loads one by one), the mix 19.
+time), vowel +5.2 (five bandpasses, each over the lanes that have a vowel; +11.5 lane by lane). The drum
+workload (`python -m benchmarks.drums`, one worker, 10 s, median of 3 in wall time): 46-49x real time plain,
+25x with a cutoff on every voice where the session's starting code ran at 18.6-19.2x (interleaved; 17-21x
+in slower sittings). In its kernel time (perf) the filters are 36 %, the raw lanes 35 (reading the samples:
+the interpolation's taps are loads one by one), the mix 19.
 
 Sends (both kernels; README: Orbits, graph/orbits.py)
 -----------------------------------------------------
@@ -250,7 +251,7 @@ MAX_LEVEL = 256.0  # the linear level is clamped to this (+48 dB)
 MAX_SEMITONES = 12_000.0  # |note| is clamped to this: 2 ** (note / 12) stays finite
 Q_RANGE = (0.1, 1000.0)  # per-voice filter q is clamped to this (resonance 1 is q 1000, as SuperDirt's rq 0.001)
 FX_CHUNK = 512  # columns per chunk while a node has effect voices (one lane's chunk: 4 KiB)
-FX_TILE = 64  # samples per tile of the enveloped lowpasses (their coefficient table: 3 x FX_TILE x lanes doubles) and vowels
+FX_TILE = 64  # samples per tile of the enveloped lowpasses (a table of 3 x FX_TILE x lanes) and of vowel
 
 # ---- triggers: float64 [capacity, TRIGGER_WIDTH], one layout for sample and synth voices ----------------------
 # Five columns the host fills from the event, then one per voice control (graph/values.py VOICE_CONTROLS, in its
