@@ -1187,24 +1187,15 @@ def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
     """The lowpasses that follow their envelopes (work set up by `_filter_stage`), FX_TILE samples at a time
     with their coefficients sample by sample from a table. A lane takes new coefficients where a FILTER_ENV_STEP
     of its age begins, from the octave at that age: at the chunk's samples q = phase (mod FILTER_ENV_STEP),
-    phase = -age. So the lanes are sorted by phase once, and each sample updates only its phase's lanes before
-    the coefficients in force are copied into the table's row for it (contiguous: the copy vectorises)."""
+    phase = -age; each sample updates the lanes whose phase it is, then the coefficients in force are copied
+    into the table's row for it (contiguous: the copy vectorises)."""
     rows = x.shape[0]
     now = np.zeros((3, rows))  # the coefficients in force (a pass-through lane's stay 0)
     table = np.empty((3, FX_TILE, rows))
-    by_phase = np.empty(nl, dtype=np.int64)  # enveloped lanes, sorted by phase
-    first = np.zeros(FILTER_ENV_STEP + 1, dtype=np.int64)  # by_phase[first[p]:first[p + 1]]: phase p's
+    phase = np.full(nl, -1, dtype=np.int64)  # -1: not enveloped
     for lane in range(nl):
         if _filtered(int(pool[lane_slot[lane], F_FX]), FX_LPENV):
-            first[int(-pool[lane_slot[lane], V_AGE] % FILTER_ENV_STEP) + 1] += 1
-    for p in range(FILTER_ENV_STEP):
-        first[p + 1] += first[p]
-    fill = first[:FILTER_ENV_STEP].copy()
-    for lane in range(nl):
-        if _filtered(int(pool[lane_slot[lane], F_FX]), FX_LPENV):
-            p = int(-pool[lane_slot[lane], V_AGE] % FILTER_ENV_STEP)
-            by_phase[fill[p]] = lane
-            fill[p] += 1
+            phase[lane] = int(-pool[lane_slot[lane], V_AGE] % FILTER_ENV_STEP)
             _envelope_coefficients(now, lane, pool[lane_slot[lane]], 0.0, sr)  # the step holding the first sample
     for q0 in range(0, c, FX_TILE):
         n = min(FX_TILE, c - q0)
@@ -1212,9 +1203,9 @@ def _enveloped_lowpasses(x, c, nl, lane_slot, pool, work, sr):
             at = q0 + q
             if at > 0:
                 p = at % FILTER_ENV_STEP
-                for k in range(first[p], first[p + 1]):
-                    lane = by_phase[k]
-                    _envelope_coefficients(now, lane, pool[lane_slot[lane]], float(at), sr)
+                for lane in range(nl):
+                    if phase[lane] == p:
+                        _envelope_coefficients(now, lane, pool[lane_slot[lane]], float(at), sr)
             for k in range(3):
                 _copy(table[k, q], now[k], rows)
         filter_rows(x, q0, n, work, table, LOW)
